@@ -1,0 +1,347 @@
+//! What the resident sees when a command fails: one line saying what went
+//! wrong, one line with a hint, in their language; and a distinct exit code
+//! for scripts.
+//!
+//! Each operation has its own error enum (next to the operation); this module
+//! only wraps them and maps each variant to a message, a hint, a stable
+//! machine code (for `--json`) and an exit code.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::envelope::OpenError;
+use crate::i18n::{t, tr, Key, Lang};
+use crate::recovery::PhraseError;
+use crate::secret_input::{SecretInputError, SecretKind};
+use crate::wallet::FindError;
+use crate::wallet_file::{CreateWalletError, LockError, OpenWalletError, SaveWalletError};
+
+/// Exit codes, stable for scripts (documented in docs/wallet.md).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Any other failure.
+    pub const FAILURE: u8 = 1;
+    /// Bad command line (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// The wallet or backup cannot be opened: missing, wrong passphrase or
+    /// phrase, or no way to ask for one.
+    pub const ACCESS: u8 = 3;
+    /// The wallet or backup file is damaged or from a newer version.
+    pub const DAMAGED: u8 = 4;
+    /// Another process holds the wallet.
+    pub const BUSY: u8 = 5;
+    /// The issuer or verifier could not be reached or answered nonsense.
+    pub const NETWORK: u8 = 6;
+    /// The issuer or verifier refused (revoked, invalid, expired).
+    pub const REFUSED: u8 = 7;
+    /// The resident declined; nothing was sent.
+    pub const DECLINED: u8 = 8;
+}
+
+/// Errors of a backup operation.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} already exists")]
+    Exists(PathBuf),
+    #[error("cannot read or write {0}: {1}")]
+    Io(PathBuf, #[source] io::Error),
+    #[error("cannot open backup {path}: {source}")]
+    Open {
+        /// Backup path.
+        path: PathBuf,
+        /// Envelope error.
+        source: OpenError,
+    },
+    #[error("backup {0} decrypted but its contents are not understood: {1}")]
+    Contents(PathBuf, String),
+    #[error("backup {0} holds a different holder than its phrase")]
+    SeedMismatch(PathBuf),
+    #[error(transparent)]
+    Save(#[from] SaveWalletError),
+}
+
+/// Every way a command can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot open wallet {path}: {source}")]
+    OpenWallet {
+        /// Wallet path.
+        path: PathBuf,
+        /// Why.
+        source: OpenWalletError,
+    },
+    #[error(transparent)]
+    CreateWallet(#[from] CreateWalletError),
+    #[error(transparent)]
+    SaveWallet(#[from] SaveWalletError),
+    #[error(transparent)]
+    SecretInput(#[from] SecretInputError),
+    #[error(transparent)]
+    Phrase(#[from] PhraseError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
+    #[error(transparent)]
+    FindCredential(#[from] FindError),
+    #[error("no data directory on this system; use --wallet")]
+    NoDataDir,
+    #[error("cannot write output: {0}")]
+    Output(#[from] io::Error),
+}
+
+/// A rendered error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// One line: what went wrong.
+    pub message: String,
+    /// One line: what to do about it.
+    pub hint: Option<String>,
+    /// Process exit code.
+    pub exit: u8,
+}
+
+fn report(code: &'static str, message: String, hint: Option<String>, exit: u8) -> Report {
+    Report {
+        code,
+        message,
+        hint,
+        exit,
+    }
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn lock_report(lang: Lang, e: &LockError) -> Report {
+    match e {
+        LockError::Busy(path) => report(
+            "wallet-busy",
+            tr(lang, Key::WalletLocked, &[("path", &p(path))]),
+            Some(t(lang, Key::WalletLockedHint).into()),
+            exit::BUSY,
+        ),
+        LockError::Io(path, err) => io_report(lang, path, err),
+    }
+}
+
+fn io_report(lang: Lang, path: &Path, err: &io::Error) -> Report {
+    report(
+        "io",
+        tr(lang, Key::FileIo, &[("path", &p(path)), ("detail", err)]),
+        Some(t(lang, Key::FileIoHint).into()),
+        exit::FAILURE,
+    )
+}
+
+/// Map an envelope error on `path` (wallet or backup) to a report.
+fn envelope_report(lang: Lang, path: &Path, e: &OpenError, backup: bool) -> Report {
+    let what = if backup {
+        t(lang, Key::WalletWordForBackup)
+    } else {
+        t(lang, Key::WalletWordForWallet)
+    };
+    let damaged_hint = if backup {
+        None
+    } else {
+        Some(t(lang, Key::FileCorruptHint).into())
+    };
+    match e {
+        OpenError::Truncated => report(
+            "file-truncated",
+            tr(lang, Key::FileTruncated, &[("path", &p(path))]),
+            damaged_hint,
+            exit::DAMAGED,
+        ),
+        OpenError::WrongMagic | OpenError::InvalidVersion | OpenError::WrongKeySource => report(
+            "not-kenmerk-file",
+            tr(
+                lang,
+                Key::FileNotKenmerk,
+                &[("path", &p(path)), ("what", &what)],
+            ),
+            Some(t(lang, Key::FileNotKenmerkHint).into()),
+            exit::DAMAGED,
+        ),
+        OpenError::NewerVersion { found, supported } => report(
+            "file-newer-version",
+            tr(
+                lang,
+                Key::FileNewer,
+                &[
+                    ("path", &p(path)),
+                    ("found", found),
+                    ("supported", supported),
+                ],
+            ),
+            Some(t(lang, Key::FileNewerHint).into()),
+            exit::DAMAGED,
+        ),
+        OpenError::BadKeyParams | OpenError::Corrupt => report(
+            "file-corrupt",
+            tr(lang, Key::FileCorrupt, &[("path", &p(path))]),
+            damaged_hint,
+            exit::DAMAGED,
+        ),
+        OpenError::WrongKey if backup => report(
+            "backup-wrong-phrase",
+            tr(lang, Key::BackupWrongPhrase, &[("path", &p(path))]),
+            Some(t(lang, Key::BackupWrongPhraseHint).into()),
+            exit::ACCESS,
+        ),
+        OpenError::WrongKey => report(
+            "wrong-passphrase",
+            t(lang, Key::WrongPassphrase).into(),
+            Some(t(lang, Key::WrongPassphraseHint).into()),
+            exit::ACCESS,
+        ),
+    }
+}
+
+fn save_report(lang: Lang, e: &SaveWalletError) -> Report {
+    match e {
+        SaveWalletError::Io(path, err) => io_report(lang, path, err),
+        other => internal(lang, other),
+    }
+}
+
+fn internal(lang: Lang, e: &dyn std::fmt::Display) -> Report {
+    report(
+        "internal",
+        tr(lang, Key::Internal, &[("detail", e)]),
+        Some(t(lang, Key::InternalHint).into()),
+        exit::FAILURE,
+    )
+}
+
+impl CliError {
+    /// Render for the resident.
+    pub fn report(&self, lang: Lang) -> Report {
+        match self {
+            CliError::OpenWallet { path, source } => match source {
+                OpenWalletError::NotFound(path) => report(
+                    "wallet-not-found",
+                    tr(lang, Key::WalletNotFound, &[("path", &p(path))]),
+                    Some(t(lang, Key::WalletNotFoundHint).into()),
+                    exit::ACCESS,
+                ),
+                OpenWalletError::Lock(e) => lock_report(lang, e),
+                OpenWalletError::Io(path, e) => io_report(lang, path, e),
+                OpenWalletError::Envelope(e) => envelope_report(lang, path, e, false),
+                OpenWalletError::Contents(_) => report(
+                    "file-corrupt",
+                    tr(lang, Key::FileCorrupt, &[("path", &p(path))]),
+                    Some(t(lang, Key::FileCorruptHint).into()),
+                    exit::DAMAGED,
+                ),
+            },
+            CliError::CreateWallet(e) => match e {
+                CreateWalletError::Exists(path) => report(
+                    "wallet-exists",
+                    tr(lang, Key::WalletExists, &[("path", &p(path))]),
+                    Some(t(lang, Key::WalletExistsHint).into()),
+                    exit::FAILURE,
+                ),
+                CreateWalletError::Lock(e) => lock_report(lang, e),
+                CreateWalletError::Save(e) => save_report(lang, e),
+            },
+            CliError::SaveWallet(e) => save_report(lang, e),
+            CliError::SecretInput(e) => match e {
+                SecretInputError::Mismatch => report(
+                    "passphrase-mismatch",
+                    t(lang, Key::PassphraseMismatch).into(),
+                    Some(t(lang, Key::PassphraseMismatchHint).into()),
+                    exit::ACCESS,
+                ),
+                SecretInputError::TooShort(min) => report(
+                    "passphrase-too-short",
+                    tr(lang, Key::PassphraseTooShort, &[("min", min)]),
+                    Some(t(lang, Key::PassphraseTooShortHint).into()),
+                    exit::ACCESS,
+                ),
+                SecretInputError::NoTerminal(kind) => {
+                    let (what, hint) = match kind {
+                        SecretKind::Passphrase => {
+                            (Key::WordPassphrase, Key::NoTerminalPassphraseHint)
+                        }
+                        SecretKind::Phrase => (Key::WordPhrase, Key::NoTerminalPhraseHint),
+                    };
+                    report(
+                        "no-terminal",
+                        tr(lang, Key::NoTerminal, &[("what", &t(lang, what))]),
+                        Some(t(lang, hint).into()),
+                        exit::ACCESS,
+                    )
+                }
+                SecretInputError::ReadFile(path, e) => io_report(lang, path, e),
+                SecretInputError::NotUtf8(path) => report(
+                    "not-utf8",
+                    tr(
+                        lang,
+                        Key::FileIo,
+                        &[("path", &p(path)), ("detail", &"not UTF-8 text")],
+                    ),
+                    None,
+                    exit::FAILURE,
+                ),
+            },
+            CliError::Phrase(e) => report(
+                "phrase-invalid",
+                tr(lang, Key::PhraseInvalid, &[("detail", e)]),
+                Some(t(lang, Key::PhraseInvalidHint).into()),
+                exit::ACCESS,
+            ),
+            CliError::Backup(e) => match e {
+                BackupError::Exists(path) => report(
+                    "backup-exists",
+                    tr(lang, Key::BackupExists, &[("path", &p(path))]),
+                    Some(t(lang, Key::BackupExistsHint).into()),
+                    exit::FAILURE,
+                ),
+                BackupError::Io(path, err) => io_report(lang, path, err),
+                BackupError::Open { path, source } => envelope_report(lang, path, source, true),
+                BackupError::Contents(path, _) => report(
+                    "file-corrupt",
+                    tr(lang, Key::FileCorrupt, &[("path", &p(path))]),
+                    None,
+                    exit::DAMAGED,
+                ),
+                BackupError::SeedMismatch(path) => report(
+                    "backup-wrong-phrase",
+                    tr(lang, Key::BackupWrongPhrase, &[("path", &p(path))]),
+                    Some(t(lang, Key::BackupWrongPhraseHint).into()),
+                    exit::ACCESS,
+                ),
+                BackupError::Save(e) => save_report(lang, e),
+            },
+            CliError::FindCredential(e) => match e {
+                FindError::NotFound(key) => report(
+                    "credential-not-found",
+                    tr(lang, Key::CredentialNotFound, &[("key", key)]),
+                    Some(t(lang, Key::CredentialNotFoundHint).into()),
+                    exit::FAILURE,
+                ),
+                FindError::Ambiguous(key) => report(
+                    "credential-ambiguous",
+                    tr(lang, Key::CredentialAmbiguous, &[("key", key)]),
+                    Some(t(lang, Key::CredentialNotFoundHint).into()),
+                    exit::FAILURE,
+                ),
+            },
+            CliError::NoDataDir => report(
+                "no-data-dir",
+                tr(lang, Key::WalletNotFound, &[("path", &"?")]),
+                Some(t(lang, Key::WalletNotFoundHint).into()),
+                exit::ACCESS,
+            ),
+            CliError::Output(e) => report(
+                "output",
+                tr(lang, Key::OutputFailed, &[("detail", e)]),
+                None,
+                exit::FAILURE,
+            ),
+        }
+    }
+}

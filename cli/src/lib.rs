@@ -1,0 +1,67 @@
+//! kenmerk, the resident's wallet: a thin binary (`main.rs`) over this
+//! library, so that other programs (the `kenmerk demo` walkthrough, tests)
+//! can drive the same code.
+//!
+//! - `wallet_file` / `envelope`: the encrypted, locked, atomically written
+//!   wallet file; `wallet`: what it contains.
+//! - `commands/*`: one file per command; `cli`: the clap interface.
+//! - `i18n`: Dutch and English messages; `error`: one line + hint per error.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod envelope;
+pub mod error;
+pub mod i18n;
+pub mod labels;
+pub mod output;
+pub mod recovery;
+pub mod secret_input;
+pub mod wallet;
+pub mod wallet_file;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::context::Context;
+use crate::error::Report;
+use crate::i18n::{t, Key, Lang};
+
+/// Parse the command line, run, print any error; the process exit code.
+pub fn main_entry() -> ExitCode {
+    let cli = Cli::parse();
+    let mut ctx = Context::from_global(&cli.global);
+    match commands::run(&mut ctx, cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let report = e.report(ctx.lang);
+            print_report(ctx.lang, ctx.json, &report);
+            ExitCode::from(report.exit)
+        }
+    }
+}
+
+/// Print an error report on stderr: two lines for people, one JSON object
+/// for scripts.
+pub fn print_report(lang: Lang, json: bool, report: &Report) {
+    if json {
+        let value = serde_json::json!({
+            "error": {
+                "code": report.code,
+                "message": report.message,
+                "hint": report.hint,
+                "exit": report.exit,
+            }
+        });
+        eprintln!("{value}");
+    } else {
+        eprintln!("{}: {}", t(lang, Key::ErrorPrefix), report.message);
+        if let Some(hint) = &report.hint {
+            eprintln!("{}: {}", t(lang, Key::HintPrefix), hint);
+        }
+    }
+}

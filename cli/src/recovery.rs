@@ -1,0 +1,115 @@
+//! The recovery phrase: the 32-byte holder seed written as 24 BIP-39 words.
+//!
+//! The words encode the seed itself (BIP-39 entropy, with its checksum), not
+//! a PBKDF2 "BIP-39 seed": the holder secret and the backup key are derived
+//! from these 32 bytes, so the same words always give the same holder.
+
+use bip39::{Language, Mnemonic};
+use zeroize::Zeroizing;
+
+use crate::wallet::HolderSeed;
+
+/// Number of words in a recovery phrase (256 bits of entropy).
+pub const PHRASE_WORDS: usize = 24;
+
+/// Why a recovery phrase was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PhraseError {
+    #[error("expected {PHRASE_WORDS} words, got {0}")]
+    WordCount(usize),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The seed as 24 words, separated by single spaces.
+pub fn phrase_from_seed(seed: &HolderSeed) -> Zeroizing<String> {
+    // 32 bytes is a valid BIP-39 entropy length, so this cannot fail; map the
+    // impossible error to an empty phrase rather than panic.
+    match Mnemonic::from_entropy_in(Language::English, seed.as_bytes()) {
+        Ok(m) => {
+            let words: Vec<&str> = m.words().collect();
+            Zeroizing::new(words.join(" "))
+        }
+        Err(_) => Zeroizing::new(String::new()),
+    }
+}
+
+/// Parse a phrase typed by a person: case and extra whitespace are forgiven,
+/// the word list and checksum are not.
+pub fn seed_from_phrase(phrase: &str) -> Result<HolderSeed, PhraseError> {
+    let normalised = Zeroizing::new(
+        phrase
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let count = normalised.split(' ').filter(|w| !w.is_empty()).count();
+    if count != PHRASE_WORDS {
+        return Err(PhraseError::WordCount(count));
+    }
+    let mnemonic = Mnemonic::parse_in_normalized(Language::English, &normalised)
+        .map_err(|e| PhraseError::Invalid(e.to_string()))?;
+    let (entropy, len) = mnemonic.to_entropy_array();
+    let entropy = Zeroizing::new(entropy);
+    if len != 32 {
+        return Err(PhraseError::WordCount(count));
+    }
+    let mut seed = [0u8; 32];
+    seed.copy_from_slice(&entropy[..32]);
+    let out = HolderSeed::new(seed);
+    zeroize::Zeroize::zeroize(&mut seed);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phrase_round_trip() {
+        let seed = HolderSeed::generate();
+        let phrase = phrase_from_seed(&seed);
+        assert_eq!(phrase.split(' ').count(), PHRASE_WORDS);
+        let back = seed_from_phrase(&phrase).unwrap();
+        assert_eq!(back, seed);
+        // A person's typing: upper case, extra spaces, newline.
+        let sloppy = format!("  {}\n", phrase.to_uppercase().replace(' ', "   "));
+        assert_eq!(seed_from_phrase(&sloppy).unwrap(), seed);
+    }
+
+    #[test]
+    fn known_vector() {
+        // BIP-39 reference vector: 32 zero bytes.
+        let seed = HolderSeed::new([0u8; 32]);
+        let phrase = phrase_from_seed(&seed);
+        assert_eq!(
+            phrase.as_str(),
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon art"
+        );
+    }
+
+    #[test]
+    fn bad_phrases_refused() {
+        let seed = HolderSeed::new([0u8; 32]);
+        let phrase = phrase_from_seed(&seed);
+        // Wrong checksum word.
+        let bad = phrase.replace(" art", " abandon");
+        assert!(matches!(
+            seed_from_phrase(&bad),
+            Err(PhraseError::Invalid(_))
+        ));
+        // Too few words.
+        let short: Vec<&str> = phrase.split(' ').take(12).collect();
+        assert!(matches!(
+            seed_from_phrase(&short.join(" ")),
+            Err(PhraseError::WordCount(12))
+        ));
+        // Not a word.
+        let notword = phrase.replacen("abandon", "abandonn", 1);
+        assert!(matches!(
+            seed_from_phrase(&notword),
+            Err(PhraseError::Invalid(_))
+        ));
+    }
+}

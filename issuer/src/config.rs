@@ -1,0 +1,445 @@
+//! Configuration: defaults, an optional TOML file, then `KENMERK_ISSUER_*`
+//! environment overrides, then command-line flags.
+//!
+//! With no file at all the issuer runs locally: it listens on
+//! 127.0.0.1:8700, keeps a SQLite file, its keys and the demo scheme in
+//! `./kenmerk-issuer-data`, and writes a random requestor token to
+//! `requestor-token` there (mode 0600) for the back office to use.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./kenmerk-issuer-data";
+/// Default tokens per batch (protocol notes: 20).
+pub const DEFAULT_BATCH_SIZE: usize = 20;
+/// Default token validity: one week (the expiry grid step).
+pub const DEFAULT_TOKEN_VALIDITY_SECS: u64 = 7 * 24 * 3600;
+/// Default time a wallet has to finish a session.
+pub const DEFAULT_SESSION_TIMEOUT_SECS: u64 = 300;
+/// Default largest request body.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// Default validity of a newly generated issuer key (one year).
+pub const DEFAULT_KEY_VALIDITY_SECS: u64 = 365 * 24 * 3600;
+/// Default cap on requests handled at once (excess requests wait).
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
+
+/// How one requestor (a back-office system) authenticates.
+///
+/// A requestor may use a static bearer token, JWTs signed with an HS256
+/// secret, JWTs signed with an Ed25519 key (EdDSA), or several of these.
+/// JWTs must carry `iss` equal to the requestor's `name` and an `exp`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestorConfig {
+    /// Name, used in the audit log and as the JWT issuer.
+    pub name: String,
+    /// Static bearer token.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// HS256 shared secret for JWTs.
+    #[serde(default)]
+    pub jwt_hs256_secret: Option<String>,
+    /// Ed25519 public key (PEM, `-----BEGIN PUBLIC KEY-----`) for EdDSA JWTs.
+    #[serde(default)]
+    pub jwt_ed25519_public_key_pem: Option<String>,
+    /// May use the admin API (revocation, attribute updates, key rotation).
+    #[serde(default)]
+    pub admin: bool,
+    /// Credential types this requestor may issue; empty means all.
+    #[serde(default)]
+    pub credential_types: Vec<String>,
+}
+
+impl std::fmt::Debug for RequestorConfig {
+    // Secrets never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestorConfig")
+            .field("name", &self.name)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "jwt_hs256_secret",
+                &self.jwt_hs256_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "jwt_ed25519_public_key_pem",
+                &self.jwt_ed25519_public_key_pem.is_some(),
+            )
+            .field("admin", &self.admin)
+            .field("credential_types", &self.credential_types)
+            .finish()
+    }
+}
+
+/// Everything the issuer needs to run. Build it with [`IssuerConfig::default`]
+/// (local mode) or [`IssuerConfig::load`] (file + environment), then adjust
+/// fields; [`crate::start`] takes it.
+#[derive(Debug, Clone)]
+pub struct IssuerConfig {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Directory for the SQLite file, key files and the published scheme.
+    pub data_dir: PathBuf,
+    /// `sqlite:…` or `postgres://…`; `None`: `sqlite://<data_dir>/issuer.db`.
+    pub database_url: Option<String>,
+    /// Base URL wallets reach this service at (used in session pointers);
+    /// `None`: `http://<bound address>`.
+    pub public_url: Option<String>,
+    /// Directory of issuer secret key files; `None`: `<data_dir>/keys`.
+    pub key_dir: Option<PathBuf>,
+    /// Scheme description (TOML, as for `SchemeBuilder::from_toml`);
+    /// `None`: the demo scheme.
+    pub scheme_file: Option<PathBuf>,
+    /// Scheme signing key (PKCS#8); `None`: `<data_dir>/scheme-signing.key`,
+    /// generated when missing.
+    pub scheme_key_file: Option<PathBuf>,
+    /// Tokens per batch.
+    pub batch_size: usize,
+    /// Token validity in seconds (expiry rounds up to the weekly grid).
+    pub token_validity_secs: u64,
+    /// Seconds a session stays open.
+    pub session_timeout_secs: u64,
+    /// Validity of newly generated issuer keys, seconds.
+    pub key_validity_secs: u64,
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+    /// Requests handled at once; more wait in line.
+    pub max_concurrent_requests: usize,
+    /// Requestors and their credentials. Empty: a local requestor with a
+    /// generated token in `<data_dir>/requestor-token`.
+    pub requestors: Vec<RequestorConfig>,
+    /// Log as JSON lines instead of text.
+    pub log_json: bool,
+}
+
+impl Default for IssuerConfig {
+    fn default() -> Self {
+        IssuerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            database_url: None,
+            public_url: None,
+            key_dir: None,
+            scheme_file: None,
+            scheme_key_file: None,
+            batch_size: DEFAULT_BATCH_SIZE,
+            token_validity_secs: DEFAULT_TOKEN_VALIDITY_SECS,
+            session_timeout_secs: DEFAULT_SESSION_TIMEOUT_SECS,
+            key_validity_secs: DEFAULT_KEY_VALIDITY_SECS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            requestors: Vec::new(),
+            log_json: false,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("environment variable {name}: {reason}")]
+    Env { name: String, reason: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The TOML file: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    key_dir: Option<PathBuf>,
+    scheme_file: Option<PathBuf>,
+    scheme_key_file: Option<PathBuf>,
+    batch_size: Option<usize>,
+    token_validity_secs: Option<u64>,
+    session_timeout_secs: Option<u64>,
+    key_validity_secs: Option<u64>,
+    max_body_bytes: Option<usize>,
+    max_concurrent_requests: Option<usize>,
+    log_json: Option<bool>,
+    #[serde(default)]
+    requestors: Vec<RequestorConfig>,
+}
+
+/// Prefix of every environment override.
+pub const ENV_PREFIX: &str = "KENMERK_ISSUER_";
+
+impl IssuerConfig {
+    /// Defaults, then `file` (if any), then overrides from `env` (pass
+    /// `std::env::vars()`). Validates the result.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = IssuerConfig::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            let f: FileConfig = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: path.to_owned(),
+                source: Box::new(source),
+            })?;
+            config.apply_file(f);
+        }
+        for (name, value) in env {
+            if let Some(key) = name.strip_prefix(ENV_PREFIX) {
+                config.apply_env(key, &value)?;
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, f: FileConfig) {
+        macro_rules! take {
+            ($($field:ident),*) => { $( if let Some(v) = f.$field { self.$field = v; } )* };
+        }
+        take!(
+            listen,
+            data_dir,
+            batch_size,
+            token_validity_secs,
+            session_timeout_secs,
+            key_validity_secs,
+            max_body_bytes,
+            max_concurrent_requests,
+            log_json
+        );
+        macro_rules! take_opt {
+            ($($field:ident),*) => { $( if f.$field.is_some() { self.$field = f.$field; } )* };
+        }
+        take_opt!(
+            database_url,
+            public_url,
+            key_dir,
+            scheme_file,
+            scheme_key_file
+        );
+        self.requestors = f.requestors;
+    }
+
+    fn apply_env(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value.parse().map_err(|e: T::Err| ConfigError::Env {
+                name: format!("{ENV_PREFIX}{key}"),
+                reason: e.to_string(),
+            })
+        }
+        match key {
+            "LISTEN" => self.listen = parse(key, value)?,
+            "DATA_DIR" => self.data_dir = PathBuf::from(value),
+            "DATABASE_URL" => self.database_url = Some(value.to_owned()),
+            "PUBLIC_URL" => self.public_url = Some(value.to_owned()),
+            "KEY_DIR" => self.key_dir = Some(PathBuf::from(value)),
+            "SCHEME_FILE" => self.scheme_file = Some(PathBuf::from(value)),
+            "SCHEME_KEY_FILE" => self.scheme_key_file = Some(PathBuf::from(value)),
+            "BATCH_SIZE" => self.batch_size = parse(key, value)?,
+            "TOKEN_VALIDITY_SECS" => self.token_validity_secs = parse(key, value)?,
+            "SESSION_TIMEOUT_SECS" => self.session_timeout_secs = parse(key, value)?,
+            "KEY_VALIDITY_SECS" => self.key_validity_secs = parse(key, value)?,
+            "MAX_BODY_BYTES" => self.max_body_bytes = parse(key, value)?,
+            "MAX_CONCURRENT_REQUESTS" => self.max_concurrent_requests = parse(key, value)?,
+            "LOG_JSON" => self.log_json = parse(key, value)?,
+            // One admin requestor from the environment, for containers.
+            "REQUESTOR_TOKEN" => self.requestors.push(RequestorConfig {
+                name: "env".to_owned(),
+                token: Some(value.to_owned()),
+                admin: true,
+                ..RequestorConfig::default()
+            }),
+            "JWT_HS256_SECRET" => self.requestors.push(RequestorConfig {
+                name: "env-jwt".to_owned(),
+                jwt_hs256_secret: Some(value.to_owned()),
+                admin: true,
+                ..RequestorConfig::default()
+            }),
+            other => {
+                return Err(ConfigError::Env {
+                    name: format!("{ENV_PREFIX}{other}"),
+                    reason: "unknown setting".to_owned(),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks ranges and requestor entries.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.batch_size == 0 || self.batch_size > wallet_core::issuance::MAX_BATCH {
+            return invalid("batch_size must be 1 to 100");
+        }
+        if self.token_validity_secs == 0
+            || self.token_validity_secs > wallet_core::token::MAX_TOKEN_VALIDITY
+        {
+            return invalid("token_validity_secs must be 1 to 8 weeks (wallets refuse longer)");
+        }
+        if self.session_timeout_secs == 0 || self.session_timeout_secs > 24 * 3600 {
+            return invalid("session_timeout_secs must be 1 to 86400");
+        }
+        if self.key_validity_secs < self.token_validity_secs {
+            return invalid("key_validity_secs must be at least token_validity_secs");
+        }
+        if self.max_body_bytes < 1024 {
+            return invalid("max_body_bytes must be at least 1024");
+        }
+        if self.max_concurrent_requests == 0 {
+            return invalid("max_concurrent_requests must be at least 1");
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return invalid("public_url must start with http:// or https://");
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for r in &self.requestors {
+            if r.name.is_empty() || !names.insert(r.name.as_str()) {
+                return invalid("every requestor needs a unique, non-empty name");
+            }
+            if r.token.is_none()
+                && r.jwt_hs256_secret.is_none()
+                && r.jwt_ed25519_public_key_pem.is_none()
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "requestor {:?} has no token, JWT secret or JWT key",
+                    r.name
+                )));
+            }
+            if r.token.as_ref().is_some_and(|t| t.len() < 16)
+                || r.jwt_hs256_secret.as_ref().is_some_and(|t| t.len() < 32)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "requestor {:?}: tokens need at least 16 characters, HS256 secrets 32",
+                    r.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("issuer.db").display()),
+        }
+    }
+
+    /// The key directory in effect.
+    pub fn effective_key_dir(&self) -> PathBuf {
+        self.key_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
+
+    /// The scheme signing key file in effect.
+    pub fn effective_scheme_key_file(&self) -> PathBuf {
+        self.scheme_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("scheme-signing.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_without_file() {
+        let c = IssuerConfig::load(None, env(&[("PATH", "/bin")])).unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(
+            c.effective_database_url(),
+            "sqlite://./kenmerk-issuer-data/issuer.db"
+        );
+        assert!(c.requestors.is_empty());
+    }
+
+    #[test]
+    fn file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issuer.toml");
+        std::fs::write(
+            &path,
+            r#"
+listen = "0.0.0.0:9000"
+batch_size = 5
+database_url = "postgres://db/issuer"
+[[requestors]]
+name = "backoffice"
+token = "0123456789abcdef0123"
+admin = true
+"#,
+        )
+        .unwrap();
+        let c = IssuerConfig::load(
+            Some(&path),
+            env(&[
+                ("KENMERK_ISSUER_BATCH_SIZE", "7"),
+                ("KENMERK_ISSUER_SESSION_TIMEOUT_SECS", "60"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.batch_size, 7);
+        assert_eq!(c.session_timeout_secs, 60);
+        assert_eq!(c.effective_database_url(), "postgres://db/issuer");
+        assert_eq!(c.requestors.len(), 1);
+        assert!(c.requestors[0].admin);
+        // Secrets stay out of debug output.
+        assert!(!format!("{c:?}").contains("0123456789abcdef0123"));
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        assert!(IssuerConfig::load(None, env(&[("KENMERK_ISSUER_BATCH_SIZE", "0")])).is_err());
+        assert!(IssuerConfig::load(None, env(&[("KENMERK_ISSUER_BATCH_SIZE", "x")])).is_err());
+        assert!(IssuerConfig::load(None, env(&[("KENMERK_ISSUER_NOPE", "1")])).is_err());
+        assert!(IssuerConfig::load(
+            None,
+            env(&[("KENMERK_ISSUER_TOKEN_VALIDITY_SECS", "99999999")])
+        )
+        .is_err());
+        assert!(IssuerConfig::load(None, env(&[("KENMERK_ISSUER_REQUESTOR_TOKEN", "short")]))
+            .is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "listen = 3\n").unwrap();
+        assert!(matches!(
+            IssuerConfig::load(Some(&path), Vec::new()),
+            Err(ConfigError::Parse { .. })
+        ));
+        std::fs::write(&path, "unknown_key = 3\n").unwrap();
+        assert!(IssuerConfig::load(Some(&path), Vec::new()).is_err());
+    }
+}

@@ -1,0 +1,2 @@
+//! # kenmerk issuer service
+pub mod store;

@@ -1,0 +1,684 @@
+//! The SQL both backends share.
+//!
+//! SQLite and PostgreSQL run the very same query texts: `$n` placeholders
+//! work in both (sqlx numbers SQLite's `$n` parameters by their digits), as
+//! do `RETURNING` and `ON CONFLICT … DO NOTHING`. Only the column types in
+//! the migrations differ. [`impl_store!`] writes the [`Store`] impl once for
+//! each backend, so a query cannot drift between them.
+//!
+//! [`Store`]: super::Store
+
+use std::borrow::Cow;
+
+use futures::future::BoxFuture;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+/// Migrations compiled into the binary (no files needed at run time).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Embedded(pub(crate) &'static [(i64, &'static str, &'static str)]);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// Builds the migrator for one backend's embedded migrations.
+pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {
+    Migrator::new(source).await
+}
+
+/// Session columns in the order [`impl_store!`]'s row reader expects.
+pub(crate) const SESSION_COLUMNS: &str = "id, requestor_token, requestor, kind, credential_id, \
+     credential_type, key_counter, attributes, subject, nonce, state, holder_public_key, \
+     commitment_digest, signer_commitments, secret_state, challenge_digest, responses, failure, \
+     created_at, updated_at, expires_at";
+
+/// Credential columns in the order the row reader expects.
+pub(crate) const CREDENTIAL_COLUMNS: &str = "id, credential_type, subject, attributes, \
+     holder_public_key, status, status_reason, created_at, refreshed_at, updated_at";
+
+/// The states in which a session is still open.
+pub(crate) const OPEN_STATES: &str = "('initialized', 'connected', 'committed')";
+
+/// Why older records of a subject were revoked (protocol rule 9).
+pub(crate) const SUPERSEDED: &str = "superseded: a new holder key was issued for this subject";
+
+/// Implements [`super::Store`] for `$store` (a struct with a `pool` field of
+/// type `sqlx::Pool<$db>`) whose rows are `$row`.
+macro_rules! impl_store {
+    ($store:ty, $row:ty) => {
+        impl $store {
+            fn session_from_row(row: &$row) -> Result<$crate::store::SessionRecord, $crate::store::StoreError> {
+                use sqlx::Row;
+                let kind: String = row.try_get("kind")?;
+                let state: String = row.try_get("state")?;
+                let secret: Option<Vec<u8>> = row.try_get("secret_state")?;
+                Ok($crate::store::SessionRecord {
+                    id: row.try_get("id")?,
+                    requestor_token: row.try_get("requestor_token")?,
+                    requestor: row.try_get("requestor")?,
+                    kind: $crate::store::SessionKind::parse(&kind)?,
+                    credential_id: row.try_get("credential_id")?,
+                    credential_type: row.try_get("credential_type")?,
+                    key_counter: row.try_get("key_counter")?,
+                    attributes: row.try_get("attributes")?,
+                    subject: row.try_get("subject")?,
+                    nonce: row.try_get("nonce")?,
+                    state: $crate::store::SessionState::parse(&state)?,
+                    holder_public_key: row.try_get("holder_public_key")?,
+                    commitment_digest: row.try_get("commitment_digest")?,
+                    signer_commitments: row.try_get("signer_commitments")?,
+                    secret_state: secret.map(zeroize::Zeroizing::new),
+                    challenge_digest: row.try_get("challenge_digest")?,
+                    responses: row.try_get("responses")?,
+                    failure: row.try_get("failure")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                })
+            }
+
+            fn credential_from_row(row: &$row) -> Result<$crate::store::CredentialRecord, $crate::store::StoreError> {
+                use sqlx::Row;
+                let status: String = row.try_get("status")?;
+                Ok($crate::store::CredentialRecord {
+                    id: row.try_get("id")?,
+                    credential_type: row.try_get("credential_type")?,
+                    subject: row.try_get("subject")?,
+                    attributes: row.try_get("attributes")?,
+                    holder_public_key: row.try_get("holder_public_key")?,
+                    status: $crate::store::CredentialStatus::parse(&status)?,
+                    status_reason: row.try_get("status_reason")?,
+                    created_at: row.try_get("created_at")?,
+                    refreshed_at: row.try_get("refreshed_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            }
+        }
+
+        /// Writes one audit entry inside an open transaction or on the pool.
+        async fn insert_audit<'e, E>(executor: E, entry: &$crate::store::AuditEntry) -> Result<(), sqlx::Error>
+        where
+            E: sqlx::Executor<'e, Database = <$row as sqlx::Row>::Database>,
+        {
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor, event, credential_id, credential_type, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(entry.at)
+            .bind(&entry.actor)
+            .bind(&entry.event)
+            .bind(&entry.credential_id)
+            .bind(&entry.credential_type)
+            .bind(&entry.detail)
+            .execute(executor)
+            .await?;
+            Ok(())
+        }
+
+        impl $crate::store::Store for $store {
+            async fn ping(&self) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn insert_session(
+                &self,
+                s: &$crate::store::NewSession,
+            ) -> Result<$crate::store::InsertSession, $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // A session past its expiry that the sweeper has not reached
+                // yet must not block a new one for the same record.
+                sqlx::query(&format!(
+                    "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
+                     secret_state = NULL, updated_at = $1 \
+                     WHERE open_credential = $2 AND expires_at <= $1 AND state IN {}",
+                    $crate::store::sql::OPEN_STATES
+                ))
+                .bind(s.created_at)
+                .bind(&s.credential_id)
+                .execute(&mut *tx)
+                .await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO sessions (id, requestor_token, requestor, kind, credential_id, \
+                     credential_type, key_counter, attributes, subject, nonce, state, \
+                     open_credential, created_at, updated_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'initialized', $5, $11, $11, $12)",
+                )
+                .bind(&s.id)
+                .bind(&s.requestor_token)
+                .bind(&s.requestor)
+                .bind(s.kind.as_str())
+                .bind(&s.credential_id)
+                .bind(&s.credential_type)
+                .bind(s.key_counter)
+                .bind(&s.attributes)
+                .bind(&s.subject)
+                .bind(&s.nonce)
+                .bind(s.created_at)
+                .bind(s.expires_at)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    Ok(_) => {
+                        tx.commit().await?;
+                        Ok($crate::store::InsertSession::Inserted)
+                    }
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        tx.rollback().await?;
+                        Ok($crate::store::InsertSession::RecordBusy)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn session(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::store::SessionRecord>, $crate::store::StoreError> {
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM sessions WHERE id = $1",
+                    $crate::store::sql::SESSION_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::session_from_row).transpose()
+            }
+
+            async fn session_by_requestor_token(
+                &self,
+                token: &str,
+            ) -> Result<Option<$crate::store::SessionRecord>, $crate::store::StoreError> {
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM sessions WHERE requestor_token = $1",
+                    $crate::store::sql::SESSION_COLUMNS
+                ))
+                .bind(token)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::session_from_row).transpose()
+            }
+
+            async fn mark_connected(&self, id: &str, now: i64) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE sessions SET state = 'connected', updated_at = $1 \
+                     WHERE id = $2 AND state = 'initialized' AND expires_at > $1",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn commit_session(
+                &self,
+                id: &str,
+                holder_public_key: &[u8],
+                commitment_digest: &[u8],
+                signer_commitments: &[u8],
+                secret_state: &[u8],
+                now: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE sessions SET state = 'committed', holder_public_key = $1, \
+                     commitment_digest = $2, signer_commitments = $3, secret_state = $4, \
+                     updated_at = $5 \
+                     WHERE id = $6 AND state IN ('initialized', 'connected') AND expires_at > $5",
+                )
+                .bind(holder_public_key)
+                .bind(commitment_digest)
+                .bind(signer_commitments)
+                .bind(secret_state)
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn finish_session(
+                &self,
+                f: &$crate::store::FinishIssuance,
+            ) -> Result<$crate::store::FinishOutcome, $crate::store::StoreError> {
+                use sqlx::Row;
+                let mut tx = self.pool.begin().await?;
+                // Claim the session first: only a committed, unexpired
+                // session moves to done, and its nonces go in this same
+                // statement (rule 3). Writing first also makes SQLite take
+                // its write lock at once instead of failing on upgrade.
+                let claimed = sqlx::query(
+                    "UPDATE sessions SET state = 'done', open_credential = NULL, \
+                     secret_state = NULL, challenge_digest = $1, responses = $2, updated_at = $3 \
+                     WHERE id = $4 AND state = 'committed' AND expires_at > $3 \
+                     RETURNING kind, credential_id, credential_type, key_counter, attributes, \
+                     subject, holder_public_key, requestor",
+                )
+                .bind(&f.challenge_digest)
+                .bind(&f.responses)
+                .bind(f.now)
+                .bind(&f.session_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = claimed else {
+                    tx.rollback().await?;
+                    return Ok($crate::store::FinishOutcome::NotCommitted);
+                };
+                let kind: String = row.try_get("kind")?;
+                let credential_id: String = row.try_get("credential_id")?;
+                let credential_type: String = row.try_get("credential_type")?;
+                let key_counter: i64 = row.try_get("key_counter")?;
+                let attributes: String = row.try_get("attributes")?;
+                let subject: Option<String> = row.try_get("subject")?;
+                let holder: Option<Vec<u8>> = row.try_get("holder_public_key")?;
+                let requestor: String = row.try_get("requestor")?;
+                let Some(holder) = holder else {
+                    return Err($crate::store::corrupt(
+                        "sessions",
+                        "committed session without holder key".to_owned(),
+                    ));
+                };
+                let mut superseded = Vec::new();
+                match $crate::store::SessionKind::parse(&kind)? {
+                    $crate::store::SessionKind::Issue => {
+                        sqlx::query(
+                            "INSERT INTO credentials (id, credential_type, subject, attributes, \
+                             holder_public_key, status, status_reason, created_at, refreshed_at, \
+                             updated_at) VALUES ($1, $2, $3, $4, $5, 'active', NULL, $6, NULL, $6)",
+                        )
+                        .bind(&credential_id)
+                        .bind(&credential_type)
+                        .bind(&subject)
+                        .bind(&attributes)
+                        .bind(&holder)
+                        .bind(f.now)
+                        .execute(&mut *tx)
+                        .await?;
+                        if let Some(subject) = &subject {
+                            // Rule 9: one live holder key per subject and type.
+                            let rows = sqlx::query(
+                                "UPDATE credentials SET status = 'revoked', status_reason = $1, \
+                                 updated_at = $2 WHERE subject = $3 AND credential_type = $4 \
+                                 AND status = 'active' AND id <> $5 RETURNING id",
+                            )
+                            .bind($crate::store::sql::SUPERSEDED)
+                            .bind(f.now)
+                            .bind(subject)
+                            .bind(&credential_type)
+                            .bind(&credential_id)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                            for r in rows {
+                                let old: String = r.try_get("id")?;
+                                insert_audit(
+                                    &mut *tx,
+                                    &$crate::store::AuditEntry {
+                                        at: f.now,
+                                        actor: "system".to_owned(),
+                                        event: "revoked".to_owned(),
+                                        credential_id: Some(old.clone()),
+                                        credential_type: Some(credential_type.clone()),
+                                        detail: format!("{}; successor {}", $crate::store::sql::SUPERSEDED, credential_id),
+                                    },
+                                )
+                                .await?;
+                                superseded.push(old);
+                            }
+                        }
+                        insert_audit(
+                            &mut *tx,
+                            &$crate::store::AuditEntry {
+                                at: f.now,
+                                actor: requestor,
+                                event: "issued".to_owned(),
+                                credential_id: Some(credential_id.clone()),
+                                credential_type: Some(credential_type.clone()),
+                                detail: format!("{} tokens, key counter {}", f.tokens, key_counter),
+                            },
+                        )
+                        .await?;
+                    }
+                    $crate::store::SessionKind::Refresh => {
+                        let refreshed = sqlx::query(
+                            "UPDATE credentials SET refreshed_at = $1, updated_at = $1 \
+                             WHERE id = $2 AND status = 'active' AND holder_public_key = $3",
+                        )
+                        .bind(f.now)
+                        .bind(&credential_id)
+                        .bind(&holder)
+                        .execute(&mut *tx)
+                        .await?;
+                        if refreshed.rows_affected() != 1 {
+                            // Revoked while the refresh ran: hand out nothing.
+                            tx.rollback().await?;
+                            self.end_session_inner(
+                                &f.session_id,
+                                $crate::store::SessionState::Failed,
+                                Some("credential revoked"),
+                                f.now,
+                            )
+                            .await?;
+                            return Ok($crate::store::FinishOutcome::CredentialRevoked);
+                        }
+                        insert_audit(
+                            &mut *tx,
+                            &$crate::store::AuditEntry {
+                                at: f.now,
+                                actor: "wallet".to_owned(),
+                                event: "refreshed".to_owned(),
+                                credential_id: Some(credential_id.clone()),
+                                credential_type: Some(credential_type.clone()),
+                                detail: format!("{} tokens, key counter {}", f.tokens, key_counter),
+                            },
+                        )
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok($crate::store::FinishOutcome::Finished { superseded })
+            }
+
+            async fn end_session(
+                &self,
+                id: &str,
+                state: $crate::store::SessionState,
+                failure: Option<&str>,
+                now: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                self.end_session_inner(id, state, failure, now).await
+            }
+
+            async fn expire_sessions(&self, now: i64) -> Result<Vec<String>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query(&format!(
+                    "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
+                     secret_state = NULL, updated_at = $1 \
+                     WHERE expires_at <= $1 AND state IN {} RETURNING id",
+                    $crate::store::sql::OPEN_STATES
+                ))
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| r.try_get::<String, _>("id").map_err(Into::into))
+                    .collect()
+            }
+
+            async fn credential(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::store::CredentialRecord>, $crate::store::StoreError> {
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM credentials WHERE id = $1",
+                    $crate::store::sql::CREDENTIAL_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::credential_from_row).transpose()
+            }
+
+            async fn update_attributes(
+                &self,
+                id: &str,
+                attributes: &str,
+                actor: &str,
+                now: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                use sqlx::Row;
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query(
+                    "UPDATE credentials SET attributes = $1, updated_at = $2 \
+                     WHERE id = $3 AND status = 'active' RETURNING credential_type",
+                )
+                .bind(attributes)
+                .bind(now)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    return Ok(false);
+                };
+                insert_audit(
+                    &mut *tx,
+                    &$crate::store::AuditEntry {
+                        at: now,
+                        actor: actor.to_owned(),
+                        event: "attributes-updated".to_owned(),
+                        credential_id: Some(id.to_owned()),
+                        credential_type: Some(row.try_get("credential_type")?),
+                        // No values: the audit log holds no personal data.
+                        detail: "attributes replaced; effective at next refresh".to_owned(),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn revoke_credential(
+                &self,
+                id: &str,
+                actor: &str,
+                reason: &str,
+                now: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                use sqlx::Row;
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query(
+                    "UPDATE credentials SET status = 'revoked', status_reason = $1, updated_at = $2 \
+                     WHERE id = $3 AND status = 'active' RETURNING credential_type",
+                )
+                .bind(reason)
+                .bind(now)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    return Ok(false);
+                };
+                insert_audit(
+                    &mut *tx,
+                    &$crate::store::AuditEntry {
+                        at: now,
+                        actor: actor.to_owned(),
+                        event: "revoked".to_owned(),
+                        credential_id: Some(id.to_owned()),
+                        credential_type: Some(row.try_get("credential_type")?),
+                        detail: reason.to_owned(),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn revoke_subject(
+                &self,
+                subject: &str,
+                actor: &str,
+                reason: &str,
+                now: i64,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let mut tx = self.pool.begin().await?;
+                let rows = sqlx::query(
+                    "UPDATE credentials SET status = 'revoked', status_reason = $1, updated_at = $2 \
+                     WHERE subject = $3 AND status = 'active' RETURNING id, credential_type",
+                )
+                .bind(reason)
+                .bind(now)
+                .bind(subject)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut ids = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let id: String = r.try_get("id")?;
+                    insert_audit(
+                        &mut *tx,
+                        &$crate::store::AuditEntry {
+                            at: now,
+                            actor: actor.to_owned(),
+                            event: "revoked".to_owned(),
+                            credential_id: Some(id.clone()),
+                            credential_type: Some(r.try_get("credential_type")?),
+                            detail: format!("by subject: {reason}"),
+                        },
+                    )
+                    .await?;
+                    ids.push(id);
+                }
+                tx.commit().await?;
+                ids.sort();
+                Ok(ids)
+            }
+
+            async fn insert_key(
+                &self,
+                k: &$crate::store::KeyRecord,
+                actor: &str,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "INSERT INTO issuer_keys (credential_type, counter, key_id, public_key, \
+                     valid_from, valid_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (credential_type, counter) DO NOTHING",
+                )
+                .bind(&k.credential_type)
+                .bind(k.counter)
+                .bind(&k.key_id)
+                .bind(&k.public_key)
+                .bind(k.valid_from)
+                .bind(k.valid_until)
+                .bind(k.created_at)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                insert_audit(
+                    &mut *tx,
+                    &$crate::store::AuditEntry {
+                        at: k.created_at,
+                        actor: actor.to_owned(),
+                        event: "key-added".to_owned(),
+                        credential_id: None,
+                        credential_type: Some(k.credential_type.clone()),
+                        detail: format!("counter {}, key id {}", k.counter, hex::encode(&k.key_id)),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn keys(&self) -> Result<Vec<$crate::store::KeyRecord>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT credential_type, counter, key_id, public_key, valid_from, valid_until, \
+                     created_at FROM issuer_keys ORDER BY credential_type, counter",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::store::KeyRecord {
+                            credential_type: r.try_get("credential_type")?,
+                            counter: r.try_get("counter")?,
+                            key_id: r.try_get("key_id")?,
+                            public_key: r.try_get("public_key")?,
+                            valid_from: r.try_get("valid_from")?,
+                            valid_until: r.try_get("valid_until")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn append_audit(&self, entry: &$crate::store::AuditEntry) -> Result<(), $crate::store::StoreError> {
+                insert_audit(&self.pool, entry).await?;
+                Ok(())
+            }
+
+            async fn audit(
+                &self,
+                credential_id: Option<&str>,
+            ) -> Result<Vec<$crate::store::AuditEntry>, $crate::store::StoreError> {
+                use sqlx::Row;
+                let columns = "at, actor, event, credential_id, credential_type, detail";
+                let rows = match credential_id {
+                    Some(id) => {
+                        sqlx::query(&format!(
+                            "SELECT {columns} FROM audit_log WHERE credential_id = $1 ORDER BY id"
+                        ))
+                        .bind(id)
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                    None => {
+                        sqlx::query(&format!("SELECT {columns} FROM audit_log ORDER BY id"))
+                            .fetch_all(&self.pool)
+                            .await?
+                    }
+                };
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::store::AuditEntry {
+                            at: r.try_get("at")?,
+                            actor: r.try_get("actor")?,
+                            event: r.try_get("event")?,
+                            credential_id: r.try_get("credential_id")?,
+                            credential_type: r.try_get("credential_type")?,
+                            detail: r.try_get("detail")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        impl $store {
+            async fn end_session_inner(
+                &self,
+                id: &str,
+                state: $crate::store::SessionState,
+                failure: Option<&str>,
+                now: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(&format!(
+                    "UPDATE sessions SET state = $1, open_credential = NULL, secret_state = NULL, \
+                     failure = $2, updated_at = $3 WHERE id = $4 AND state IN {}",
+                    $crate::store::sql::OPEN_STATES
+                ))
+                .bind(state.as_str())
+                .bind(failure)
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

@@ -1,0 +1,488 @@
+//! One store test suite, run against SQLite always and against PostgreSQL
+//! when `KENMERK_TEST_POSTGRES` is set (in a schema unique to this run).
+
+use std::sync::Arc;
+
+use issuer::store::{
+    AuditEntry, CredentialStatus, FinishIssuance, FinishOutcome, InsertSession, KeyRecord,
+    NewSession, PostgresStore, SessionKind, SessionState, SqliteStore, Store,
+};
+
+const NOW: i64 = 1_790_000_000;
+
+fn new_session(id: &str, kind: SessionKind, credential: &str, subject: Option<&str>) -> NewSession {
+    NewSession {
+        id: id.to_owned(),
+        requestor_token: format!("rt-{id}"),
+        requestor: "backoffice".to_owned(),
+        kind,
+        credential_id: credential.to_owned(),
+        credential_type: "demo.utrecht.address".to_owned(),
+        key_counter: 1,
+        attributes: r#"{"city":"Utrecht"}"#.to_owned(),
+        subject: subject.map(str::to_owned),
+        nonce: vec![7; 16],
+        created_at: NOW,
+        expires_at: NOW + 300,
+    }
+}
+
+fn finish(id: &str, digest: u8) -> FinishIssuance {
+    FinishIssuance {
+        session_id: id.to_owned(),
+        challenge_digest: vec![digest; 32],
+        responses: vec![digest; 64],
+        tokens: 20,
+        now: NOW + 10,
+    }
+}
+
+/// Inserts and commits a session, as the wallet API would.
+async fn committed<S: Store>(store: &S, s: &NewSession, holder: &[u8]) {
+    assert_eq!(
+        store.insert_session(s).await.unwrap(),
+        InsertSession::Inserted
+    );
+    assert!(store.mark_connected(&s.id, NOW + 1).await.unwrap());
+    assert!(store
+        .commit_session(&s.id, holder, b"cd", b"signer", b"secret-w", NOW + 2)
+        .await
+        .unwrap());
+}
+
+/// Makes the store fail when the issuance audit entry is written, i.e. in
+/// the middle of `finish_session`, after the session row was claimed and the
+/// record inserted.
+trait InjectFailure {
+    async fn fail_issued_audit(&self, on: bool);
+}
+
+impl InjectFailure for SqliteStore {
+    async fn fail_issued_audit(&self, on: bool) {
+        let sql = if on {
+            "CREATE TRIGGER fail_issued BEFORE INSERT ON audit_log WHEN NEW.event = 'issued' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        } else {
+            "DROP TRIGGER fail_issued"
+        };
+        sqlx::query(sql).execute(self.pool()).await.unwrap();
+    }
+}
+
+impl InjectFailure for PostgresStore {
+    async fn fail_issued_audit(&self, on: bool) {
+        if on {
+            sqlx::query(
+                "CREATE FUNCTION fail_issued() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.event = 'issued' THEN RAISE EXCEPTION 'injected failure'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+            )
+            .execute(self.pool())
+            .await
+            .unwrap();
+            sqlx::query(
+                "CREATE TRIGGER fail_issued BEFORE INSERT ON audit_log FOR EACH ROW \
+                 EXECUTE FUNCTION fail_issued()",
+            )
+            .execute(self.pool())
+            .await
+            .unwrap();
+        } else {
+            sqlx::query("DROP TRIGGER fail_issued ON audit_log")
+                .execute(self.pool())
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn suite<S: Store + InjectFailure>(store: Arc<S>) {
+    store.ping().await.unwrap();
+    lifecycle(&*store).await;
+    one_open_session_per_record(&*store).await;
+    expiry(&*store).await;
+    rule_nine(&*store).await;
+    refresh_and_revocation(&*store).await;
+    subject_revocation_and_update(&*store).await;
+    keys(&*store).await;
+    failure_mid_finish(&*store).await;
+    racing_answers(store.clone()).await;
+}
+
+async fn lifecycle<S: Store>(store: &S) {
+    let s = new_session("life", SessionKind::Issue, "cred-life", None);
+    assert_eq!(
+        store.insert_session(&s).await.unwrap(),
+        InsertSession::Inserted
+    );
+    let loaded = store.session("life").await.unwrap().unwrap();
+    assert_eq!(loaded.state, SessionState::Initialized);
+    assert_eq!(loaded.nonce, vec![7; 16]);
+    let by_token = store.session_by_requestor_token("rt-life").await.unwrap();
+    assert_eq!(by_token.map(|s| s.id), Some("life".to_owned()));
+    assert!(store.session("nope").await.unwrap().is_none());
+
+    // A commitment before anything else is allowed (mark_connected is only
+    // informative), but only once.
+    assert!(store
+        .commit_session("life", b"hd", b"cd", b"signer", b"secret-w", NOW + 1)
+        .await
+        .unwrap());
+    assert!(!store
+        .commit_session("life", b"hd2", b"cd2", b"signer2", b"w2", NOW + 1)
+        .await
+        .unwrap());
+    assert!(!store.mark_connected("life", NOW + 1).await.unwrap());
+    let loaded = store.session("life").await.unwrap().unwrap();
+    assert_eq!(loaded.state, SessionState::Committed);
+    assert_eq!(loaded.holder_public_key.as_deref(), Some(&b"hd"[..]));
+    assert_eq!(loaded.secret_state.as_deref().map(|v| &v[..]), Some(&b"secret-w"[..]));
+
+    let out = store.finish_session(&finish("life", 1)).await.unwrap();
+    assert_eq!(out, FinishOutcome::Finished { superseded: vec![] });
+    let loaded = store.session("life").await.unwrap().unwrap();
+    assert_eq!(loaded.state, SessionState::Done);
+    assert!(loaded.secret_state.is_none(), "rule 3: nonces deleted");
+    assert_eq!(loaded.challenge_digest, Some(vec![1; 32]));
+    assert_eq!(loaded.responses, Some(vec![1; 64]));
+
+    // A second answer is never recorded.
+    let again = store.finish_session(&finish("life", 2)).await.unwrap();
+    assert_eq!(again, FinishOutcome::NotCommitted);
+    let loaded = store.session("life").await.unwrap().unwrap();
+    assert_eq!(loaded.challenge_digest, Some(vec![1; 32]));
+    // A finished session cannot be cancelled.
+    assert!(!store
+        .end_session("life", SessionState::Cancelled, None, NOW + 20)
+        .await
+        .unwrap());
+
+    let record = store.credential("cred-life").await.unwrap().unwrap();
+    assert_eq!(record.status, CredentialStatus::Active);
+    assert_eq!(record.holder_public_key, b"hd");
+    assert_eq!(record.credential_type, "demo.utrecht.address");
+    assert_eq!(record.attributes, r#"{"city":"Utrecht"}"#);
+    assert_eq!(record.created_at, NOW + 10);
+    assert_eq!(record.refreshed_at, None);
+    let audit = store.audit(Some("cred-life")).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].event, "issued");
+    assert_eq!(audit[0].actor, "backoffice");
+}
+
+async fn one_open_session_per_record<S: Store>(store: &S) {
+    let a = new_session("busy-a", SessionKind::Refresh, "cred-busy", None);
+    let b = new_session("busy-b", SessionKind::Refresh, "cred-busy", None);
+    assert_eq!(
+        store.insert_session(&a).await.unwrap(),
+        InsertSession::Inserted
+    );
+    assert_eq!(
+        store.insert_session(&b).await.unwrap(),
+        InsertSession::RecordBusy
+    );
+    assert!(store.session("busy-b").await.unwrap().is_none());
+    assert!(store
+        .end_session("busy-a", SessionState::Cancelled, None, NOW + 1)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.insert_session(&b).await.unwrap(),
+        InsertSession::Inserted
+    );
+    assert_eq!(
+        store.session("busy-a").await.unwrap().unwrap().state,
+        SessionState::Cancelled
+    );
+}
+
+async fn expiry<S: Store>(store: &S) {
+    let mut s = new_session("exp", SessionKind::Refresh, "cred-exp", None);
+    s.expires_at = NOW + 5;
+    committed(store, &s, b"hd").await;
+    // Past the expiry nothing moves any more.
+    let late = FinishIssuance {
+        now: NOW + 6,
+        ..finish("exp", 1)
+    };
+    assert_eq!(
+        store.finish_session(&late).await.unwrap(),
+        FinishOutcome::NotCommitted
+    );
+    // An expired but unswept session does not block a new one for the record.
+    let mut next = new_session("exp-2", SessionKind::Refresh, "cred-exp", None);
+    next.created_at = NOW + 6;
+    next.expires_at = NOW + 100;
+    assert_eq!(
+        store.insert_session(&next).await.unwrap(),
+        InsertSession::Inserted
+    );
+    let old = store.session("exp").await.unwrap().unwrap();
+    assert_eq!(old.state, SessionState::Timeout);
+    assert!(old.secret_state.is_none());
+
+    let mut other = new_session("exp-3", SessionKind::Issue, "cred-exp-3", None);
+    other.expires_at = NOW + 5;
+    store.insert_session(&other).await.unwrap();
+    let expired = store.expire_sessions(NOW + 5).await.unwrap();
+    assert!(expired.contains(&"exp-3".to_owned()), "{expired:?}");
+    assert!(!expired.contains(&"exp-2".to_owned()));
+    assert!(!store.mark_connected("exp-3", NOW + 6).await.unwrap());
+    assert_eq!(
+        store.session("exp-3").await.unwrap().unwrap().state,
+        SessionState::Timeout
+    );
+}
+
+async fn rule_nine<S: Store>(store: &S) {
+    let first = new_session("r9-a", SessionKind::Issue, "cred-r9-a", Some("999990019"));
+    committed(store, &first, b"hd-old").await;
+    store.finish_session(&finish("r9-a", 1)).await.unwrap();
+    // Another subject's record must stay untouched.
+    let other = new_session("r9-o", SessionKind::Issue, "cred-r9-o", Some("999990020"));
+    committed(store, &other, b"hd-other").await;
+    store.finish_session(&finish("r9-o", 1)).await.unwrap();
+
+    let second = new_session("r9-b", SessionKind::Issue, "cred-r9-b", Some("999990019"));
+    committed(store, &second, b"hd-new").await;
+    let out = store.finish_session(&finish("r9-b", 2)).await.unwrap();
+    assert_eq!(
+        out,
+        FinishOutcome::Finished {
+            superseded: vec!["cred-r9-a".to_owned()]
+        }
+    );
+    let old = store.credential("cred-r9-a").await.unwrap().unwrap();
+    assert_eq!(old.status, CredentialStatus::Revoked);
+    assert!(old.status_reason.unwrap().contains("superseded"));
+    let audit = store.audit(Some("cred-r9-a")).await.unwrap();
+    assert_eq!(
+        audit.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+        ["issued", "revoked"]
+    );
+    assert_eq!(
+        store.credential("cred-r9-o").await.unwrap().unwrap().status,
+        CredentialStatus::Active
+    );
+    assert_eq!(
+        store.credential("cred-r9-b").await.unwrap().unwrap().status,
+        CredentialStatus::Active
+    );
+}
+
+async fn refresh_and_revocation<S: Store>(store: &S) {
+    let issue = new_session("rf-0", SessionKind::Issue, "cred-rf", None);
+    committed(store, &issue, b"hd-rf").await;
+    store.finish_session(&finish("rf-0", 1)).await.unwrap();
+
+    let refresh = new_session("rf-1", SessionKind::Refresh, "cred-rf", None);
+    committed(store, &refresh, b"hd-rf").await;
+    let out = store.finish_session(&finish("rf-1", 3)).await.unwrap();
+    assert_eq!(out, FinishOutcome::Finished { superseded: vec![] });
+    let record = store.credential("cred-rf").await.unwrap().unwrap();
+    assert_eq!(record.refreshed_at, Some(NOW + 10));
+
+    // A refresh proved with another holder key refreshes nothing.
+    let wrong = new_session("rf-w", SessionKind::Refresh, "cred-rf", None);
+    committed(store, &wrong, b"hd-intruder").await;
+    assert_eq!(
+        store.finish_session(&finish("rf-w", 4)).await.unwrap(),
+        FinishOutcome::CredentialRevoked
+    );
+
+    // Revoked while a refresh is running: the refresh hands out nothing.
+    let refresh = new_session("rf-2", SessionKind::Refresh, "cred-rf", None);
+    committed(store, &refresh, b"hd-rf").await;
+    assert!(store
+        .revoke_credential("cred-rf", "admin", "moved abroad", NOW + 5)
+        .await
+        .unwrap());
+    assert!(!store
+        .revoke_credential("cred-rf", "admin", "twice", NOW + 6)
+        .await
+        .unwrap());
+    let out = store.finish_session(&finish("rf-2", 5)).await.unwrap();
+    assert_eq!(out, FinishOutcome::CredentialRevoked);
+    let s = store.session("rf-2").await.unwrap().unwrap();
+    assert_eq!(s.state, SessionState::Failed);
+    assert!(s.secret_state.is_none());
+    assert!(s.responses.is_none());
+    let record = store.credential("cred-rf").await.unwrap().unwrap();
+    assert_eq!(record.status, CredentialStatus::Revoked);
+    assert_eq!(record.status_reason.as_deref(), Some("moved abroad"));
+    assert_eq!(record.refreshed_at, Some(NOW + 10));
+    let events: Vec<String> = store
+        .audit(Some("cred-rf"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events, ["issued", "refreshed", "revoked"]);
+}
+
+async fn subject_revocation_and_update<S: Store>(store: &S) {
+    for (id, ty) in [("sr-a", "demo.utrecht.address"), ("sr-b", "demo.utrecht.personal")] {
+        let mut s = new_session(id, SessionKind::Issue, &format!("cred-{id}"), Some("123456782"));
+        s.credential_type = ty.to_owned();
+        committed(store, &s, b"hd-sr").await;
+        store.finish_session(&finish(id, 1)).await.unwrap();
+    }
+    assert!(store
+        .update_attributes("cred-sr-a", r#"{"city":"Amersfoort"}"#, "admin", NOW + 20)
+        .await
+        .unwrap());
+    let rec = store.credential("cred-sr-a").await.unwrap().unwrap();
+    assert_eq!(rec.attributes, r#"{"city":"Amersfoort"}"#);
+    assert!(!store
+        .update_attributes("missing", "{}", "admin", NOW + 20)
+        .await
+        .unwrap());
+
+    let revoked = store
+        .revoke_subject("123456782", "admin", "deceased", NOW + 30)
+        .await
+        .unwrap();
+    assert_eq!(revoked, ["cred-sr-a", "cred-sr-b"]);
+    assert!(store
+        .revoke_subject("123456782", "admin", "again", NOW + 31)
+        .await
+        .unwrap()
+        .is_empty());
+    // Revoked records keep their attributes.
+    assert!(!store
+        .update_attributes("cred-sr-a", "{}", "admin", NOW + 32)
+        .await
+        .unwrap());
+    let audit = store.audit(Some("cred-sr-b")).await.unwrap();
+    assert_eq!(audit.last().map(|e| e.detail.as_str()), Some("by subject: deceased"));
+
+    store
+        .append_audit(&AuditEntry {
+            at: NOW,
+            actor: "admin".to_owned(),
+            event: "note".to_owned(),
+            credential_id: None,
+            credential_type: None,
+            detail: "free text".to_owned(),
+        })
+        .await
+        .unwrap();
+    let all = store.audit(None).await.unwrap();
+    assert_eq!(all.last().map(|e| e.event.as_str()), Some("note"));
+}
+
+async fn keys<S: Store>(store: &S) {
+    let key = |ty: &str, counter: i64| KeyRecord {
+        credential_type: ty.to_owned(),
+        counter,
+        key_id: vec![counter as u8; 32],
+        public_key: vec![1, 2, 3],
+        valid_from: NOW,
+        valid_until: NOW + 1000,
+        created_at: NOW,
+    };
+    assert!(store.insert_key(&key("demo.x.b", 2), "system").await.unwrap());
+    assert!(store.insert_key(&key("demo.x.b", 1), "system").await.unwrap());
+    assert!(store.insert_key(&key("demo.x.a", 1), "system").await.unwrap());
+    assert!(!store.insert_key(&key("demo.x.a", 1), "system").await.unwrap());
+    let keys = store.keys().await.unwrap();
+    let order: Vec<(String, i64)> = keys
+        .iter()
+        .map(|k| (k.credential_type.clone(), k.counter))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("demo.x.a".to_owned(), 1),
+            ("demo.x.b".to_owned(), 1),
+            ("demo.x.b".to_owned(), 2)
+        ]
+    );
+    assert_eq!(keys[2], key("demo.x.b", 2));
+}
+
+async fn failure_mid_finish<S: Store + InjectFailure>(store: &S) {
+    let s = new_session("fail", SessionKind::Issue, "cred-fail", Some("111222333"));
+    let keep = new_session("fail-keep", SessionKind::Issue, "cred-fail-keep", Some("111222333"));
+    committed(store, &keep, b"hd-keep").await;
+    store.finish_session(&finish("fail-keep", 1)).await.unwrap();
+    committed(store, &s, b"hd-fail").await;
+
+    store.fail_issued_audit(true).await;
+    let err = store.finish_session(&finish("fail", 1)).await;
+    assert!(err.is_err(), "injected failure must surface: {err:?}");
+    // Nothing half-written: no record, the older record not revoked, the
+    // session still committed with its nonces, no answer stored.
+    assert!(store.credential("cred-fail").await.unwrap().is_none());
+    assert_eq!(
+        store.credential("cred-fail-keep").await.unwrap().unwrap().status,
+        CredentialStatus::Active
+    );
+    let loaded = store.session("fail").await.unwrap().unwrap();
+    assert_eq!(loaded.state, SessionState::Committed);
+    assert!(loaded.secret_state.is_some());
+    assert!(loaded.responses.is_none());
+    assert!(store.audit(Some("cred-fail")).await.unwrap().is_empty());
+
+    store.fail_issued_audit(false).await;
+    let out = store.finish_session(&finish("fail", 1)).await.unwrap();
+    assert_eq!(
+        out,
+        FinishOutcome::Finished {
+            superseded: vec!["cred-fail-keep".to_owned()]
+        }
+    );
+}
+
+async fn racing_answers<S: Store>(store: Arc<S>) {
+    let s = new_session("race", SessionKind::Issue, "cred-race", None);
+    committed(&*store, &s, b"hd-race").await;
+    let mut tasks = Vec::new();
+    for digest in 1..=8u8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            (digest, store.finish_session(&finish("race", digest)).await)
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (digest, out) = t.await.unwrap();
+        match out.unwrap() {
+            FinishOutcome::Finished { .. } => winners.push(digest),
+            FinishOutcome::NotCommitted => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one answer recorded: {winners:?}");
+    let loaded = store.session("race").await.unwrap().unwrap();
+    assert_eq!(loaded.challenge_digest, Some(vec![winners[0]; 32]));
+}
+
+#[tokio::test]
+async fn sqlite_store_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("issuer.db").display());
+    let store = Arc::new(SqliteStore::connect(&url).await.unwrap());
+    suite(store).await;
+    // Reopening applies no migration twice and keeps the data.
+    let again = SqliteStore::connect(&url).await.unwrap();
+    assert!(again.credential("cred-life").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn postgres_store_suite() {
+    let Ok(url) = std::env::var("KENMERK_TEST_POSTGRES") else {
+        println!("skipped: KENMERK_TEST_POSTGRES not set");
+        return;
+    };
+    let schema = format!("kenmerk_issuer_test_{}", uuid::Uuid::new_v4().simple());
+    let store = Arc::new(PostgresStore::connect(&url, Some(&schema)).await.unwrap());
+    suite(store.clone()).await;
+    let again = PostgresStore::connect(&url, Some(&schema)).await.unwrap();
+    assert!(again.credential("cred-life").await.unwrap().is_some());
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(store.pool())
+        .await
+        .unwrap();
+}

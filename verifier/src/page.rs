@@ -1,0 +1,365 @@
+//! The session page: what a desk shows the resident (QR code, who asks,
+//! what is asked, live status) and its static assets.
+//!
+//! HTML, CSS and JS are plain files under `assets/`, compiled into the
+//! binary. The server fills the template with HTML-escaped text; the script
+//! follows `statusevents` and renders the result with `textContent` only.
+//! The page's view of a result ([`PageResult`]) is a label-resolved summary
+//! made for display, so the script never interprets protocol JSON.
+
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+use serde::Serialize;
+
+const TEMPLATE: &str = include_str!("../assets/page.html");
+const CSS: &str = include_str!("../assets/page.css");
+const JS: &str = include_str!("../assets/page.js");
+
+/// Content-Security-Policy of the page: own assets and own API only.
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
+/// Language of the page's fixed texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Dutch (the default: the page faces residents of Dutch municipalities).
+    Nl,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Pick from an `Accept-Language` header: English only if it is
+    /// preferred over Dutch.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let Some(h) = header else { return Self::Nl };
+        for part in h.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if tag.starts_with("nl") {
+                return Self::Nl;
+            }
+            if tag.starts_with("en") {
+                return Self::En;
+            }
+        }
+        Self::Nl
+    }
+
+    /// The BCP 47 tag.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Nl => "nl",
+            Self::En => "en",
+        }
+    }
+}
+
+struct Texts {
+    title: &'static str,
+    verifier: &'static str,
+    asked: &'static str,
+    scan: &'static str,
+    scan_help: &'static str,
+    open_wallet: &'static str,
+    status: &'static str,
+    result: &'static str,
+    noscript: &'static str,
+    waiting: &'static str,
+    connected: &'static str,
+    checking: &'static str,
+    done: &'static str,
+    failed: &'static str,
+    timeout: &'static str,
+    cancelled: &'static str,
+    no_result: &'static str,
+    connection_lost: &'static str,
+    no_sse: &'static str,
+    pseudonym: &'static str,
+}
+
+const NL: Texts = Texts {
+    title: "Gegevens delen",
+    verifier: "Deze dienst vraagt gegevens:",
+    asked: "Wat wordt gevraagd",
+    scan: "Scan met uw kenmerk-wallet",
+    scan_help: "QR-code met de sessie voor uw wallet",
+    open_wallet: "Open in de wallet op dit apparaat",
+    status: "Status",
+    result: "Gedeelde gegevens",
+    noscript: "Zet JavaScript aan om de status te volgen, of vernieuw de pagina.",
+    waiting: "Wachten op uw wallet…",
+    connected: "Wallet verbonden; wachten op uw toestemming…",
+    checking: "Gegevens ontvangen; controleren…",
+    done: "Klaar: de gegevens zijn gedeeld en geldig.",
+    failed: "Mislukt:",
+    timeout: "de sessie is verlopen.",
+    cancelled: "de sessie is afgebroken.",
+    no_result: "het resultaat kon niet worden opgehaald.",
+    connection_lost: "de verbinding met de server is verbroken.",
+    no_sse: "Deze browser kan de status niet volgen; vernieuw de pagina.",
+    pseudonym: "Pseudoniem",
+};
+
+const EN: Texts = Texts {
+    title: "Share your data",
+    verifier: "This service asks for data:",
+    asked: "What is asked",
+    scan: "Scan with your kenmerk wallet",
+    scan_help: "QR code with the session for your wallet",
+    open_wallet: "Open in the wallet on this device",
+    status: "Status",
+    result: "Shared data",
+    noscript: "Turn on JavaScript to follow the status, or reload the page.",
+    waiting: "Waiting for your wallet…",
+    connected: "Wallet connected; waiting for your consent…",
+    checking: "Data received; checking…",
+    done: "Done: the data was shared and is valid.",
+    failed: "Failed:",
+    timeout: "the session expired.",
+    cancelled: "the session was cancelled.",
+    no_result: "the result could not be fetched.",
+    connection_lost: "the connection to the server was lost.",
+    no_sse: "This browser cannot follow the status; reload the page.",
+    pseudonym: "Pseudonym",
+};
+
+fn texts(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::Nl => &NL,
+        Lang::En => &EN,
+    }
+}
+
+/// Escape text for HTML element content and double-quoted attributes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Why a QR code could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("session pointer too long for a QR code: {0}")]
+pub struct QrError(String);
+
+/// The QR code of `payload` as an inline SVG element with an accessible name.
+pub fn qr_svg(payload: &str, accessible_name: &str) -> Result<String, QrError> {
+    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
+        .map_err(|e| QrError(e.to_string()))?;
+    let image = code
+        .render::<svg::Color>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build();
+    // Inline SVG must not carry an XML declaration.
+    let body = image
+        .split_once("?>")
+        .map(|(_, rest)| rest)
+        .unwrap_or(&image);
+    let labelled = body.replacen(
+        "<svg ",
+        &format!(
+            "<svg role=\"img\" aria-label=\"{}\" data-qr-payload=\"{}\" ",
+            escape(accessible_name),
+            escape(payload)
+        ),
+        1,
+    );
+    Ok(labelled)
+}
+
+/// What the session page shows before any status event.
+#[derive(Debug, Clone)]
+pub struct PageView {
+    /// Language of the fixed texts and of scheme labels.
+    pub lang: Lang,
+    /// The verifier's registered name from the scheme.
+    pub verifier_name: String,
+    /// One line per thing asked, in the resident's words.
+    pub asked: Vec<String>,
+    /// The session pointer JSON (QR payload and wallet link).
+    pub pointer_json: String,
+    /// The session status when the page was rendered (IRMA name).
+    pub status: String,
+}
+
+/// The page's summary of a finished session, from `GET page-result`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PageResult {
+    /// Whether the presentation was valid and matched the request.
+    pub valid: bool,
+    /// Why not, in the page's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Disclosed attributes with their labels.
+    pub attributes: Vec<PageAttribute>,
+    /// Predicates with their outcome.
+    pub predicates: Vec<PageAttribute>,
+    /// Hex of the scope pseudonym, when one was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pseudonym: Option<String>,
+}
+
+/// One labelled line of a [`PageResult`].
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PageAttribute {
+    /// Label in the page's language.
+    pub label: String,
+    /// Value, or a predicate's outcome, as text.
+    pub value: String,
+}
+
+impl PageAttribute {
+    /// A line with `label` and `value`.
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// Render the page.
+pub fn render(view: &PageView) -> Result<Html<String>, QrError> {
+    let tx = texts(view.lang);
+    let qr = qr_svg(&view.pointer_json, tx.scan_help)?;
+    let asked: String = view
+        .asked
+        .iter()
+        .map(|a| format!("<li>{}</li>", escape(a)))
+        .collect();
+    let status_text = match view.status.as_str() {
+        "INITIALIZED" => tx.waiting,
+        "CONNECTED" => tx.connected,
+        "DONE" => tx.checking,
+        "TIMEOUT" => tx.timeout,
+        _ => tx.cancelled,
+    };
+    let script_texts = serde_json::json!({
+        "waiting": tx.waiting, "connected": tx.connected, "checking": tx.checking,
+        "done": tx.done, "failed": tx.failed, "timeout": tx.timeout,
+        "cancelled": tx.cancelled, "no_result": tx.no_result,
+        "connection_lost": tx.connection_lost, "no_sse": tx.no_sse,
+        "pseudonym": tx.pseudonym,
+    });
+    // The texts go into a <template> as JSON; escaping `<` keeps the
+    // element from being closed early, JSON.parse undoes `\u003c`.
+    let texts_json = script_texts.to_string().replace('<', "\\u003c");
+    let wallet_link = format!(
+        "kenmerk:session?{}",
+        url_component_encode(&view.pointer_json)
+    );
+    let html = TEMPLATE
+        .replace("{{lang}}", view.lang.tag())
+        .replace("{{title}}", &escape(tx.title))
+        .replace("{{t_verifier}}", &escape(tx.verifier))
+        .replace("{{t_asked}}", &escape(tx.asked))
+        .replace("{{t_scan}}", &escape(tx.scan))
+        .replace("{{t_scan_help}}", &escape(tx.scan_help))
+        .replace("{{t_open_wallet}}", &escape(tx.open_wallet))
+        .replace("{{t_status}}", &escape(tx.status))
+        .replace("{{t_result}}", &escape(tx.result))
+        .replace("{{t_noscript}}", &escape(tx.noscript))
+        .replace("{{status_text}}", &escape(status_text))
+        .replace("{{status}}", &escape(&view.status))
+        .replace("{{asked}}", &asked)
+        .replace("{{wallet_link}}", &escape(&wallet_link))
+        .replace("{{texts_json}}", &texts_json)
+        // The verifier name and QR last: they are the only parts whose
+        // content could contain `{{`, and nothing is replaced after them.
+        .replace("{{verifier}}", &escape(&view.verifier_name))
+        .replace("{{qr}}", &qr);
+    Ok(Html(html))
+}
+
+fn url_component_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `GET /assets/page.css`.
+pub async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+/// `GET /assets/page.js`.
+pub async fn js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        JS,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> PageView {
+        PageView {
+            lang: Lang::En,
+            verifier_name: "Parking <desk> & co".into(),
+            asked: vec!["City".into(), "Age at least 18 <script>".into()],
+            pointer_json: r#"{"u":"http://127.0.0.1:8701/session/w/abc","irmaqr":"disclosing"}"#
+                .into(),
+            status: "INITIALIZED".into(),
+        }
+    }
+
+    #[test]
+    fn renders_escaped_page_with_qr() {
+        let Html(html) = render(&view()).unwrap();
+        assert!(html.contains("<html lang=\"en\">"));
+        assert!(html.contains("Parking &lt;desk&gt; &amp; co"));
+        assert!(html.contains("<li>Age at least 18 &lt;script&gt;</li>"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("<svg role=\"img\""));
+        assert!(!html.contains("<?xml"));
+        assert!(html.contains("aria-live=\"polite\""));
+        assert!(!html.contains("{{"), "every placeholder is filled");
+    }
+
+    #[test]
+    fn qr_decodes_to_payload() {
+        let svg = qr_svg("hello", "name").unwrap();
+        assert!(svg.contains("data-qr-payload=\"hello\""));
+        assert!(svg.contains("<path"));
+    }
+
+    #[test]
+    fn language_choice() {
+        assert_eq!(Lang::from_accept_language(None), Lang::Nl);
+        assert_eq!(Lang::from_accept_language(Some("en-GB,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("nl-NL, en;q=0.5")), Lang::Nl);
+        assert_eq!(Lang::from_accept_language(Some("de")), Lang::Nl);
+    }
+}

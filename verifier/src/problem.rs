@@ -1,0 +1,196 @@
+//! RFC 7807 problem details: the one place where errors become HTTP.
+//!
+//! Every handler returns `Result<_, Problem>`; every error enum of the
+//! library has exactly one `From<…> for Problem` here, so status codes and
+//! problem types are decided in one file. The `type` of a problem is a URN
+//! (`urn:kenmerk:verifier:<slug>`) that clients can match on; `title` is
+//! fixed per type; `detail` says what happened this time and never holds
+//! secrets or personal data.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Media type of problem documents.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 7807 problem document with its HTTP status.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URN naming the kind of problem, e.g. `urn:kenmerk:verifier:session-not-found`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short, fixed summary of the problem type.
+    pub title: String,
+    /// The HTTP status code, repeated for clients that lose it.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// For verification failures: the precise status (`EXPIRED`,
+    /// `UNKNOWN_KEY`, ...), so that a client does not parse `detail`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Problem {
+    /// A problem of type `urn:kenmerk:verifier:{slug}`.
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("urn:kenmerk:verifier:{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            reason: None,
+        }
+    }
+
+    /// Attach a machine-readable reason.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// 400: the request could not be parsed or is not acceptable as sent.
+    pub fn bad_request(slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, slug, title, detail)
+    }
+
+    /// 404 for a session token that names no live session. The same answer
+    /// for "never existed", "purged" and "malformed token", so that probing
+    /// tokens learns nothing.
+    pub fn session_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "session-not-found",
+            "Session not found",
+            "no live session has this token (unknown, expired or removed)",
+        )
+    }
+
+    /// 401 for a requestor without valid credentials.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Requestor not authorized",
+            detail,
+        )
+    }
+
+    /// 500/503 without internal details (those go to the log).
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            detail,
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::warn!(kind = %self.kind, detail = %self.detail, "request failed");
+        } else {
+            tracing::debug!(kind = %self.kind, detail = %self.detail, "request refused");
+        }
+        let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_JSON),
+        );
+        response
+    }
+}
+
+impl From<crate::store::StoreError> for Problem {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Backend(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store-unavailable",
+                "Session store unavailable",
+                "the session store did not answer; try again",
+            ),
+            StoreError::Encoding(_) | StoreError::Duplicate => {
+                Self::internal("a stored session could not be handled")
+            }
+        }
+    }
+}
+
+/// Turn axum's body and path extraction failures into problems, so that a
+/// malformed request never gets a plain-text error page.
+pub mod rejection {
+    use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
+    use axum::http::StatusCode;
+
+    use super::Problem;
+
+    impl From<JsonRejection> for Problem {
+        fn from(r: JsonRejection) -> Self {
+            let status = r.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                return too_large();
+            }
+            let (status, slug, title) = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                (status, "unsupported-media-type", "Unsupported media type")
+            } else {
+                (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
+            };
+            Problem::new(status, slug, title, r.body_text())
+        }
+    }
+
+    impl From<BytesRejection> for Problem {
+        fn from(r: BytesRejection) -> Self {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                return too_large();
+            }
+            Problem::bad_request("unreadable-body", "Unreadable body", r.body_text())
+        }
+    }
+
+    impl From<PathRejection> for Problem {
+        fn from(_: PathRejection) -> Self {
+            Problem::session_not_found()
+        }
+    }
+
+    /// 413 for a body over the configured limit.
+    pub fn too_large() -> Problem {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            "the request body exceeds the limit of this endpoint",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn renders_problem_json() {
+        let r = Problem::session_not_found().into_response();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["type"], "urn:kenmerk:verifier:session-not-found");
+        assert_eq!(v["status"], 404);
+        assert!(v["title"].is_string() && v["detail"].is_string());
+        assert!(v.get("reason").is_none());
+    }
+}

@@ -1,0 +1,396 @@
+//! Where session state lives: the [`SessionStore`] trait and its backends.
+//!
+//! A store is a small key–value table with compare-and-set. It knows the
+//! session's key, its wallet token (the second lookup key, from the QR code),
+//! its [`SessionStatus`], a version counter and an expiry; the rest of the
+//! session is an opaque body that [`crate::session`] encodes. Keeping the
+//! store ignorant of the protocol keeps each backend small and lets one test
+//! suite (`tests/store_suite.rs`) run unchanged on every backend.
+//!
+//! One-shot completion rests on [`SessionStore::update`]: it writes only if
+//! the stored version is the one the caller read, atomically (a Lua script
+//! in Redis, a mutex in memory). Two daemons that share one Redis and receive
+//! the same presentation at once therefore cannot both complete a session.
+//!
+//! Every write is announced on [`SessionStore::subscribe`] so that status
+//! streams (server-sent events) wake up at once, also when the write happened
+//! on another daemon instance (Redis pub/sub).
+
+pub mod memory;
+pub mod redis;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+
+/// Status of a session, with IRMA's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionStatus {
+    /// Created; no wallet has fetched the request yet.
+    Initialized,
+    /// A wallet fetched the request; waiting for its presentation.
+    Connected,
+    /// A presentation was received and checked (the result says whether it
+    /// was valid).
+    Done,
+    /// The requestor deleted the session, or the wallet declined.
+    Cancelled,
+    /// No presentation arrived before the session's deadline.
+    Timeout,
+}
+
+impl SessionStatus {
+    /// Whether the session can no longer change.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Done | Self::Cancelled | Self::Timeout)
+    }
+
+    /// The IRMA name, as used on the wire and in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initialized => "INITIALIZED",
+            Self::Connected => "CONNECTED",
+            Self::Done => "DONE",
+            Self::Cancelled => "CANCELLED",
+            Self::Timeout => "TIMEOUT",
+        }
+    }
+}
+
+impl fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a token from a URL was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed session token")]
+pub struct MalformedToken;
+
+/// Number of random bytes in a token: 256 bits for the requestor token
+/// (a bearer secret), 128 bits for the wallet token (public in the QR code,
+/// only needs to be unguessable among live sessions).
+const REQUESTOR_TOKEN_BYTES: usize = 32;
+const WALLET_TOKEN_BYTES: usize = 16;
+
+fn random_token(len: usize) -> String {
+    use base64::Engine as _;
+    use rand_core::RngCore as _;
+    let mut bytes = vec![0u8; len];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn parse_token(s: &str, len: usize) -> Result<String, MalformedToken> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| MalformedToken)?;
+    if bytes.len() != len {
+        return Err(MalformedToken);
+    }
+    Ok(s.to_owned())
+}
+
+/// The requestor's secret handle on a session (status, result, delete).
+///
+/// Its `Debug` form is redacted so that it never lands in a log line.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RequestorToken(String);
+
+impl RequestorToken {
+    /// A fresh token from the operating system's randomness.
+    pub fn generate() -> Self {
+        Self(random_token(REQUESTOR_TOKEN_BYTES))
+    }
+    /// The token as it appears in URLs.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RequestorToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RequestorToken(..)")
+    }
+}
+
+impl FromStr for RequestorToken {
+    type Err = MalformedToken;
+    fn from_str(s: &str) -> Result<Self, MalformedToken> {
+        parse_token(s, REQUESTOR_TOKEN_BYTES).map(Self)
+    }
+}
+
+impl TryFrom<String> for RequestorToken {
+    type Error = MalformedToken;
+    fn try_from(s: String) -> Result<Self, MalformedToken> {
+        s.parse()
+    }
+}
+
+impl From<RequestorToken> for String {
+    fn from(t: RequestorToken) -> String {
+        t.0
+    }
+}
+
+/// The wallet's handle on a session, carried in the session pointer (QR).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WalletToken(String);
+
+impl WalletToken {
+    /// A fresh token from the operating system's randomness.
+    pub fn generate() -> Self {
+        Self(random_token(WALLET_TOKEN_BYTES))
+    }
+    /// The token as it appears in URLs.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for WalletToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for WalletToken {
+    type Err = MalformedToken;
+    fn from_str(s: &str) -> Result<Self, MalformedToken> {
+        parse_token(s, WALLET_TOKEN_BYTES).map(Self)
+    }
+}
+
+impl TryFrom<String> for WalletToken {
+    type Error = MalformedToken;
+    fn try_from(s: String) -> Result<Self, MalformedToken> {
+        s.parse()
+    }
+}
+
+impl From<WalletToken> for String {
+    fn from(t: WalletToken) -> String {
+        t.0
+    }
+}
+
+/// Store key of a session: hex SHA-256 of its requestor token.
+///
+/// Keying by a hash means that whoever reads the store (a Redis dump, a
+/// monitoring tool) does not get the bearer tokens that give access to
+/// results.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// The key of the session that `token` gives access to.
+    pub fn for_token(token: &RequestorToken) -> Self {
+        Self(hex::encode(Sha256::digest(token.as_str().as_bytes())))
+    }
+    /// The hex form used in store keys.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Parse the hex form (as published by a store's change events).
+    pub fn from_hex(s: &str) -> Option<Self> {
+        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+            .then(|| Self(s.to_owned()))
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One stored session: lookup keys, status, version and an opaque body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSession {
+    /// Primary key.
+    pub id: SessionId,
+    /// Secondary key, for the wallet API.
+    pub wallet_token: WalletToken,
+    /// Current status.
+    pub status: SessionStatus,
+    /// Incremented by every successful [`SessionStore::update`]; starts at 0.
+    pub version: u64,
+    /// Unix time (milliseconds) after which the store may forget the session.
+    pub purge_at_ms: u64,
+    /// The rest of the session, encoded by [`crate::session`].
+    #[serde(with = "serde_bytes_as_vec")]
+    pub body: Vec<u8>,
+}
+
+/// ciborium encodes `Vec<u8>` as an array of integers unless told otherwise;
+/// a byte string is half the size.
+mod serde_bytes_as_vec {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+impl StoredSession {
+    /// Whether the store may forget this session at `now_ms`.
+    pub fn is_purgeable(&self, now_ms: u64) -> bool {
+        now_ms >= self.purge_at_ms
+    }
+
+    /// Encoding used by stores that keep bytes (Redis).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::new();
+        ciborium::into_writer(self, &mut out).map_err(|e| StoreError::Encoding(e.to_string()))?;
+        Ok(out)
+    }
+
+    /// Inverse of [`StoredSession::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
+        ciborium::from_reader(bytes).map_err(|e| StoreError::Encoding(e.to_string()))
+    }
+}
+
+/// Outcome of a compare-and-set [`SessionStore::update`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// Written; the stored version is now `expected + 1`.
+    Updated,
+    /// Someone else wrote first: re-read and decide again.
+    Conflict,
+    /// The session is gone (deleted or purged).
+    Missing,
+}
+
+/// A store failure (the backend, not the caller, is at fault).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend could not be reached or answered with an error.
+    #[error("session store unavailable: {0}")]
+    Backend(String),
+    /// A stored record could not be encoded or decoded.
+    #[error("stored session could not be encoded or decoded: {0}")]
+    Encoding(String),
+    /// A session with this key or wallet token already exists.
+    #[error("session already exists")]
+    Duplicate,
+}
+
+/// Backend for session state. Implementations must make [`update`] atomic
+/// with respect to all other writers (other tasks, other daemon instances).
+///
+/// [`update`]: SessionStore::update
+pub trait SessionStore: Send + Sync + 'static {
+    /// Store a new session; fails with [`StoreError::Duplicate`] if its key
+    /// or wallet token is taken.
+    fn insert(&self, session: StoredSession) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// The session under `id`, unless absent or purgeable.
+    fn get<'a>(&'a self, id: &'a SessionId)
+        -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>>;
+
+    /// The session a wallet token points to, unless absent or purgeable.
+    fn get_by_wallet<'a>(
+        &'a self,
+        wallet: &'a WalletToken,
+    ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>>;
+
+    /// Replace the session if its stored version equals `expected_version`;
+    /// the written record carries version `expected_version + 1` whatever
+    /// `next.version` says.
+    fn update(
+        &self,
+        expected_version: u64,
+        next: StoredSession,
+    ) -> BoxFuture<'_, Result<UpdateOutcome, StoreError>>;
+
+    /// Forget a session; `Ok(false)` if it was not there.
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Change notifications: the id of every session written or deleted,
+    /// by this or (for shared backends) any other instance. Receivers that
+    /// lag must re-read the sessions they watch.
+    fn subscribe(&self) -> broadcast::Receiver<SessionId>;
+
+    /// Whether the backend answers (for `/readyz`).
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// Milliseconds since the Unix epoch, by the system clock.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_reject_garbage() {
+        let t = RequestorToken::generate();
+        assert_eq!(t.as_str().parse::<RequestorToken>().unwrap(), t);
+        assert!("short".parse::<RequestorToken>().is_err());
+        assert!("!!!!".parse::<WalletToken>().is_err());
+        let w = WalletToken::generate();
+        assert!(w.as_str().parse::<RequestorToken>().is_err(), "lengths differ");
+        assert_eq!(format!("{t:?}"), "RequestorToken(..)");
+    }
+
+    #[test]
+    fn session_id_is_hash_of_token() {
+        let t = RequestorToken::generate();
+        let id = SessionId::for_token(&t);
+        assert_eq!(id.as_str().len(), 64);
+        assert_eq!(SessionId::from_hex(id.as_str()), Some(id.clone()));
+        assert_ne!(id.as_str(), t.as_str());
+        assert!(SessionId::from_hex("zz").is_none());
+    }
+
+    #[test]
+    fn stored_session_bytes_round_trip() {
+        let s = StoredSession {
+            id: SessionId::for_token(&RequestorToken::generate()),
+            wallet_token: WalletToken::generate(),
+            status: SessionStatus::Connected,
+            version: 3,
+            purge_at_ms: 42,
+            body: vec![1, 2, 3],
+        };
+        assert_eq!(StoredSession::from_bytes(&s.to_bytes().unwrap()).unwrap(), s);
+        assert!(StoredSession::from_bytes(&[0xff, 0x00]).is_err());
+    }
+}

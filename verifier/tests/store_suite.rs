@@ -1,0 +1,194 @@
+//! One test suite for every [`SessionStore`] backend: memory always, Redis
+//! when `KENMERK_TEST_REDIS` is set (each run under its own key prefix).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use verifier::store::{
+    now_ms, MemoryStore, RedisStore, RequestorToken, SessionId, SessionStatus, SessionStore,
+    StoreError, StoredSession, UpdateOutcome, WalletToken,
+};
+
+type Store = Arc<dyn SessionStore>;
+
+fn session(purge_in_ms: u64) -> StoredSession {
+    StoredSession {
+        id: SessionId::for_token(&RequestorToken::generate()),
+        wallet_token: WalletToken::generate(),
+        status: SessionStatus::Initialized,
+        version: 0,
+        purge_at_ms: now_ms() + purge_in_ms,
+        body: b"body-0".to_vec(),
+    }
+}
+
+async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<SessionId>, want: &SessionId) {
+    let wait = async {
+        loop {
+            match rx.recv().await {
+                Ok(id) if &id == want => return,
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("event channel closed: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), wait)
+        .await
+        .expect("no change event within 5 s");
+}
+
+async fn round_trip(store: Store) {
+    let s = session(60_000);
+    store.insert(s.clone()).await.unwrap();
+    assert_eq!(store.get(&s.id).await.unwrap(), Some(s.clone()));
+    assert_eq!(store.get_by_wallet(&s.wallet_token).await.unwrap(), Some(s.clone()));
+    let other = session(60_000);
+    assert_eq!(store.get(&other.id).await.unwrap(), None);
+    assert_eq!(store.get_by_wallet(&other.wallet_token).await.unwrap(), None);
+}
+
+async fn duplicates_refused(store: Store) {
+    let s = session(60_000);
+    store.insert(s.clone()).await.unwrap();
+    assert!(matches!(store.insert(s.clone()).await, Err(StoreError::Duplicate)));
+    let mut same_wallet = session(60_000);
+    same_wallet.wallet_token = s.wallet_token.clone();
+    assert!(matches!(store.insert(same_wallet.clone()).await, Err(StoreError::Duplicate)));
+    assert_eq!(store.get(&same_wallet.id).await.unwrap(), None);
+}
+
+async fn compare_and_set(store: Store) {
+    let s = session(60_000);
+    store.insert(s.clone()).await.unwrap();
+    let mut next = s.clone();
+    next.status = SessionStatus::Connected;
+    next.body = b"body-1".to_vec();
+    assert_eq!(store.update(0, next.clone()).await.unwrap(), UpdateOutcome::Updated);
+    let stored = store.get(&s.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.status, SessionStatus::Connected);
+    assert_eq!(stored.body, b"body-1");
+    // A writer that read version 0 lost the race.
+    assert_eq!(store.update(0, next.clone()).await.unwrap(), UpdateOutcome::Conflict);
+    assert_eq!(store.get(&s.id).await.unwrap().unwrap().version, 1);
+    let missing = session(60_000);
+    assert_eq!(store.update(0, missing).await.unwrap(), UpdateOutcome::Missing);
+}
+
+async fn one_winner_among_racers(stores: Vec<Store>) {
+    let s = session(60_000);
+    stores[0].insert(s.clone()).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16usize {
+        let store = stores[i % stores.len()].clone();
+        let mut next = s.clone();
+        next.status = SessionStatus::Done;
+        next.body = format!("winner-{i}").into_bytes();
+        tasks.push(tokio::spawn(async move { store.update(0, next).await.unwrap() }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.unwrap() == UpdateOutcome::Updated {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "exactly one completion must win");
+    let stored = stores[stores.len() - 1].get(&s.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.status, SessionStatus::Done);
+}
+
+async fn delete_removes_both_keys(store: Store) {
+    let s = session(60_000);
+    store.insert(s.clone()).await.unwrap();
+    assert!(store.delete(&s.id).await.unwrap());
+    assert!(!store.delete(&s.id).await.unwrap());
+    assert_eq!(store.get(&s.id).await.unwrap(), None);
+    assert_eq!(store.get_by_wallet(&s.wallet_token).await.unwrap(), None);
+    // The wallet token is free again.
+    let mut again = session(60_000);
+    again.wallet_token = s.wallet_token.clone();
+    store.insert(again).await.unwrap();
+}
+
+async fn purged_after_deadline(store: Store) {
+    let s = session(300);
+    store.insert(s.clone()).await.unwrap();
+    assert!(store.get(&s.id).await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(store.get(&s.id).await.unwrap(), None);
+    assert_eq!(store.get_by_wallet(&s.wallet_token).await.unwrap(), None);
+    let mut next = s.clone();
+    next.status = SessionStatus::Done;
+    assert_eq!(store.update(0, next).await.unwrap(), UpdateOutcome::Missing);
+}
+
+/// Events cross instances: a write on `writer` wakes a subscriber of `reader`.
+async fn events_reach_subscribers(writer: Store, reader: Store) {
+    let mut rx = reader.subscribe();
+    let s = session(60_000);
+    writer.insert(s.clone()).await.unwrap();
+    next_event(&mut rx, &s.id).await;
+    let mut next = s.clone();
+    next.status = SessionStatus::Connected;
+    assert_eq!(writer.update(0, next).await.unwrap(), UpdateOutcome::Updated);
+    next_event(&mut rx, &s.id).await;
+    assert_eq!(
+        reader.get(&s.id).await.unwrap().unwrap().status,
+        SessionStatus::Connected
+    );
+    assert!(writer.delete(&s.id).await.unwrap());
+    next_event(&mut rx, &s.id).await;
+}
+
+async fn run_suite(a: Store, b: Store) {
+    a.ping().await.unwrap();
+    round_trip(a.clone()).await;
+    duplicates_refused(a.clone()).await;
+    compare_and_set(a.clone()).await;
+    one_winner_among_racers(vec![a.clone(), b.clone()]).await;
+    delete_removes_both_keys(a.clone()).await;
+    purged_after_deadline(a.clone()).await;
+    events_reach_subscribers(a.clone(), b.clone()).await;
+}
+
+#[tokio::test]
+async fn memory_store() {
+    let store = MemoryStore::new();
+    run_suite(Arc::new(store.clone()), Arc::new(store.clone())).await;
+    // Sessions of the suite that were not deleted are still held; the sweep
+    // keeps this bounded (checked in the unit tests of the memory store).
+    assert!(!store.is_empty());
+}
+
+#[tokio::test]
+async fn redis_store() {
+    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
+        println!("skipped: KENMERK_TEST_REDIS not set");
+        return;
+    };
+    let prefix = format!("kenmerk-test:{}:", WalletToken::generate());
+    // Two connections with one prefix behave as two daemon instances.
+    let a = RedisStore::connect(&url, &prefix).await.unwrap();
+    let b = RedisStore::connect(&url, &prefix).await.unwrap();
+    run_suite(Arc::new(a), Arc::new(b)).await;
+}
+
+#[tokio::test]
+async fn redis_prefixes_are_isolated() {
+    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
+        println!("skipped: KENMERK_TEST_REDIS not set");
+        return;
+    };
+    let a = RedisStore::connect(&url, &format!("kenmerk-test:{}:", WalletToken::generate()))
+        .await
+        .unwrap();
+    let b = RedisStore::connect(&url, &format!("kenmerk-test:{}:", WalletToken::generate()))
+        .await
+        .unwrap();
+    let s = session(60_000);
+    a.insert(s.clone()).await.unwrap();
+    assert_eq!(b.get(&s.id).await.unwrap(), None);
+    assert!(a.get(&s.id).await.unwrap().is_some());
+}

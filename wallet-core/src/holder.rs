@@ -1,0 +1,179 @@
+//! The resident's holder secret `xd`, its public key `hd = gd^xd`, and the
+//! proof of possession the issuer checks before it signs (Rule 2).
+//!
+//! ```text
+//! xd = Hs("kenmerk/v1/holder-secret", seed)            seed: 32 bytes from the wallet's recovery phrase
+//! prove:  k ←$ Zq,  T = gd^k,  e = Hs("kenmerk/v1/holder-pok", nonce, key id, hd, T),  s = k + e·xd
+//! wire:   (e, s)
+//! check:  hd != 1,  T' = gd^s · hd^-e,  e == Hs("kenmerk/v1/holder-pok", nonce, key id, hd, T')
+//! ```
+//!
+//! The check is the usual `gd^s == T · hd^e`, with `T` recomputed rather
+//! than sent. Without it a holder could send `hd* = gd^xd · gi^delta` and
+//! shift attribute `i` by `delta` (for example its birth date).
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
+use rand_core::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::cbor;
+use crate::group::{holder_generator, label, random_nonzero_scalar, HashInput};
+use crate::keys::KeyId;
+
+/// The holder secret `xd`. Zeroized on drop, never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct HolderSecret {
+    xd: Scalar,
+}
+
+impl std::fmt::Debug for HolderSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HolderSecret(..)")
+    }
+}
+
+/// The holder public key `hd = gd^xd`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderPublicKey(#[serde(with = "cbor::point")] pub RistrettoPoint);
+
+/// Proof of knowledge of `xd` bound to one issuance or refresh session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolderProof {
+    #[serde(with = "cbor::scalar")]
+    e: Scalar,
+    #[serde(with = "cbor::scalar")]
+    s: Scalar,
+}
+
+/// Why a holder proof was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HolderProofError {
+    #[error("holder public key is the identity")]
+    IdentityKey,
+    #[error("holder proof of possession does not verify")]
+    Invalid,
+}
+
+fn pok_challenge(nonce: &[u8], key_id: &KeyId, hd: &RistrettoPoint, t: &RistrettoPoint) -> Scalar {
+    HashInput::new(label::HOLDER_POK)
+        .part(nonce)
+        .part(&key_id.0)
+        .point(hd)
+        .point(t)
+        .to_scalar()
+}
+
+impl HolderSecret {
+    /// Derives the holder secret from the wallet seed, so that recovery from
+    /// the seed restores the same holder.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        HolderSecret {
+            xd: HashInput::new(label::HOLDER_SECRET).part(seed).to_scalar(),
+        }
+    }
+
+    /// `hd = gd^xd`.
+    pub fn public(&self) -> HolderPublicKey {
+        HolderPublicKey(holder_generator() * self.xd)
+    }
+
+    /// Proves possession of `xd` for the session `nonce` and issuer key.
+    pub fn prove_possession<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        nonce: &[u8],
+        key_id: &KeyId,
+    ) -> HolderProof {
+        let mut k = random_nonzero_scalar(rng);
+        let t = holder_generator() * k;
+        let e = pok_challenge(nonce, key_id, &self.public().0, &t);
+        let s = k + e * self.xd;
+        k.zeroize();
+        HolderProof { e, s }
+    }
+
+    pub(crate) fn xd(&self) -> &Scalar {
+        &self.xd
+    }
+}
+
+impl HolderPublicKey {
+    /// Checks a proof of possession of `xd` for this key (Rule 2).
+    pub fn verify_possession(
+        &self,
+        proof: &HolderProof,
+        nonce: &[u8],
+        key_id: &KeyId,
+    ) -> Result<(), HolderProofError> {
+        if self.0 == RistrettoPoint::identity() {
+            return Err(HolderProofError::IdentityKey);
+        }
+        // Public data only: variable time is fine here.
+        let t = RistrettoPoint::vartime_multiscalar_mul(
+            [proof.s, -proof.e],
+            [holder_generator(), self.0],
+        );
+        if pok_challenge(nonce, key_id, &self.0, &t) == proof.e {
+            Ok(())
+        } else {
+            Err(HolderProofError::Invalid)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+
+    #[test]
+    fn proof_verifies_only_for_its_session() {
+        let h = HolderSecret::from_seed(&[7; 32]);
+        let kid = KeyId([1; 32]);
+        let p = h.prove_possession(&mut OsRng, b"nonce-1", &kid);
+        assert_eq!(h.public().verify_possession(&p, b"nonce-1", &kid), Ok(()));
+        assert_eq!(
+            h.public().verify_possession(&p, b"nonce-2", &kid),
+            Err(HolderProofError::Invalid)
+        );
+        assert_eq!(
+            h.public().verify_possession(&p, b"nonce-1", &KeyId([2; 32])),
+            Err(HolderProofError::Invalid)
+        );
+    }
+
+    #[test]
+    fn same_seed_same_holder() {
+        assert_eq!(
+            HolderSecret::from_seed(&[3; 32]).public(),
+            HolderSecret::from_seed(&[3; 32]).public()
+        );
+        assert_ne!(
+            HolderSecret::from_seed(&[3; 32]).public(),
+            HolderSecret::from_seed(&[4; 32]).public()
+        );
+    }
+
+    /// Rule 2: a shifted holder key `hd* = hd · g1^delta` cannot be proven
+    /// with `xd` (the attacker does not know `log_gd hd*`).
+    #[test]
+    fn rule2_shifted_holder_key_is_refused() {
+        let h = HolderSecret::from_seed(&[9; 32]);
+        let kid = KeyId([1; 32]);
+        let shift = crate::group::hash_to_point(b"some generator", &[]) * Scalar::from(365u64);
+        let shifted = HolderPublicKey(h.public().0 + shift);
+        let p = h.prove_possession(&mut OsRng, b"n", &kid);
+        assert_eq!(
+            shifted.verify_possession(&p, b"n", &kid),
+            Err(HolderProofError::Invalid)
+        );
+        assert_eq!(
+            HolderPublicKey(RistrettoPoint::identity()).verify_possession(&p, b"n", &kid),
+            Err(HolderProofError::IdentityKey)
+        );
+    }
+}

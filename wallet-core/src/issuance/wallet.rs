@@ -1,0 +1,170 @@
+//! The wallet's side of blind batch issuance.
+//!
+//! [`PendingIssuance::start`] recomputes `gamma` from the values, the token
+//! information and the wallet's own `hd` (never taking it from the issuer),
+//! checks the token information (Rule 8) and blinds one challenge per token.
+//! [`PendingIssuance::finish`] unblinds and hands out tokens only if every
+//! token passes the token check.
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use rand_core::{CryptoRng, RngCore};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::{gamma, IssuanceChallenges, IssuanceResponses, SignerCommitments, MAX_BATCH};
+use crate::encoding::{AttributeValue, ValueError};
+use crate::group::{g, random_nonzero_scalar};
+use crate::holder::HolderSecret;
+use crate::keys::IssuerPublicKey;
+use crate::token::{token_challenge, CredentialToken, Token, TokenCheckError, TokenInfo, TokenInfoError};
+
+/// Why the wallet refused an issuance.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FinishIssuanceError {
+    #[error("the issuer's commitments are for another key")]
+    WrongKey,
+    #[error("batch size must be 1 to {MAX_BATCH}, with one sa and sb per token")]
+    BatchSize,
+    #[error("expected {expected} attribute values, got {found}")]
+    AttributeCount { expected: usize, found: usize },
+    #[error("attribute {position}: {error}")]
+    AttributeValue { position: usize, error: ValueError },
+    #[error("token information refused: {0}")]
+    TokenInfo(#[from] TokenInfoError),
+    #[error("expected {expected} responses, got {found}")]
+    ResponseCount { expected: usize, found: usize },
+    #[error("token {index} of the batch fails the token check: {error}")]
+    TokenCheck { index: usize, error: TokenCheckError },
+}
+
+#[derive(Zeroize, ZeroizeOnDrop)]
+struct BlindedToken {
+    alpha_inv: Scalar,
+    b2: Scalar,
+    sc_prime: Scalar,
+    #[zeroize(skip)]
+    h: RistrettoPoint,
+    #[zeroize(skip)]
+    sz_prime: RistrettoPoint,
+}
+
+/// A batch waiting for the issuer's responses.
+pub struct PendingIssuance {
+    key: IssuerPublicKey,
+    attributes: Vec<AttributeValue>,
+    token_info: TokenInfo,
+    blinded: Vec<BlindedToken>,
+}
+
+impl std::fmt::Debug for PendingIssuance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingIssuance")
+            .field("credential_type", &self.key.credential_type)
+            .field("batch", &self.blinded.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingIssuance {
+    /// Checks what the issuer offered and blinds one challenge per token.
+    /// `key` must come from the wallet's pinned scheme (Rule 8); `now` is
+    /// Unix seconds.
+    pub fn start<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        key: &IssuerPublicKey,
+        holder: &HolderSecret,
+        attributes: Vec<AttributeValue>,
+        token_info: TokenInfo,
+        now: u64,
+        commitments: &SignerCommitments,
+    ) -> Result<(PendingIssuance, IssuanceChallenges), FinishIssuanceError> {
+        let key_id = key.key_id();
+        if commitments.key_id != key_id {
+            return Err(FinishIssuanceError::WrongKey);
+        }
+        let batch = commitments.sa.len();
+        if batch == 0 || batch > MAX_BATCH || commitments.sb.len() != batch {
+            return Err(FinishIssuanceError::BatchSize);
+        }
+        if attributes.len() != key.attribute_count() {
+            return Err(FinishIssuanceError::AttributeCount {
+                expected: key.attribute_count(),
+                found: attributes.len(),
+            });
+        }
+        for (position, (value, kind)) in attributes.iter().zip(&key.attributes).enumerate() {
+            value
+                .check(*kind)
+                .map_err(|error| FinishIssuanceError::AttributeValue { position, error })?;
+        }
+        token_info.check_for_wallet(key, now)?;
+
+        let gamma = gamma(key, &attributes, &token_info, &holder.public());
+        let mut blinded = Vec::with_capacity(batch);
+        let mut sc = Vec::with_capacity(batch);
+        for (sa, sb) in commitments.sa.iter().zip(&commitments.sb) {
+            let mut alpha = random_nonzero_scalar(rng);
+            let mut b1 = Scalar::random(rng);
+            let b2 = Scalar::random(rng);
+            let h = gamma * alpha;
+            let sz_prime = commitments.sz * alpha;
+            let sa_prime = key.g0 * b1 + g() * b2 + sa;
+            let sb_prime = sz_prime * b1 + h * b2 + sb * alpha;
+            let sc_prime = token_challenge(&key_id, &h, &sz_prime, &sa_prime, &sb_prime);
+            sc.push(sc_prime + b1);
+            blinded.push(BlindedToken {
+                alpha_inv: alpha.invert(),
+                b2,
+                sc_prime,
+                h,
+                sz_prime,
+            });
+            alpha.zeroize();
+            b1.zeroize();
+        }
+        Ok((
+            PendingIssuance {
+                key: key.clone(),
+                attributes,
+                token_info,
+                blinded,
+            },
+            IssuanceChallenges::new(sc),
+        ))
+    }
+
+    /// Unblinds `sr' = sr + b2` and returns the batch if every token passes
+    /// the token check; otherwise nothing.
+    pub fn finish(
+        self,
+        responses: &IssuanceResponses,
+    ) -> Result<Vec<CredentialToken>, FinishIssuanceError> {
+        if responses.sr.len() != self.blinded.len() {
+            return Err(FinishIssuanceError::ResponseCount {
+                expected: self.blinded.len(),
+                found: responses.sr.len(),
+            });
+        }
+        let key_id = self.key.key_id();
+        let mut tokens = Vec::with_capacity(self.blinded.len());
+        for (index, (b, sr)) in self.blinded.iter().zip(&responses.sr).enumerate() {
+            let token = Token {
+                key_id,
+                ti: self.token_info.clone(),
+                h: b.h,
+                sz: b.sz_prime,
+                sc: b.sc_prime,
+                sr: sr + b.b2,
+            };
+            token
+                .check_with_key_id(&self.key)
+                .map_err(|error| FinishIssuanceError::TokenCheck { index, error })?;
+            tokens.push(CredentialToken {
+                token,
+                alpha_inv: b.alpha_inv,
+                attributes: self.attributes.clone(),
+            });
+        }
+        Ok(tokens)
+    }
+}

@@ -1,0 +1,334 @@
+//! The wallet's side: building a presentation.
+//!
+//! Every nonce (`w0`, `wi`, `wd`, `wt`) is drawn fresh from the caller's
+//! CSPRNG for each presentation (Rule 3: reusing them across two challenges
+//! reveals `xd`), and all secret-dependent group operations are
+//! constant-time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::MultiscalarMul;
+use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroize;
+
+use super::{
+    challenge, ChallengeContext, Commitments, Disclosed, Equality, Hidden, PredicateProof,
+    Presentation, PseudonymProof, TokenProof, MAX_NONCE_BYTES, MAX_TOKENS, MIN_NONCE_BYTES,
+    PRESENTATION_VERSION,
+};
+use crate::group::{blinding_generator, g, holder_generator};
+use crate::holder::HolderSecret;
+use crate::keys::IssuerPublicKey;
+use crate::predicate::{prove_range, Predicate, PredicateError};
+use crate::pseudonym::{Scope, MAX_SCOPE_BYTES};
+use crate::token::CredentialToken;
+
+/// Why a presentation could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProveError {
+    #[error("a presentation needs 1 to {MAX_TOKENS} tokens")]
+    TokenCount,
+    #[error("token {0} does not belong to the given issuer key")]
+    WrongKey(usize),
+    #[error("token {token}: no attribute at position {position}")]
+    Position { token: usize, position: usize },
+    #[error("token {token}, position {position}: predicates and equalities need a hidden attribute")]
+    NotHidden { token: usize, position: usize },
+    #[error("token {token}, position {position}: {error}")]
+    Predicate {
+        token: usize,
+        position: usize,
+        error: PredicateError,
+    },
+    #[error("the attributes said to be equal differ")]
+    NotEqual,
+    #[error("pseudonym scope must be 1 to {MAX_SCOPE_BYTES} bytes")]
+    Scope,
+    #[error("verifier nonce must be {MIN_NONCE_BYTES} to {MAX_NONCE_BYTES} bytes")]
+    Nonce,
+}
+
+struct Shown<'a> {
+    token: &'a CredentialToken,
+    key: &'a IssuerPublicKey,
+    disclosed: BTreeSet<usize>,
+}
+
+/// Builds one presentation; see [`crate::presentation`] for the equations.
+pub struct PresentationBuilder<'a> {
+    holder: &'a HolderSecret,
+    context: ChallengeContext,
+    shown: Vec<Shown<'a>>,
+    pseudonyms: Vec<Scope>,
+    equalities: Vec<Equality>,
+    predicates: Vec<(usize, usize, Predicate)>,
+}
+
+impl<'a> PresentationBuilder<'a> {
+    /// Starts a presentation for `context`.
+    pub fn new(holder: &'a HolderSecret, context: ChallengeContext) -> Self {
+        PresentationBuilder {
+            holder,
+            context,
+            shown: Vec::new(),
+            pseudonyms: Vec::new(),
+            equalities: Vec::new(),
+            predicates: Vec::new(),
+        }
+    }
+
+    /// Shows `token` (signed under `key`), disclosing the attributes at
+    /// `disclosed` positions; returns the token's index in the presentation.
+    pub fn token(
+        &mut self,
+        token: &'a CredentialToken,
+        key: &'a IssuerPublicKey,
+        disclosed: &[usize],
+    ) -> usize {
+        self.shown.push(Shown {
+            token,
+            key,
+            disclosed: disclosed.iter().copied().collect(),
+        });
+        self.shown.len() - 1
+    }
+
+    /// Adds the holder's pseudonym in `scope`.
+    pub fn pseudonym(&mut self, scope: Scope) -> &mut Self {
+        self.pseudonyms.push(scope);
+        self
+    }
+
+    /// Proves that two hidden attributes `(token, position)` are equal.
+    pub fn equal(&mut self, a: (usize, usize), b: (usize, usize)) -> &mut Self {
+        self.equalities.push(Equality(
+            (a.0 as u8, a.1 as u8),
+            (b.0 as u8, b.1 as u8),
+        ));
+        self
+    }
+
+    /// Proves `predicate` on the hidden attribute `(token, position)`.
+    pub fn predicate(&mut self, token: usize, position: usize, predicate: Predicate) -> &mut Self {
+        self.predicates.push((token, position, predicate));
+        self
+    }
+
+    fn hidden(&self, token: usize, position: usize) -> Result<(), ProveError> {
+        let s = self
+            .shown
+            .get(token)
+            .ok_or(ProveError::Position { token, position })?;
+        if position >= s.key.attribute_count() {
+            return Err(ProveError::Position { token, position });
+        }
+        if s.disclosed.contains(&position) {
+            return Err(ProveError::NotHidden { token, position });
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ProveError> {
+        if self.shown.is_empty() || self.shown.len() > MAX_TOKENS {
+            return Err(ProveError::TokenCount);
+        }
+        let n = self.context.nonce.len();
+        if !(MIN_NONCE_BYTES..=MAX_NONCE_BYTES).contains(&n) {
+            return Err(ProveError::Nonce);
+        }
+        for (j, s) in self.shown.iter().enumerate() {
+            if s.token.token.key_id != s.key.key_id() {
+                return Err(ProveError::WrongKey(j));
+            }
+            if let Some(&position) = s.disclosed.iter().find(|&&i| i >= s.key.attribute_count()) {
+                return Err(ProveError::Position { token: j, position });
+            }
+        }
+        for scope in &self.pseudonyms {
+            if scope.0.is_empty() || scope.0.len() > MAX_SCOPE_BYTES {
+                return Err(ProveError::Scope);
+            }
+        }
+        for Equality(a, b) in &self.equalities {
+            let (a, b) = (
+                (usize::from(a.0), usize::from(a.1)),
+                (usize::from(b.0), usize::from(b.1)),
+            );
+            self.hidden(a.0, a.1)?;
+            self.hidden(b.0, b.1)?;
+            let va = &self.shown[a.0].token.attributes[a.1];
+            let vb = &self.shown[b.0].token.attributes[b.1];
+            if va.encode() != vb.encode() {
+                return Err(ProveError::NotEqual);
+            }
+        }
+        for (token, position, predicate) in &self.predicates {
+            let (token, position) = (*token, *position);
+            self.hidden(token, position)?;
+            let s = &self.shown[token];
+            let kind = s.key.attributes[position];
+            let err = |error| ProveError::Predicate {
+                token,
+                position,
+                error,
+            };
+            predicate.bounds(kind).map_err(err)?;
+            if !predicate.holds_for(&s.token.attributes[position]) {
+                return Err(err(PredicateError::False));
+            }
+        }
+        Ok(())
+    }
+
+    /// Draws the nonces, computes the commitments, range proofs, the
+    /// challenge and the responses.
+    pub fn prove<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Presentation, ProveError> {
+        self.validate()?;
+        let gd = holder_generator();
+        let big_h = blinding_generator();
+        let mut wd = Scalar::random(rng);
+
+        // One nonce per hidden (token, position); equal attributes share one.
+        let mut w: BTreeMap<(usize, usize), Scalar> = BTreeMap::new();
+        for (j, s) in self.shown.iter().enumerate() {
+            for i in 0..s.key.attribute_count() {
+                if !s.disclosed.contains(&i) {
+                    w.insert((j, i), Scalar::random(rng));
+                }
+            }
+        }
+        for Equality(a, b) in &self.equalities {
+            let a = (usize::from(a.0), usize::from(a.1));
+            let b = (usize::from(b.0), usize::from(b.1));
+            if let Some(wa) = w.get(&a).copied() {
+                w.insert(b, wa);
+            }
+        }
+
+        let mut w0s = Vec::with_capacity(self.shown.len());
+        let mut token_commitments = Vec::with_capacity(self.shown.len());
+        let mut token_proofs = Vec::with_capacity(self.shown.len());
+        for (j, s) in self.shown.iter().enumerate() {
+            let gens = s.key.generators();
+            let w0 = Scalar::random(rng);
+            let mut scalars = vec![w0, wd];
+            let mut points = vec![s.token.token.h, gd];
+            for i in 0..s.key.attribute_count() {
+                if let Some(wi) = w.get(&(j, i)) {
+                    scalars.push(*wi);
+                    points.push(gens.attributes[i]);
+                }
+            }
+            // Secret scalars: constant-time multiscalar multiplication.
+            token_commitments.push(RistrettoPoint::multiscalar_mul(&scalars, &points));
+            scalars.zeroize();
+            w0s.push(w0);
+            token_proofs.push(TokenProof {
+                token: s.token.token.clone(),
+                disclosed: s
+                    .disclosed
+                    .iter()
+                    .map(|&i| Disclosed(i as u8, s.token.attributes[i].clone()))
+                    .collect(),
+                // Positions now (they enter the challenge), responses later.
+                hidden: (0..s.key.attribute_count())
+                    .filter(|i| !s.disclosed.contains(i))
+                    .map(|i| Hidden(i as u8, Scalar::ZERO))
+                    .collect(),
+                r0: Scalar::ZERO,
+            });
+        }
+
+        let pseudonym_proofs: Vec<PseudonymProof> = self
+            .pseudonyms
+            .iter()
+            .map(|scope| PseudonymProof {
+                scope: scope.clone(),
+                pseudonym: scope.base() * self.holder.xd(),
+            })
+            .collect();
+        let pseudonym_commitments: Vec<RistrettoPoint> =
+            self.pseudonyms.iter().map(|s| s.base() * wd).collect();
+
+        let context_digest = self.context.digest();
+        let mut predicate_proofs = Vec::with_capacity(self.predicates.len());
+        let mut predicate_commitments = Vec::with_capacity(self.predicates.len());
+        let mut bounds = Vec::with_capacity(self.predicates.len());
+        let mut blindings = Vec::with_capacity(self.predicates.len());
+        for (token, position, predicate) in &self.predicates {
+            let (token, position) = (*token, *position);
+            let s = &self.shown[token];
+            let value = &s.token.attributes[position];
+            let err = |error| ProveError::Predicate {
+                token,
+                position,
+                error,
+            };
+            let b = predicate.bounds(s.key.attributes[position]).map_err(err)?;
+            let x = value.ordinal().ok_or(err(PredicateError::False))?;
+            let t = Scalar::random(rng);
+            let wt = Scalar::random(rng);
+            let commitment = g() * Scalar::from(x) + big_h * t;
+            let wi = w.get(&(token, position)).copied().unwrap_or(Scalar::ZERO);
+            predicate_commitments.push(g() * wi + big_h * wt);
+            let range_proof = prove_range(rng, &context_digest, &commitment, x, &t, b).map_err(err)?;
+            bounds.push(b);
+            blindings.push((t, wt));
+            predicate_proofs.push(PredicateProof {
+                token: token as u8,
+                position: position as u8,
+                predicate: predicate.clone(),
+                commitment,
+                rt: Scalar::ZERO,
+                range_proof,
+            });
+        }
+
+        let mut presentation = Presentation {
+            v: PRESENTATION_VERSION,
+            c: Scalar::ZERO,
+            rd: Scalar::ZERO,
+            tokens: token_proofs,
+            pseudonyms: pseudonym_proofs,
+            equalities: self.equalities.clone(),
+            predicates: predicate_proofs,
+        };
+        let c = challenge(
+            &self.context,
+            &presentation,
+            &Commitments {
+                token_commitments: &token_commitments,
+                pseudonym_commitments: &pseudonym_commitments,
+                predicate_commitments: &predicate_commitments,
+            },
+            &bounds,
+        );
+
+        presentation.c = c;
+        presentation.rd = -c * self.holder.xd() + wd;
+        for (j, (proof, s)) in presentation.tokens.iter_mut().zip(&self.shown).enumerate() {
+            proof.r0 = c * s.token.alpha_inv + w0s[j];
+            for Hidden(i, r) in proof.hidden.iter_mut() {
+                let i = usize::from(*i);
+                let wi = w.get(&(j, i)).copied().unwrap_or(Scalar::ZERO);
+                *r = -c * s.token.attributes[i].encode() + wi;
+            }
+        }
+        for (q, (t, wt)) in presentation.predicates.iter_mut().zip(&blindings) {
+            q.rt = -c * t + wt;
+        }
+
+        wd.zeroize();
+        w0s.zeroize();
+        for v in w.values_mut() {
+            v.zeroize();
+        }
+        for (t, wt) in blindings.iter_mut() {
+            t.zeroize();
+            wt.zeroize();
+        }
+        Ok(presentation)
+    }
+}

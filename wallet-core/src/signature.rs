@@ -1,0 +1,84 @@
+//! Attribute-based signatures: a presentation whose challenge covers a
+//! message (and optionally a timestamp vouched for by a verifier), kept
+//! with its context so that anyone can verify it later against the scheme.
+//!
+//! Presentations are transferable (Rule 10): whoever holds a signature can
+//! show it to a third party as proof of what the signer disclosed. That is
+//! the point of a signature, and the wallet's consent screen says so.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cbor::{self, check_version, DecodeError};
+use crate::presentation::{verify, ChallengeContext, IssuerKeys, Presentation, VerifiedPresentation, VerifyError};
+
+const SIGNATURE_VERSION: u16 = 1;
+
+/// Why a signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("a signature must carry a message")]
+    NoMessage,
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+/// A message signed with attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeSignature {
+    v: u16,
+    /// The context, with `message` set.
+    #[serde(rename = "ctx")]
+    pub context: ChallengeContext,
+    /// The presentation over that context.
+    #[serde(rename = "p")]
+    pub presentation: Presentation,
+}
+
+impl AttributeSignature {
+    /// Wraps a presentation made for a context with a message.
+    pub fn new(context: ChallengeContext, presentation: Presentation) -> Result<Self, SignatureError> {
+        if context.message.is_none() {
+            return Err(SignatureError::NoMessage);
+        }
+        Ok(AttributeSignature {
+            v: SIGNATURE_VERSION,
+            context,
+            presentation,
+        })
+    }
+
+    /// The signed message.
+    pub fn message(&self) -> &str {
+        self.context.message.as_deref().unwrap_or("")
+    }
+
+    /// Verifies the signature. Tokens must have been valid when it was made:
+    /// at its vouched timestamp if it has one, otherwise at `at`.
+    pub fn verify<K: IssuerKeys + ?Sized>(
+        &self,
+        keys: &K,
+        at: u64,
+    ) -> Result<VerifiedPresentation, SignatureError> {
+        if self.context.message.is_none() {
+            return Err(SignatureError::NoMessage);
+        }
+        let when = self.context.timestamp.unwrap_or(at);
+        Ok(verify(&self.presentation, &self.context, keys, when)?)
+    }
+
+    /// Canonical CBOR.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        cbor::to_cbor(self)
+    }
+
+    /// Decodes a stored signature.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SignatureError> {
+        let s: Self = cbor::from_cbor(bytes)?;
+        check_version(s.v, SIGNATURE_VERSION)?;
+        s.presentation.check_version()?;
+        Ok(s)
+    }
+}

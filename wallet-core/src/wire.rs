@@ -1,0 +1,645 @@
+//! Wire messages of every protocol, versioned, canonical CBOR.
+//!
+//! Every message is a CBOR map whose first key `v` is [`WIRE_VERSION`];
+//! every decoder goes through [`crate::cbor::from_cbor`] (canonical only, no
+//! trailing bytes, points and scalars checked: Rule 4) and then refuses any
+//! other version and any message whose parts disagree (for example a
+//! holder commitment with a proof count different from the offer's).
+//!
+//! ```text
+//! Issuance (wallet ⇄ issuer), after the QR code's SessionPointer{irmaqr: issuing}:
+//!   ◄── IssuanceOffer        issuer, credentials (values, TI, key counter), nonce, batch
+//!   ──► HolderCommitment     hd, one HolderProof(nonce, key id) per credential (Rule 2)
+//!   ◄── SignerCommitmentsMessage   one SignerCommitments per credential
+//!   ──► ChallengesMessage          one IssuanceChallenges per credential
+//!   ◄── ResponsesMessage           one IssuanceResponses per credential + record ids
+//!
+//! Refresh (wallet ⇄ issuer):
+//!   ──► RefreshRequest       record id
+//!   ◄── IssuanceOffer        current values, fresh nonce
+//!   ──► RefreshProof         record id, HolderProof for the record's hd
+//!   ... then as issuance from SignerCommitmentsMessage on
+//!
+//! Disclosure / signing (wallet ⇄ verifier), after SessionPointer{disclosing|signing}:
+//!   ◄── DisclosureRequestMessage | SigningRequestMessage   verifier id, request, nonce (+ timestamp)
+//!   ──► PresentationMessage                                presentation for that context
+//! ```
+//!
+//! The QR code carries a [`SessionPointer`] in JSON: `{"u": url, "irmaqr": kind}`.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::cbor::{self, check_version, DecodeError};
+use crate::encoding::AttributeValue;
+use crate::holder::{HolderProof, HolderPublicKey};
+use crate::ids::{CredentialTypeId, IssuerId, VerifierId};
+use crate::issuance::{
+    IssuanceChallenges, IssuanceResponses, SignerCommitments, DEFAULT_BATCH, MAX_BATCH,
+};
+use crate::keys::IssuerPublicKey;
+use crate::presentation::{ChallengeContext, Presentation};
+use crate::request::{SessionKind, SessionRequest};
+use crate::scheme::{KeyLookupError, VerifiedScheme};
+use crate::token::{TokenInfo, TokenInfoError};
+
+/// Version of every wire message defined here.
+pub const WIRE_VERSION: u16 = 1;
+/// At most this many credentials in one issuance session.
+pub const MAX_OFFERED_CREDENTIALS: usize = 16;
+/// Longest session pointer URL.
+pub const MAX_POINTER_URL: usize = 2048;
+
+/// A versioned wire message: canonical CBOR both ways.
+pub trait WireMessage: Serialize + DeserializeOwned {
+    /// The version field of this value.
+    fn version(&self) -> u16;
+
+    /// Checks the parts of a decoded message agree with each other.
+    fn check(&self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    /// Canonical CBOR.
+    fn to_bytes(&self) -> Vec<u8> {
+        cbor::to_cbor(self)
+    }
+
+    /// Decodes canonical CBOR, refusing other versions and inconsistent
+    /// messages.
+    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError>
+    where
+        Self: Sized,
+    {
+        let m: Self = cbor::from_cbor(bytes)?;
+        check_version(m.version(), WIRE_VERSION)?;
+        m.check()?;
+        Ok(m)
+    }
+}
+
+macro_rules! versioned {
+    ($($t:ty),*) => {$(
+        impl WireMessage for $t {
+            fn version(&self) -> u16 {
+                self.v
+            }
+            fn check(&self) -> Result<(), DecodeError> {
+                self.check_parts()
+            }
+        }
+    )*};
+}
+
+/// A 32-byte session nonce (fresh from the OS per session, never reused).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Nonce(#[serde(with = "cbor::bytes32")] pub [u8; 32]);
+
+impl Nonce {
+    /// A fresh nonce from `rng` (the OS generator in services).
+    pub fn random<R: rand_core::RngCore + rand_core::CryptoRng>(rng: &mut R) -> Self {
+        let mut n = [0u8; 32];
+        rng.fill_bytes(&mut n);
+        Nonce(n)
+    }
+}
+
+impl std::fmt::Debug for Nonce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Nonce({})", hex::encode(self.0))
+    }
+}
+
+/// The issuer's identifier of a credential record (the resident's entry in
+/// its register, used for refresh): 1-64 characters of `A-Z a-z 0-9 _ -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RecordId(String);
+
+/// Why a record id was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record id must be 1-64 characters of A-Z a-z 0-9 _ -")]
+pub struct RecordIdError;
+
+impl TryFrom<String> for RecordId {
+    type Error = RecordIdError;
+    fn try_from(s: String) -> Result<Self, RecordIdError> {
+        if !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            Ok(RecordId(s))
+        } else {
+            Err(RecordIdError)
+        }
+    }
+}
+
+impl std::str::FromStr for RecordId {
+    type Err = RecordIdError;
+    fn from_str(s: &str) -> Result<Self, RecordIdError> {
+        RecordId::try_from(s.to_owned())
+    }
+}
+
+impl From<RecordId> for String {
+    fn from(r: RecordId) -> String {
+        r.0
+    }
+}
+
+impl RecordId {
+    /// The text form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RecordId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Issuance and refresh
+
+/// One credential offered in an issuance session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferedCredential {
+    /// Token information (credential type, key counter, expiry).
+    pub token_info: TokenInfo,
+    /// The attribute values, in the credential type's order.
+    pub attributes: Vec<AttributeValue>,
+    /// The issuer's record id for later refresh.
+    pub record: RecordId,
+}
+
+/// Why the wallet refuses an offered credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OfferError {
+    #[error("credential type {0} is not in the pinned scheme")]
+    UnknownCredentialType(CredentialTypeId),
+    #[error("credential type {0} is not issued by {1}")]
+    WrongIssuer(CredentialTypeId, IssuerId),
+    #[error("no issuer key for {0} with counter {1} in the pinned scheme")]
+    UnknownKey(CredentialTypeId, u32),
+    #[error(transparent)]
+    Key(#[from] KeyLookupError),
+    #[error("expected {expected} attribute values, got {found}")]
+    AttributeCount { expected: usize, found: usize },
+    #[error("attribute {position} does not fit its kind: {error}")]
+    AttributeValue {
+        position: usize,
+        error: crate::encoding::ValueError,
+    },
+    #[error("required attribute {0} is absent")]
+    MissingAttribute(crate::ids::AttributeId),
+    #[error("token information refused: {0}")]
+    TokenInfo(#[from] TokenInfoError),
+}
+
+impl OfferedCredential {
+    /// The wallet's checks before consent (Rule 8): the credential type is
+    /// in the pinned scheme and issued by `issuer`, the key is there and
+    /// valid at `now`, the values fit the kinds (required ones present),
+    /// and the token information is acceptable. Returns the issuer key.
+    pub fn check<'a>(
+        &self,
+        issuer: &IssuerId,
+        scheme: &'a VerifiedScheme,
+        now: u64,
+    ) -> Result<&'a IssuerPublicKey, OfferError> {
+        let ct_id = &self.token_info.credential_type;
+        let ct = scheme
+            .credential_type(ct_id)
+            .ok_or_else(|| OfferError::UnknownCredentialType(ct_id.clone()))?;
+        if &ct_id.issuer() != issuer {
+            return Err(OfferError::WrongIssuer(ct_id.clone(), issuer.clone()));
+        }
+        let key = scheme
+            .issuer_key_by_counter(ct_id, self.token_info.key_counter)
+            .ok_or_else(|| OfferError::UnknownKey(ct_id.clone(), self.token_info.key_counter))?;
+        let key = scheme.valid_key(&key.key_id(), now)?;
+        if self.attributes.len() != ct.attributes.len() {
+            return Err(OfferError::AttributeCount {
+                expected: ct.attributes.len(),
+                found: self.attributes.len(),
+            });
+        }
+        for (position, (value, def)) in self.attributes.iter().zip(&ct.attributes).enumerate() {
+            value
+                .check(def.kind)
+                .map_err(|error| OfferError::AttributeValue { position, error })?;
+            if !def.optional && *value == AttributeValue::Absent {
+                return Err(OfferError::MissingAttribute(def.id.clone()));
+            }
+        }
+        self.token_info.check_for_wallet(key, now)?;
+        Ok(key)
+    }
+}
+
+/// Issuer → wallet: what will be issued, shown to the resident for consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuanceOffer {
+    v: u16,
+    /// The issuer.
+    pub issuer: IssuerId,
+    /// The credentials.
+    pub credentials: Vec<OfferedCredential>,
+    /// Session nonce the holder proofs bind to.
+    pub nonce: Nonce,
+    /// Tokens per credential.
+    pub batch: u16,
+}
+
+impl IssuanceOffer {
+    /// An offer; `batch` 0 means [`DEFAULT_BATCH`].
+    pub fn new(issuer: IssuerId, credentials: Vec<OfferedCredential>, nonce: Nonce, batch: u16) -> Self {
+        let batch = if batch == 0 {
+            u16::try_from(DEFAULT_BATCH).unwrap_or(20)
+        } else {
+            batch
+        };
+        IssuanceOffer {
+            v: WIRE_VERSION,
+            issuer,
+            credentials,
+            nonce,
+            batch,
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        if self.credentials.is_empty() || self.credentials.len() > MAX_OFFERED_CREDENTIALS {
+            return Err(DecodeError::Invalid("offer must hold 1 to 16 credentials"));
+        }
+        if self.batch == 0 || usize::from(self.batch) > MAX_BATCH {
+            return Err(DecodeError::Invalid("batch size out of range"));
+        }
+        Ok(())
+    }
+}
+
+/// Wallet → issuer: the holder public key and, per offered credential (in
+/// offer order), a proof of possession bound to the nonce and that
+/// credential's issuer key id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolderCommitment {
+    v: u16,
+    /// `hd`.
+    pub holder: HolderPublicKey,
+    /// One proof per offered credential.
+    pub proofs: Vec<HolderProof>,
+}
+
+impl HolderCommitment {
+    /// A commitment.
+    pub fn new(holder: HolderPublicKey, proofs: Vec<HolderProof>) -> Self {
+        HolderCommitment {
+            v: WIRE_VERSION,
+            holder,
+            proofs,
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        if self.proofs.is_empty() || self.proofs.len() > MAX_OFFERED_CREDENTIALS {
+            return Err(DecodeError::Invalid("holder commitment must hold 1 to 16 proofs"));
+        }
+        Ok(())
+    }
+}
+
+/// Issuer → wallet: signer commitments, one per offered credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerCommitmentsMessage {
+    v: u16,
+    /// In offer order.
+    pub commitments: Vec<SignerCommitments>,
+}
+
+impl SignerCommitmentsMessage {
+    /// A message.
+    pub fn new(commitments: Vec<SignerCommitments>) -> Self {
+        SignerCommitmentsMessage {
+            v: WIRE_VERSION,
+            commitments,
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        bounded(self.commitments.len(), "1 to 16 signer commitments, one per credential")
+    }
+}
+
+/// Wallet → issuer: blinded challenges, one set per offered credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengesMessage {
+    v: u16,
+    /// In offer order.
+    pub challenges: Vec<IssuanceChallenges>,
+}
+
+impl ChallengesMessage {
+    /// A message.
+    pub fn new(challenges: Vec<IssuanceChallenges>) -> Self {
+        ChallengesMessage {
+            v: WIRE_VERSION,
+            challenges,
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        bounded(self.challenges.len(), "1 to 16 challenge sets, one per credential")
+    }
+}
+
+/// Issuer → wallet: responses, one set per offered credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsesMessage {
+    v: u16,
+    /// In offer order.
+    pub responses: Vec<IssuanceResponses>,
+}
+
+impl ResponsesMessage {
+    /// A message.
+    pub fn new(responses: Vec<IssuanceResponses>) -> Self {
+        ResponsesMessage {
+            v: WIRE_VERSION,
+            responses,
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        bounded(self.responses.len(), "1 to 16 response sets, one per credential")
+    }
+}
+
+fn bounded(n: usize, why: &'static str) -> Result<(), DecodeError> {
+    if n == 0 || n > MAX_OFFERED_CREDENTIALS {
+        Err(DecodeError::Invalid(why))
+    } else {
+        Ok(())
+    }
+}
+
+/// Wallet → issuer: asks to refresh the credential of this record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    v: u16,
+    /// The record.
+    pub record: RecordId,
+}
+
+impl RefreshRequest {
+    /// A request.
+    pub fn new(record: RecordId) -> Self {
+        RefreshRequest {
+            v: WIRE_VERSION,
+            record,
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+}
+
+/// Wallet → issuer: proof of possession of `xd` for the record's stored
+/// `hd`, bound to the refresh offer's nonce and issuer key id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshProof {
+    v: u16,
+    /// The record.
+    pub record: RecordId,
+    /// The proof.
+    pub proof: HolderProof,
+}
+
+impl RefreshProof {
+    /// A proof message.
+    pub fn new(record: RecordId, proof: HolderProof) -> Self {
+        RefreshProof {
+            v: WIRE_VERSION,
+            record,
+            proof,
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Disclosure and signing
+
+/// Verifier → wallet: a disclosure request for this verifier and nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureRequestMessage {
+    v: u16,
+    /// The verifier, as registered in the scheme (bound into the proof).
+    pub verifier: VerifierId,
+    /// What is asked.
+    pub request: SessionRequest,
+    /// Fresh per session.
+    pub nonce: Nonce,
+}
+
+impl DisclosureRequestMessage {
+    /// A message for a disclosure request.
+    pub fn new(verifier: VerifierId, request: SessionRequest, nonce: Nonce) -> Self {
+        DisclosureRequestMessage {
+            v: WIRE_VERSION,
+            verifier,
+            request,
+            nonce,
+        }
+    }
+
+    /// The challenge context both sides use.
+    pub fn context(&self) -> ChallengeContext {
+        ChallengeContext {
+            verifier: self.verifier.to_string(),
+            request_digest: self.request.request_digest(),
+            nonce: self.nonce.0.to_vec(),
+            message: None,
+            timestamp: None,
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        if self.request.kind() != SessionKind::Disclosing {
+            return Err(DecodeError::Invalid("not a disclosure request"));
+        }
+        Ok(())
+    }
+}
+
+/// Verifier → wallet: a signature request: the message (in the request)
+/// and the verifier's timestamp, both bound into the challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningRequestMessage {
+    v: u16,
+    /// The verifier.
+    pub verifier: VerifierId,
+    /// What is asked, with the message to sign.
+    pub request: SessionRequest,
+    /// Fresh per session.
+    pub nonce: Nonce,
+    /// Unix seconds, fixed by the verifier when the session started.
+    pub timestamp: u64,
+}
+
+impl SigningRequestMessage {
+    /// A message for a signature request.
+    pub fn new(verifier: VerifierId, request: SessionRequest, nonce: Nonce, timestamp: u64) -> Self {
+        SigningRequestMessage {
+            v: WIRE_VERSION,
+            verifier,
+            request,
+            nonce,
+            timestamp,
+        }
+    }
+
+    /// The challenge context both sides use.
+    pub fn context(&self) -> ChallengeContext {
+        ChallengeContext {
+            verifier: self.verifier.to_string(),
+            request_digest: self.request.request_digest(),
+            nonce: self.nonce.0.to_vec(),
+            message: self.request.message().map(str::to_owned),
+            timestamp: Some(self.timestamp),
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        if self.request.kind() != SessionKind::Signing {
+            return Err(DecodeError::Invalid("not a signature request"));
+        }
+        Ok(())
+    }
+}
+
+/// Wallet → verifier: the presentation (disclosure or signature).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresentationMessage {
+    v: u16,
+    /// The presentation.
+    pub presentation: Presentation,
+}
+
+impl PresentationMessage {
+    /// A message.
+    pub fn new(presentation: Presentation) -> Self {
+        PresentationMessage {
+            v: WIRE_VERSION,
+            presentation,
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+}
+
+versioned!(
+    IssuanceOffer,
+    HolderCommitment,
+    SignerCommitmentsMessage,
+    ChallengesMessage,
+    ResponsesMessage,
+    RefreshRequest,
+    RefreshProof,
+    DisclosureRequestMessage,
+    SigningRequestMessage,
+    PresentationMessage
+);
+
+// ---------------------------------------------------------------------------
+// Session pointer
+
+/// What the QR code (or link) holds: where the session is and what kind.
+/// JSON `{"u": "https://...", "irmaqr": "disclosing"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawPointer")]
+pub struct SessionPointer {
+    /// The session URL (the wallet endpoints are below it).
+    pub u: String,
+    /// The session kind.
+    pub irmaqr: SessionKind,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPointer {
+    u: String,
+    irmaqr: SessionKind,
+}
+
+/// Why a session pointer was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PointerError {
+    #[error("invalid session pointer: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("session URL must start with https:// or http:// and be at most {MAX_POINTER_URL} bytes without spaces")]
+    Url,
+}
+
+impl TryFrom<RawPointer> for SessionPointer {
+    type Error = String;
+    fn try_from(raw: RawPointer) -> Result<Self, String> {
+        SessionPointer::new(raw.u, raw.irmaqr).map_err(|e| e.to_string())
+    }
+}
+
+impl SessionPointer {
+    /// A pointer; the URL must be `http(s)://`, printable ASCII without
+    /// spaces, at most [`MAX_POINTER_URL`] bytes. (Plain `http` is allowed
+    /// for local demos; the wallet decides whether to accept it.)
+    pub fn new(u: String, irmaqr: SessionKind) -> Result<Self, PointerError> {
+        let scheme_ok = u.starts_with("https://") || u.starts_with("http://");
+        let rest_ok = u.len() <= MAX_POINTER_URL && u.bytes().all(|b| b.is_ascii_graphic());
+        if !scheme_ok || !rest_ok || u.ends_with("://") {
+            return Err(PointerError::Url);
+        }
+        Ok(SessionPointer { u, irmaqr })
+    }
+
+    /// Parses the QR code's JSON.
+    pub fn from_json(text: &str) -> Result<Self, PointerError> {
+        Ok(serde_json::from_str(text)?)
+    }
+
+    /// The QR code's JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The host of the URL (for the check against the verifier's registered
+    /// host names), without port or user info.
+    pub fn host(&self) -> &str {
+        let after = self.u.split_once("://").map_or("", |(_, rest)| rest);
+        let authority = after.split(['/', '?', '#']).next().unwrap_or("");
+        let host_port = authority.rsplit('@').next().unwrap_or("");
+        if let Some(v6) = host_port.strip_prefix('[') {
+            return v6.split(']').next().unwrap_or("");
+        }
+        host_port.split(':').next().unwrap_or("")
+    }
+}
