@@ -290,6 +290,80 @@ messages! {
     KindOffline => { en: "shown offline", nl: "offline getoond" },
     Unknown => { en: "unknown", nl: "onbekend" },
 
+    // Consent screens.
+    ConsentIssuanceTitle => {
+        en: "{issuer} ({host}) wants to give you:",
+        nl: "{issuer} ({host}) wil u geven:",
+    },
+    ConsentValidUntil => {
+        en: "valid until {date}, {count} one-time tokens",
+        nl: "geldig tot {date}, {count} eenmalige tokens",
+    },
+    ConsentAcceptQuestion => { en: "Accept? [y/N] ", nl: "Accepteren? [j/N] " },
+    ConsentWho => { en: "Who asks: {name} ({host})", nl: "Wie vraagt: {name} ({host})" },
+    ConsentPurpose => { en: "Purpose: {purpose}", nl: "Doel: {purpose}" },
+    ConsentUnknownVerifier => {
+        en: "WARNING: {verifier} is not registered in your scheme; kenmerk cannot tell who is asking or what they may ask.",
+        nl: "LET OP: {verifier} staat niet in uw schema; kenmerk kan niet zeggen wie dit vraagt of wat die mag vragen.",
+    },
+    ConsentHostMismatch => {
+        en: "WARNING: this request comes from {host}, which is not a registered address of {name}.",
+        nl: "LET OP: dit verzoek komt van {host}, en dat is geen geregistreerd adres van {name}.",
+    },
+    ConsentOverAsking => {
+        en: "WARNING: {name} asks for more than it is registered for: {items}.",
+        nl: "LET OP: {name} vraagt meer dan waarvoor het geregistreerd is: {items}.",
+    },
+    ConsentWillShare => { en: "You will share:", nl: "U deelt:" },
+    ConsentChooseOne => { en: "Choose one:", nl: "Kies één:" },
+    ConsentChoosePrompt => { en: "Your choice [1-{n}]: ", nl: "Uw keuze [1-{n}]: " },
+    ConsentNothing => { en: "nothing for this question", nl: "niets voor deze vraag" },
+    ConsentProves => {
+        en: "kenmerk proves, without showing the value:",
+        nl: "kenmerk bewijst, zonder de waarde te tonen:",
+    },
+    PredicateAge => {
+        en: "you are {years} or older (on {on})",
+        nl: "u bent {years} jaar of ouder (op {on})",
+    },
+    PredicateAtLeast => {
+        en: "{attribute} is at least {value}",
+        nl: "{attribute} is minstens {value}",
+    },
+    PredicateAtMost => {
+        en: "{attribute} is at most {value}",
+        nl: "{attribute} is hoogstens {value}",
+    },
+    ConsentPseudonym => {
+        en: "a code that is the same each time you take part in \"{scope}\" of {name}, and says nothing about you anywhere else",
+        nl: "een code die elke keer gelijk is als u meedoet aan \"{scope}\" van {name}, en nergens anders iets over u zegt",
+    },
+    ConsentSignMessage => { en: "You sign this message:", nl: "U ondertekent dit bericht:" },
+    ConsentSignWarning => {
+        en: "Whoever receives the signature can show it to anyone as proof of what you signed and shared.",
+        nl: "Wie de handtekening ontvangt, kan die aan iedereen laten zien als bewijs van wat u ondertekende en deelde.",
+    },
+    ConsentShareQuestion => { en: "Share this? [y/N] ", nl: "Delen? [j/N] " },
+    ConsentSignQuestion => { en: "Sign and share this? [y/N] ", nl: "Ondertekenen en delen? [j/N] " },
+    ConsentBadChoice => {
+        en: "please type a number from 1 to {n}",
+        nl: "typ een getal van 1 tot en met {n}",
+    },
+    Declined => { en: "Declined: nothing was sent.", nl: "Geweigerd: er is niets verstuurd." },
+    SessionShared => {
+        en: "Shared with {name}. Result: {status}",
+        nl: "Gedeeld met {name}. Resultaat: {status}",
+    },
+    SessionSigned => {
+        en: "Signed and sent to {name}. Result: {status}",
+        nl: "Ondertekend en verstuurd naar {name}. Resultaat: {status}",
+    },
+    SignatureSaved => {
+        en: "A copy of the signature is in {path}.",
+        nl: "Een kopie van de handtekening staat in {path}.",
+    },
+    SessionIssued => { en: "Received: {names}", nl: "Ontvangen: {names}" },
+
     // Generic.
     OutputFailed => {
         en: "cannot write the output: {detail}",

@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod labels;
 pub mod output;
 pub mod recovery;
+pub mod scheme_store;
 pub mod secret_input;
 pub mod wallet;
 pub mod wallet_file;

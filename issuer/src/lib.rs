@@ -1,2 +1,4 @@
 //! # kenmerk issuer service
+pub mod config;
+pub mod metrics;
 pub mod store;

@@ -129,7 +129,19 @@ impl SessionState {
     }
 }
 
-/// A session as the requestor creates it.
+/// One credential of a session: the record it creates or refreshes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionCredential {
+    /// The credential record id (new for issuance, existing for refresh).
+    pub record_id: String,
+    pub credential_type: String,
+    /// Counter of the issuer key this credential is signed with.
+    pub key_counter: i64,
+    /// Attribute values as JSON text (validated against the scheme before).
+    pub attributes: String,
+}
+
+/// A session as the requestor (or a refreshing wallet) creates it.
 #[derive(Debug, Clone)]
 pub struct NewSession {
     /// Wallet-facing identifier (in the QR code).
@@ -139,19 +151,27 @@ pub struct NewSession {
     /// Name of the authenticated requestor (or `wallet` for a refresh).
     pub requestor: String,
     pub kind: SessionKind,
-    /// The record this session creates or refreshes.
-    pub credential_id: String,
-    pub credential_type: String,
-    /// Counter of the issuer key this session signs with.
-    pub key_counter: i64,
-    /// Attribute values as JSON (validated against the scheme before).
-    pub attributes: String,
-    /// The resident the credential is about (for example a BSN), if known.
+    /// What is issued; a refresh session holds exactly one.
+    pub credentials: Vec<SessionCredential>,
+    /// The resident the credentials are about (for example a BSN), if known.
     pub subject: Option<String>,
-    /// Session nonce the holder's proof of possession is bound to.
-    pub nonce: Vec<u8>,
+    /// The encoded offer the wallet fetches (values, token information,
+    /// nonce, batch size).
+    pub offer: Vec<u8>,
+    /// For a refresh: the holder key stored in the record.
+    pub holder_public_key: Option<Vec<u8>>,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+impl NewSession {
+    /// The record whose open session this is (refresh only).
+    fn open_credential(&self) -> Option<&str> {
+        match self.kind {
+            SessionKind::Refresh => self.credentials.first().map(|c| c.record_id.as_str()),
+            SessionKind::Issue => None,
+        }
+    }
 }
 
 /// A stored session.
@@ -161,12 +181,9 @@ pub struct SessionRecord {
     pub requestor_token: String,
     pub requestor: String,
     pub kind: SessionKind,
-    pub credential_id: String,
-    pub credential_type: String,
-    pub key_counter: i64,
-    pub attributes: String,
+    pub credentials: Vec<SessionCredential>,
     pub subject: Option<String>,
-    pub nonce: Vec<u8>,
+    pub offer: Vec<u8>,
     pub state: SessionState,
     /// The holder key the wallet proved (or the record's, for a refresh).
     pub holder_public_key: Option<Vec<u8>>,
@@ -239,7 +256,7 @@ pub struct FinishIssuance {
     pub challenge_digest: Vec<u8>,
     /// The encoded responses.
     pub responses: Vec<u8>,
-    /// Number of tokens signed (for the audit log).
+    /// Tokens signed per credential (for the audit log).
     pub tokens: u32,
     pub now: i64,
 }
@@ -325,7 +342,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Initialized/Connected → Committed with the issuer's secret state,
-    /// if not expired. True if it moved.
+    /// if not expired. True if it moved. For a refresh the holder key must
+    /// equal the one stored with the session.
     fn commit_session(
         &self,
         id: &str,
@@ -553,6 +571,14 @@ impl Store for AnyStore {
     async fn audit(&self, credential_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
         forward!(self, audit(credential_id))
     }
+}
+
+fn encode_credentials(c: &[SessionCredential]) -> String {
+    serde_json::to_string(c).unwrap_or_default()
+}
+
+fn decode_credentials(text: &str) -> Result<Vec<SessionCredential>, StoreError> {
+    serde_json::from_str(text).map_err(|e| corrupt("sessions", format!("credentials: {e}")))
 }
 
 fn corrupt(table: &'static str, detail: String) -> StoreError {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use issuer::store::{
     AuditEntry, CredentialStatus, FinishIssuance, FinishOutcome, InsertSession, KeyRecord,
-    NewSession, PostgresStore, SessionKind, SessionState, SqliteStore, Store,
+    NewSession, PostgresStore, SessionCredential, SessionKind, SessionState, SqliteStore, Store,
 };
 
 const NOW: i64 = 1_790_000_000;
@@ -16,12 +16,15 @@ fn new_session(id: &str, kind: SessionKind, credential: &str, subject: Option<&s
         requestor_token: format!("rt-{id}"),
         requestor: "backoffice".to_owned(),
         kind,
-        credential_id: credential.to_owned(),
-        credential_type: "demo.utrecht.address".to_owned(),
-        key_counter: 1,
-        attributes: r#"{"city":"Utrecht"}"#.to_owned(),
+        credentials: vec![SessionCredential {
+            record_id: credential.to_owned(),
+            credential_type: "demo.utrecht.address".to_owned(),
+            key_counter: 1,
+            attributes: r#"{"city":"Utrecht"}"#.to_owned(),
+        }],
         subject: subject.map(str::to_owned),
-        nonce: vec![7; 16],
+        offer: vec![7; 16],
+        holder_public_key: None,
         created_at: NOW,
         expires_at: NOW + 300,
     }
@@ -39,6 +42,11 @@ fn finish(id: &str, digest: u8) -> FinishIssuance {
 
 /// Inserts and commits a session, as the wallet API would.
 async fn committed<S: Store>(store: &S, s: &NewSession, holder: &[u8]) {
+    let mut s = s.clone();
+    if s.kind == SessionKind::Refresh {
+        s.holder_public_key = Some(holder.to_vec());
+    }
+    let s = &s;
     assert_eq!(
         store.insert_session(s).await.unwrap(),
         InsertSession::Inserted
@@ -117,7 +125,8 @@ async fn lifecycle<S: Store>(store: &S) {
     );
     let loaded = store.session("life").await.unwrap().unwrap();
     assert_eq!(loaded.state, SessionState::Initialized);
-    assert_eq!(loaded.nonce, vec![7; 16]);
+    assert_eq!(loaded.offer, vec![7; 16]);
+    assert_eq!(loaded.credentials, s.credentials);
     let by_token = store.session_by_requestor_token("rt-life").await.unwrap();
     assert_eq!(by_token.map(|s| s.id), Some("life".to_owned()));
     assert!(store.session("nope").await.unwrap().is_none());
@@ -282,12 +291,21 @@ async fn refresh_and_revocation<S: Store>(store: &S) {
     let record = store.credential("cred-rf").await.unwrap().unwrap();
     assert_eq!(record.refreshed_at, Some(NOW + 10));
 
-    // A refresh proved with another holder key refreshes nothing.
-    let wrong = new_session("rf-w", SessionKind::Refresh, "cred-rf", None);
-    committed(store, &wrong, b"hd-intruder").await;
+    // A refresh session commits only for the record's holder key.
+    let mut wrong = new_session("rf-w", SessionKind::Refresh, "cred-rf", None);
+    wrong.holder_public_key = Some(b"hd-rf".to_vec());
+    store.insert_session(&wrong).await.unwrap();
+    assert!(!store
+        .commit_session("rf-w", b"hd-intruder", b"cd", b"sg", b"w", NOW + 2)
+        .await
+        .unwrap());
+    assert!(store
+        .end_session("rf-w", SessionState::Failed, Some("bad proof"), NOW + 3)
+        .await
+        .unwrap());
     assert_eq!(
-        store.finish_session(&finish("rf-w", 4)).await.unwrap(),
-        FinishOutcome::CredentialRevoked
+        store.session("rf-w").await.unwrap().unwrap().failure.as_deref(),
+        Some("bad proof")
     );
 
     // Revoked while a refresh is running: the refresh hands out nothing.
@@ -322,12 +340,19 @@ async fn refresh_and_revocation<S: Store>(store: &S) {
 }
 
 async fn subject_revocation_and_update<S: Store>(store: &S) {
-    for (id, ty) in [("sr-a", "demo.utrecht.address"), ("sr-b", "demo.utrecht.personal")] {
-        let mut s = new_session(id, SessionKind::Issue, &format!("cred-{id}"), Some("123456782"));
-        s.credential_type = ty.to_owned();
-        committed(store, &s, b"hd-sr").await;
-        store.finish_session(&finish(id, 1)).await.unwrap();
-    }
+    // One session issuing two credentials creates two records.
+    let mut s = new_session("sr", SessionKind::Issue, "cred-sr-a", Some("123456782"));
+    s.credentials.push(SessionCredential {
+        record_id: "cred-sr-b".to_owned(),
+        credential_type: "demo.utrecht.personal".to_owned(),
+        key_counter: 3,
+        attributes: "{}".to_owned(),
+    });
+    committed(store, &s, b"hd-sr").await;
+    store.finish_session(&finish("sr", 1)).await.unwrap();
+    let b = store.credential("cred-sr-b").await.unwrap().unwrap();
+    assert_eq!(b.credential_type, "demo.utrecht.personal");
+    assert_eq!(b.holder_public_key, b"hd-sr");
     assert!(store
         .update_attributes("cred-sr-a", r#"{"city":"Amersfoort"}"#, "admin", NOW + 20)
         .await

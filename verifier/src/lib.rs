@@ -10,3 +10,7 @@ pub mod problem;
 pub mod auth;
 pub mod config;
 pub mod signing;
+pub mod scheme_source;
+pub mod verify;
+pub mod session;
+pub mod signature;

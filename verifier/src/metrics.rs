@@ -47,6 +47,16 @@ pub struct Metrics {
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
     scheme_reloads: AtomicU64,
+    sse_open: AtomicU64,
+}
+
+/// Counts one open status stream while alive.
+pub struct StreamGuard(Arc<Metrics>);
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.sse_open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -80,6 +90,17 @@ impl Metrics {
     /// Count a scheme (re)load.
     pub fn scheme_reloaded(&self) {
         self.scheme_reloads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count an open server-sent-events stream until the guard drops.
+    pub fn stream_opened(self: &Arc<Self>) -> StreamGuard {
+        self.sse_open.fetch_add(1, Ordering::Relaxed);
+        StreamGuard(self.clone())
+    }
+
+    /// Number of open status streams.
+    pub fn open_streams(&self) -> u64 {
+        self.sse_open.load(Ordering::Relaxed)
     }
 
     fn observe_http(&self, status: u16, seconds: f64) {
@@ -170,6 +191,13 @@ impl Metrics {
              # TYPE kenmerk_verifier_scheme_loads_total counter\n\
              kenmerk_verifier_scheme_loads_total {}",
             get(&self.scheme_reloads)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP kenmerk_verifier_status_streams Open status event streams.\n\
+             # TYPE kenmerk_verifier_status_streams gauge\n\
+             kenmerk_verifier_status_streams {}",
+            get(&self.sse_open)
         );
         out
     }

@@ -194,3 +194,107 @@ mod tests {
         assert!(v.get("reason").is_none());
     }
 }
+
+impl From<crate::session::CreateSessionError> for Problem {
+    fn from(e: crate::session::CreateSessionError) -> Self {
+        use crate::session::CreateSessionError as E;
+        let detail = e.to_string();
+        match e {
+            E::WrongKind(_) => Self::bad_request("wrong-session-kind", "Wrong session kind", detail),
+            E::UnknownVerifier(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown-verifier",
+                "Verifier not registered",
+                detail,
+            ),
+            E::Scheme(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request-not-in-scheme",
+                "Request does not fit the scheme",
+                detail,
+            ),
+            E::Unregistered { .. } => Self::new(
+                StatusCode::FORBIDDEN,
+                "beyond-registration",
+                "Request beyond the verifier's registration",
+                detail,
+            )
+            .with_reason("BEYOND_REGISTRATION"),
+            E::Pointer(_) => Self::internal("the configured public URL does not make a valid session pointer"),
+            E::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::session::LookupError> for Problem {
+    fn from(e: crate::session::LookupError) -> Self {
+        use crate::session::LookupError as E;
+        let detail = e.to_string();
+        match e {
+            E::NotFound => Self::session_not_found(),
+            E::NotFinished(_) => Self::new(
+                StatusCode::CONFLICT,
+                "session-not-finished",
+                "Session not finished",
+                detail,
+            ),
+            E::AlreadyFinal(_) => Self::new(
+                StatusCode::CONFLICT,
+                "session-finished",
+                "Session already finished",
+                detail,
+            ),
+            E::Store(s) => s.into(),
+            E::Corrupt => Self::internal("a stored session could not be read"),
+        }
+    }
+}
+
+impl From<crate::session::WalletError> for Problem {
+    fn from(e: crate::session::WalletError) -> Self {
+        use crate::session::WalletError as E;
+        let detail = e.to_string();
+        match e {
+            E::NotFound => Self::session_not_found(),
+            E::Finished(_) => Self::new(
+                StatusCode::CONFLICT,
+                "session-finished",
+                "Session already finished",
+                detail,
+            )
+            .with_reason("REPLAY_OR_LATE"),
+            E::Malformed(_) => Self::bad_request(
+                "malformed-presentation",
+                "Malformed presentation",
+                detail,
+            )
+            .with_reason("MALFORMED"),
+            E::WrongContext => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "wrong-context",
+                "Presentation is not for this session",
+                detail,
+            )
+            .with_reason("CHALLENGE"),
+            E::Store(s) => s.into(),
+            E::Corrupt => Self::internal("a stored session could not be read"),
+            E::Contention => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "contention",
+                "Session busy",
+                detail,
+            ),
+        }
+    }
+}
+
+impl From<crate::auth::AuthError> for Problem {
+    fn from(e: crate::auth::AuthError) -> Self {
+        let reason = match e {
+            crate::auth::AuthError::Missing => "MISSING",
+            crate::auth::AuthError::Invalid => "INVALID",
+            crate::auth::AuthError::Expired => "EXPIRED",
+        };
+        Self::unauthorized(e.to_string()).with_reason(reason)
+    }
+}

@@ -347,6 +347,9 @@ mod tests {
         let last = long.len() - 1;
         long[last] = 0x18;
         long.push(0x01);
-        assert_eq!(from_cbor::<V>(&long).unwrap_err(), DecodeError::NonCanonical);
+        assert_eq!(
+            from_cbor::<V>(&long).unwrap_err(),
+            DecodeError::NonCanonical
+        );
     }
 }

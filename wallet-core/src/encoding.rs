@@ -200,7 +200,8 @@ impl AttributeValue {
                     .map_err(|_| ValueError::Unparsable(text.to_owned(), "integer"))?,
             ),
             AttributeKind::Date => AttributeValue::Date(
-                iso_date::parse(text).ok_or_else(|| ValueError::Unparsable(text.to_owned(), "date"))?,
+                iso_date::parse(text)
+                    .ok_or_else(|| ValueError::Unparsable(text.to_owned(), "date"))?,
             ),
             AttributeKind::Boolean => match text {
                 "true" | "ja" | "yes" => AttributeValue::Boolean(true),

@@ -141,7 +141,8 @@ mod tests {
             Err(HolderProofError::Invalid)
         );
         assert_eq!(
-            h.public().verify_possession(&p, b"nonce-1", &KeyId([2; 32])),
+            h.public()
+                .verify_possession(&p, b"nonce-1", &KeyId([2; 32])),
             Err(HolderProofError::Invalid)
         );
     }

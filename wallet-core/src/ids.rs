@@ -21,7 +21,8 @@ pub enum IdError {
 fn valid_part(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 64
-        && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn parse_parts(s: &str, n: usize) -> Result<(), IdError> {

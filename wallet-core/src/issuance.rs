@@ -9,7 +9,7 @@
 //! recomputes gamma itself, checks TI (Rule 8),
 //! per token: h = gamma^α, sz' = sz^α,
 //!   sa' = g0^b1 · g^b2 · sa,  sb' = sz'^b1 · h^b2 · sb^α,
-//!   sc' = Hs(token, key id, h, sz', sa', sb'),  sc = sc' + b1
+//!   sc' = Hs(token, key id, TI, h, sz', sa', sb'),  sc = sc' + b1
 //!                                   ──►  IssuanceChallenges: sc_k
 //!                                        sr_k = sc_k · y0 + w_k, once (Rule 3)
 //!                                   ◄──  IssuanceResponses: sr_k
@@ -45,10 +45,11 @@ pub(crate) fn gamma(
 ) -> RistrettoPoint {
     use curve25519_dalek::traits::VartimeMultiscalarMul;
     let gens = key.generators();
-    let scalars = attributes
-        .iter()
-        .map(AttributeValue::encode)
-        .chain([ti.encode(), Scalar::ONE, Scalar::ONE]);
+    let scalars = attributes.iter().map(AttributeValue::encode).chain([
+        ti.encode(),
+        Scalar::ONE,
+        Scalar::ONE,
+    ]);
     let points = gens
         .attributes
         .iter()

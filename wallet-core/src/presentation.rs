@@ -21,7 +21,9 @@ pub mod prove;
 pub mod verify;
 
 pub use prove::{PresentationBuilder, ProveError};
-pub use verify::{verify, VerifiedCredential, VerifiedPredicate, VerifiedPresentation, VerifyError};
+pub use verify::{
+    verify, VerifiedCredential, VerifiedPredicate, VerifiedPresentation, VerifyError,
+};
 
 use std::collections::BTreeMap;
 

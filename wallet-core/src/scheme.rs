@@ -244,7 +244,9 @@ pub enum SchemeError {
     MisplacedAttribute(AttributeId, CredentialTypeId),
     #[error("issuer key {0} (counter {1}) is for a credential type not in the scheme")]
     KeyForUnknownType(CredentialTypeId, u32),
-    #[error("issuer key {0} (counter {1}) has attribute kinds that differ from the credential type")]
+    #[error(
+        "issuer key {0} (counter {1}) has attribute kinds that differ from the credential type"
+    )]
     KeyKindsMismatch(CredentialTypeId, u32),
     #[error("issuer key {0} (counter {1}) is invalid: {2}")]
     BadKey(CredentialTypeId, u32, String),
@@ -286,7 +288,11 @@ impl Scheme {
     }
 
     /// The attribute at `position` of credential type `credential`.
-    pub fn attribute_at(&self, credential: &CredentialTypeId, position: usize) -> Option<&AttributeType> {
+    pub fn attribute_at(
+        &self,
+        credential: &CredentialTypeId,
+        position: usize,
+    ) -> Option<&AttributeType> {
         self.credential_type(credential)?.attributes.get(position)
     }
 
@@ -301,14 +307,22 @@ impl Scheme {
     }
 
     /// The issuer key for `credential` with `counter`.
-    pub fn issuer_key_by_counter(&self, credential: &CredentialTypeId, counter: u32) -> Option<&IssuerPublicKey> {
+    pub fn issuer_key_by_counter(
+        &self,
+        credential: &CredentialTypeId,
+        counter: u32,
+    ) -> Option<&IssuerPublicKey> {
         self.issuer_keys
             .iter()
             .find(|k| &k.credential_type == credential && k.counter == counter)
     }
 
     /// The newest key of `credential` valid at `now` (what an issuer signs with).
-    pub fn current_issuer_key(&self, credential: &CredentialTypeId, now: u64) -> Option<&IssuerPublicKey> {
+    pub fn current_issuer_key(
+        &self,
+        credential: &CredentialTypeId,
+        now: u64,
+    ) -> Option<&IssuerPublicKey> {
         self.issuer_keys
             .iter()
             .filter(|k| &k.credential_type == credential && k.is_valid_at(now))
@@ -376,9 +390,9 @@ impl Scheme {
         }
         let mut key_slots = BTreeSet::new();
         for k in &self.issuer_keys {
-            let ct = self
-                .credential_type(&k.credential_type)
-                .ok_or_else(|| SchemeError::KeyForUnknownType(k.credential_type.clone(), k.counter))?;
+            let ct = self.credential_type(&k.credential_type).ok_or_else(|| {
+                SchemeError::KeyForUnknownType(k.credential_type.clone(), k.counter)
+            })?;
             if !key_slots.insert((k.credential_type.clone(), k.counter)) {
                 return Err(SchemeError::Duplicate(format!(
                     "issuer key {} counter {}",
@@ -387,10 +401,14 @@ impl Scheme {
             }
             // Re-decoding runs the key's own checks (version, attribute
             // count, validity period) on keys that arrived inside the scheme.
-            IssuerPublicKey::from_bytes(&k.to_bytes())
-                .map_err(|e| SchemeError::BadKey(k.credential_type.clone(), k.counter, e.to_string()))?;
+            IssuerPublicKey::from_bytes(&k.to_bytes()).map_err(|e| {
+                SchemeError::BadKey(k.credential_type.clone(), k.counter, e.to_string())
+            })?;
             if k.attributes != ct.kinds() {
-                return Err(SchemeError::KeyKindsMismatch(k.credential_type.clone(), k.counter));
+                return Err(SchemeError::KeyKindsMismatch(
+                    k.credential_type.clone(),
+                    k.counter,
+                ));
             }
         }
         for v in &self.verifiers {
@@ -403,7 +421,10 @@ impl Scheme {
             }
             for a in &v.attributes {
                 if self.attribute(a).is_none() {
-                    return Err(SchemeError::UnknownVerifierAttribute(v.id.clone(), a.clone()));
+                    return Err(SchemeError::UnknownVerifierAttribute(
+                        v.id.clone(),
+                        a.clone(),
+                    ));
                 }
             }
             for p in &v.predicates {
@@ -683,7 +704,9 @@ impl SignedScheme {
     /// The document's version *without* checking anything (to show what an
     /// update offers); trust only [`Self::verify`].
     pub fn unverified_version(&self) -> Option<u64> {
-        cbor::from_cbor::<Scheme>(&self.scheme).ok().map(|s| s.version)
+        cbor::from_cbor::<Scheme>(&self.scheme)
+            .ok()
+            .map(|s| s.version)
     }
 
     /// Verifies against the pinned `trusted_key`: signature first, then the
@@ -718,7 +741,11 @@ impl SignedScheme {
                 now,
             });
         }
-        let key_ids = scheme.issuer_keys.iter().map(IssuerPublicKey::key_id).collect();
+        let key_ids = scheme
+            .issuer_keys
+            .iter()
+            .map(IssuerPublicKey::key_id)
+            .collect();
         Ok(VerifiedScheme {
             scheme,
             key_ids,
@@ -1086,5 +1113,273 @@ impl SchemeBuilder {
     pub fn build(self) -> Result<Scheme, SchemeError> {
         self.scheme.validate()?;
         Ok(self.scheme)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demo::{build_demo_scheme, demo_builder, generate_demo_issuer_keys};
+    use super::*;
+    use crate::keys::IssuerSecretKey;
+    use rand_core::OsRng;
+
+    const NOW: u64 = 1_795_000_000;
+
+    fn keys() -> Vec<IssuerPublicKey> {
+        generate_demo_issuer_keys(&mut OsRng, NOW - 10)
+            .unwrap()
+            .iter()
+            .map(|k| k.public().clone())
+            .collect()
+    }
+
+    fn signed(key: &SchemeSigningKey, version: u64) -> SignedScheme {
+        build_demo_scheme(key, &keys(), version, NOW).unwrap()
+    }
+
+    #[test]
+    fn sign_verify_and_round_trip() {
+        let key = SchemeSigningKey::generate().unwrap();
+        let s = signed(&key, 3);
+        let v = s.verify(&key.public_key(), Some(2), NOW + 1).unwrap();
+        assert_eq!(v.version, 3);
+        assert_eq!(v.signed(), &s);
+        // CBOR and JSON round trips keep the signature valid.
+        let back = SignedScheme::from_cbor(&s.to_cbor()).unwrap();
+        assert_eq!(back, s);
+        let json = s.to_json_pretty().unwrap();
+        assert!(json.contains("\"demo.utrecht.address.city\""));
+        let back = SignedScheme::from_json(&json).unwrap();
+        assert_eq!(back, s);
+        back.verify(&key.public_key(), Some(3), NOW + 1).unwrap();
+        // The key file round-trips.
+        let again = SchemeSigningKey::from_pkcs8(key.pkcs8()).unwrap();
+        assert_eq!(again.public_key(), key.public_key());
+        assert!(!format!("{key:?}").contains(&hex::encode(key.pkcs8())));
+    }
+
+    #[test]
+    fn rejects_bad_signature_wrong_key_and_tampering() {
+        let key = SchemeSigningKey::generate().unwrap();
+        let other = SchemeSigningKey::generate().unwrap();
+        let s = signed(&key, 1);
+        assert_eq!(
+            s.verify(&other.public_key(), None, NOW).unwrap_err(),
+            SchemeVerifyError::BadSignature
+        );
+        let mut bad = s.clone();
+        bad.signature[0] ^= 1;
+        assert_eq!(
+            bad.verify(&key.public_key(), None, NOW).unwrap_err(),
+            SchemeVerifyError::BadSignature
+        );
+        // Editing the readable JSON (a verifier granting itself the BSN) breaks it.
+        let json = s.to_json_pretty().unwrap().replace(
+            "\"demo.utrecht.address.city\",",
+            "\"demo.utrecht.personal.bsn\",",
+        );
+        let edited = SignedScheme::from_json(&json).unwrap();
+        assert_eq!(
+            edited.verify(&key.public_key(), None, NOW).unwrap_err(),
+            SchemeVerifyError::BadSignature
+        );
+        // Every single-byte change of the CBOR is refused somewhere.
+        let bytes = s.to_cbor();
+        for i in (0..bytes.len()).step_by(7) {
+            let mut b = bytes.clone();
+            b[i] ^= 0x01;
+            let accepted = SignedScheme::from_cbor(&b)
+                .ok()
+                .and_then(|x| x.verify(&key.public_key(), None, NOW).ok());
+            assert!(accepted.is_none(), "byte {i} change accepted");
+        }
+    }
+
+    #[test]
+    fn rejects_rollback_expiry_and_unknown_format() {
+        let key = SchemeSigningKey::generate().unwrap();
+        let s = signed(&key, 4);
+        assert_eq!(
+            s.verify(&key.public_key(), Some(5), NOW).unwrap_err(),
+            SchemeVerifyError::Rollback {
+                found: 4,
+                trusted: 5
+            }
+        );
+        assert!(s.verify(&key.public_key(), Some(4), NOW).is_ok());
+        assert!(matches!(
+            s.verify(
+                &key.public_key(),
+                None,
+                NOW + super::demo::DEMO_SCHEME_VALIDITY
+            ),
+            Err(SchemeVerifyError::Expired { .. })
+        ));
+        // A future envelope format: refused by the decoder and by verify.
+        let mut future = s.clone();
+        future.v = 2;
+        assert_eq!(
+            SignedScheme::from_cbor(&future.to_cbor()).unwrap_err(),
+            DecodeError::UnknownVersion(2)
+        );
+        assert_eq!(
+            future.verify(&key.public_key(), None, NOW).unwrap_err(),
+            SchemeVerifyError::UnknownFormat(2)
+        );
+        // A future document format inside a valid signature: refused too.
+        let mut doc: Scheme = cbor::from_cbor(&s.scheme).unwrap();
+        doc.v = 2;
+        let inner = doc.to_cbor();
+        let forged = SignedScheme {
+            v: 1,
+            signature: key.pair.sign(&signed_message(&inner)).as_ref().to_vec(),
+            scheme: inner,
+        };
+        assert_eq!(
+            forged.verify(&key.public_key(), None, NOW).unwrap_err(),
+            SchemeVerifyError::Invalid(SchemeError::UnknownFormat(2))
+        );
+        // Trailing bytes after the envelope.
+        let mut long = s.to_cbor();
+        long.push(0);
+        assert_eq!(
+            SignedScheme::from_cbor(&long).unwrap_err(),
+            DecodeError::TrailingBytes
+        );
+    }
+
+    #[test]
+    fn expired_issuer_keys_are_refused_at_lookup() {
+        let key = SchemeSigningKey::generate().unwrap();
+        let s = signed(&key, 1);
+        let v = s.verify(&key.public_key(), None, NOW).unwrap();
+        let id = v.issuer_keys[0].key_id();
+        assert!(v.valid_key(&id, NOW).is_ok());
+        assert!(v.issuer_key(&id).is_some());
+        assert!(matches!(
+            v.valid_key(&id, NOW + super::demo::DEMO_KEY_VALIDITY),
+            Err(KeyLookupError::NotValid { .. })
+        ));
+        assert!(matches!(
+            v.valid_key(&KeyId([0; 32]), NOW),
+            Err(KeyLookupError::Unknown(_))
+        ));
+        let ct = v.issuer_keys[0].credential_type.clone();
+        assert_eq!(v.current_issuer_key(&ct, NOW).unwrap().key_id(), id);
+    }
+
+    #[test]
+    fn inconsistent_documents_are_refused() {
+        let base = || {
+            keys()
+                .into_iter()
+                .fold(demo_builder().unwrap().validity(NOW, NOW + 10), |b, k| {
+                    b.add_issuer_key(k)
+                })
+        };
+        assert!(base().build().is_ok());
+        // A key whose kinds differ from its credential type.
+        let mut k = keys().remove(0);
+        k.attributes.reverse();
+        k.attributes[0] = AttributeKind::Boolean;
+        let wrong = IssuerSecretKey::generate(
+            &mut OsRng,
+            KeyParams {
+                credential_type: k.credential_type.clone(),
+                counter: 2,
+                valid_from: NOW,
+                valid_until: NOW + 10,
+                attributes: k.attributes.clone(),
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            base().add_issuer_key(wrong.public().clone()).build(),
+            Err(SchemeError::KeyKindsMismatch(_, 2))
+        ));
+        // The same key counter twice.
+        assert!(matches!(
+            base().add_issuer_key(keys().remove(0)).build(),
+            Err(SchemeError::Duplicate(_))
+        ));
+        // A verifier naming an attribute that does not exist.
+        let mut v = base().scheme().verifiers[0].clone();
+        v.id = "demo.library".parse().unwrap();
+        v.attributes
+            .push("demo.utrecht.address.colour".parse().unwrap());
+        assert!(matches!(
+            base().add_verifier(v).build(),
+            Err(SchemeError::UnknownVerifierAttribute(_, _))
+        ));
+        // A verifier of another scheme.
+        let mut v = base().scheme().verifiers[0].clone();
+        v.id = "other.parking".parse().unwrap();
+        assert!(matches!(
+            base().add_verifier(v).build(),
+            Err(SchemeError::ForeignId(_, _))
+        ));
+        // Age predicate on a string.
+        let mut v = base().scheme().verifiers[0].clone();
+        v.id = "demo.desk".parse().unwrap();
+        v.predicates = vec![AllowedPredicate {
+            attribute: "demo.utrecht.address.city".parse().unwrap(),
+            operator: PredicateOperator::AgeAtLeast,
+        }];
+        assert!(matches!(
+            base().add_verifier(v).build(),
+            Err(SchemeError::PredicateKind(_, _, _))
+        ));
+        // Validity.
+        assert_eq!(
+            base().validity(NOW, NOW).build().unwrap_err(),
+            SchemeError::Validity
+        );
+    }
+
+    #[test]
+    fn toml_errors_are_clear() {
+        let e = SchemeBuilder::from_toml("id = \"demo\"\nversion = 1\n").unwrap_err();
+        assert!(e.to_string().contains("missing field `name`"), "{e}");
+        let e = SchemeBuilder::from_toml(
+            "id = \"demo\"\nversion = 1\nname = { nl = \"a\", en = \"b\" }\n\
+             [[issuers]]\nid = \"ut recht\"\nname = { nl = \"a\", en = \"b\" }\ncontact = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(matches!(e, SchemeBuildError::Id(_)), "{e}");
+        let e = SchemeBuilder::from_toml(&DEMO_TOML_WITH_BAD_KIND.replace("KIND", "colour"))
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown variant `colour`"), "{e}");
+    }
+
+    const DEMO_TOML_WITH_BAD_KIND: &str = r#"
+id = "demo"
+version = 1
+name = { nl = "a", en = "b" }
+[[issuers]]
+id = "x"
+name = { nl = "a", en = "b" }
+contact = "c"
+[[issuers.credentials]]
+id = "y"
+name = { nl = "a", en = "b" }
+attributes = [{ id = "z", kind = "KIND", label = { nl = "a", en = "b" } }]
+"#;
+
+    #[test]
+    fn fingerprint_and_public_key_text() {
+        let key = SchemeSigningKey::generate().unwrap();
+        let pk = key.public_key();
+        let fp = pk.fingerprint();
+        assert_eq!(fp.len(), 64 + 15);
+        assert_eq!(fp.split(' ').count(), 16);
+        assert_eq!(fp.replace(' ', ""), hex::encode(Sha256::digest(pk.0)));
+        assert_eq!(pk.to_string().parse::<SchemePublicKey>().unwrap(), pk);
+        assert!("abcd".parse::<SchemePublicKey>().is_err());
+        let json = serde_json::to_string(&pk).unwrap();
+        assert_eq!(serde_json::from_str::<SchemePublicKey>(&json).unwrap(), pk);
+        assert_eq!(
+            cbor::from_cbor::<SchemePublicKey>(&cbor::to_cbor(&pk)).unwrap(),
+            pk
+        );
     }
 }

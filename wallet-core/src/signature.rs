@@ -9,7 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cbor::{self, check_version, DecodeError};
-use crate::presentation::{verify, ChallengeContext, IssuerKeys, Presentation, VerifiedPresentation, VerifyError};
+use crate::presentation::{
+    verify, ChallengeContext, IssuerKeys, Presentation, VerifiedPresentation, VerifyError,
+};
 
 const SIGNATURE_VERSION: u16 = 1;
 
@@ -39,7 +41,10 @@ pub struct AttributeSignature {
 
 impl AttributeSignature {
     /// Wraps a presentation made for a context with a message.
-    pub fn new(context: ChallengeContext, presentation: Presentation) -> Result<Self, SignatureError> {
+    pub fn new(
+        context: ChallengeContext,
+        presentation: Presentation,
+    ) -> Result<Self, SignatureError> {
         if context.message.is_none() {
             return Err(SignatureError::NoMessage);
         }

@@ -8,8 +8,12 @@
 //!
 //! ```text
 //! h != 1, sz' != 1,
-//! sc' == Hs("kenmerk/v1/token", key id, h, sz', g^sr' · g0^-sc', h^sr' · sz'^-sc')
+//! sc' == Hs("kenmerk/v1/token", key id, CBOR(TI), h, sz', g^sr' · g0^-sc', h^sr' · sz'^-sc')
 //! ```
+//!
+//! `TI` is hashed too (the design notes bind it only through `h`): a token
+//! alone then commits to its expiry, so nobody can relabel a token's expiry
+//! for a party that checks tokens without a full presentation.
 //!
 //! Rule 1: `sz'` is hashed. Without it any holder can turn one issuance into
 //! a token for attribute values and an expiry of their choice.
@@ -70,7 +74,12 @@ pub enum TokenInfoError {
 impl TokenInfo {
     /// Token information expiring at the first grid point at or after
     /// `now + validity` (seconds).
-    pub fn new(credential_type: CredentialTypeId, key_counter: u32, now: u64, validity: u64) -> Self {
+    pub fn new(
+        credential_type: CredentialTypeId,
+        key_counter: u32,
+        now: u64,
+        validity: u64,
+    ) -> Self {
         let target = now.saturating_add(validity).max(GRID_ORIGIN);
         let steps = (target - GRID_ORIGIN).div_ceil(GRID_STEP);
         TokenInfo {
@@ -149,9 +158,11 @@ pub enum TokenCheckError {
     Signature,
 }
 
-/// `Hs("kenmerk/v1/token", key id, h, sz', a, b)`, used at creation and check.
+/// `Hs("kenmerk/v1/token", key id, CBOR(TI), h, sz', a, b)`, used at
+/// creation and check.
 pub(crate) fn token_challenge(
     key_id: &KeyId,
+    ti: &TokenInfo,
     h: &RistrettoPoint,
     sz: &RistrettoPoint,
     a: &RistrettoPoint,
@@ -159,6 +170,7 @@ pub(crate) fn token_challenge(
 ) -> Scalar {
     HashInput::new(label::TOKEN)
         .part(&key_id.0)
+        .part(&cbor::to_cbor(ti))
         .point(h)
         .point(sz)
         .point(a)
@@ -186,7 +198,7 @@ impl Token {
         }
         let a = RistrettoPoint::vartime_multiscalar_mul([self.sr, -self.sc], [g(), key.g0]);
         let b = RistrettoPoint::vartime_multiscalar_mul([self.sr, -self.sc], [self.h, self.sz]);
-        if token_challenge(&self.key_id, &self.h, &self.sz, &a, &b) == self.sc {
+        if token_challenge(&self.key_id, &self.ti, &self.h, &self.sz, &a, &b) == self.sc {
             Ok(())
         } else {
             Err(TokenCheckError::Signature)

@@ -126,7 +126,8 @@ impl TryFrom<String> for RecordId {
     fn try_from(s: String) -> Result<Self, RecordIdError> {
         if !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
             Ok(RecordId(s))
         } else {
@@ -258,7 +259,12 @@ pub struct IssuanceOffer {
 
 impl IssuanceOffer {
     /// An offer; `batch` 0 means [`DEFAULT_BATCH`].
-    pub fn new(issuer: IssuerId, credentials: Vec<OfferedCredential>, nonce: Nonce, batch: u16) -> Self {
+    pub fn new(
+        issuer: IssuerId,
+        credentials: Vec<OfferedCredential>,
+        nonce: Nonce,
+        batch: u16,
+    ) -> Self {
         let batch = if batch == 0 {
             u16::try_from(DEFAULT_BATCH).unwrap_or(20)
         } else {
@@ -309,7 +315,9 @@ impl HolderCommitment {
 
     fn check_parts(&self) -> Result<(), DecodeError> {
         if self.proofs.is_empty() || self.proofs.len() > MAX_OFFERED_CREDENTIALS {
-            return Err(DecodeError::Invalid("holder commitment must hold 1 to 16 proofs"));
+            return Err(DecodeError::Invalid(
+                "holder commitment must hold 1 to 16 proofs",
+            ));
         }
         Ok(())
     }
@@ -334,7 +342,10 @@ impl SignerCommitmentsMessage {
     }
 
     fn check_parts(&self) -> Result<(), DecodeError> {
-        bounded(self.commitments.len(), "1 to 16 signer commitments, one per credential")
+        bounded(
+            self.commitments.len(),
+            "1 to 16 signer commitments, one per credential",
+        )
     }
 }
 
@@ -357,7 +368,10 @@ impl ChallengesMessage {
     }
 
     fn check_parts(&self) -> Result<(), DecodeError> {
-        bounded(self.challenges.len(), "1 to 16 challenge sets, one per credential")
+        bounded(
+            self.challenges.len(),
+            "1 to 16 challenge sets, one per credential",
+        )
     }
 }
 
@@ -380,7 +394,10 @@ impl ResponsesMessage {
     }
 
     fn check_parts(&self) -> Result<(), DecodeError> {
-        bounded(self.responses.len(), "1 to 16 response sets, one per credential")
+        bounded(
+            self.responses.len(),
+            "1 to 16 response sets, one per credential",
+        )
     }
 }
 
@@ -506,7 +523,12 @@ pub struct SigningRequestMessage {
 
 impl SigningRequestMessage {
     /// A message for a signature request.
-    pub fn new(verifier: VerifierId, request: SessionRequest, nonce: Nonce, timestamp: u64) -> Self {
+    pub fn new(
+        verifier: VerifierId,
+        request: SessionRequest,
+        nonce: Nonce,
+        timestamp: u64,
+    ) -> Self {
         SigningRequestMessage {
             v: WIRE_VERSION,
             verifier,
@@ -641,5 +663,133 @@ impl SessionPointer {
             return v6.split(']').next().unwrap_or("");
         }
         host_port.split(':').next().unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::AttributeRequest;
+
+    fn request(kind: SessionKind) -> SessionRequest {
+        let b = SessionRequest::builder(kind).disjunction(vec![vec![AttributeRequest::new(
+            "demo.utrecht.address.city".parse().unwrap(),
+        )]]);
+        match kind {
+            SessionKind::Signing => b.message("Ik maak bezwaar tegen vergunning 2026-114"),
+            _ => b,
+        }
+        .build()
+        .unwrap()
+    }
+
+    #[test]
+    fn refresh_messages_round_trip_and_refuse_other_versions() {
+        let m = RefreshRequest::new("rec-0001".parse().unwrap());
+        let bytes = m.to_bytes();
+        assert_eq!(RefreshRequest::from_bytes(&bytes).unwrap(), m);
+        let mut future = m.clone();
+        future.v = 2;
+        assert_eq!(
+            RefreshRequest::from_bytes(&future.to_bytes()).unwrap_err(),
+            DecodeError::UnknownVersion(2)
+        );
+        let mut long = bytes.clone();
+        long.push(0xf6);
+        assert_eq!(
+            RefreshRequest::from_bytes(&long).unwrap_err(),
+            DecodeError::TrailingBytes
+        );
+        for n in 0..bytes.len() {
+            assert!(RefreshRequest::from_bytes(&bytes[..n]).is_err());
+        }
+        // Another message's bytes are not this message.
+        let other = DisclosureRequestMessage::new(
+            "demo.parking".parse().unwrap(),
+            request(SessionKind::Disclosing),
+            Nonce([7; 32]),
+        );
+        assert!(RefreshRequest::from_bytes(&other.to_bytes()).is_err());
+    }
+
+    #[test]
+    fn record_ids_are_checked() {
+        assert!("550e8400-e29b-41d4-a716-446655440000"
+            .parse::<RecordId>()
+            .is_ok());
+        assert!("".parse::<RecordId>().is_err());
+        assert!("a/b".parse::<RecordId>().is_err());
+        assert!("x".repeat(65).parse::<RecordId>().is_err());
+        let bad = crate::cbor::to_cbor(&serde_json::json!({"v": 1, "record": "a b"}));
+        assert!(matches!(
+            RefreshRequest::from_bytes(&bad),
+            Err(DecodeError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn session_requests_carry_their_context() {
+        let verifier: VerifierId = "demo.parking".parse().unwrap();
+        let d = DisclosureRequestMessage::new(
+            verifier.clone(),
+            request(SessionKind::Disclosing),
+            Nonce([1; 32]),
+        );
+        let back = DisclosureRequestMessage::from_bytes(&d.to_bytes()).unwrap();
+        assert_eq!(back, d);
+        let ctx = back.context();
+        assert_eq!(ctx.verifier, "demo.parking");
+        assert_eq!(ctx.request_digest, d.request.request_digest());
+        assert_eq!(ctx.message, None);
+
+        let s = SigningRequestMessage::new(
+            verifier.clone(),
+            request(SessionKind::Signing),
+            Nonce([2; 32]),
+            1_795_000_000,
+        );
+        let back = SigningRequestMessage::from_bytes(&s.to_bytes()).unwrap();
+        let ctx = back.context();
+        assert_eq!(
+            ctx.message.as_deref(),
+            Some("Ik maak bezwaar tegen vergunning 2026-114")
+        );
+        assert_eq!(ctx.timestamp, Some(1_795_000_000));
+
+        // A signature request dressed as a disclosure request is refused.
+        let wrong =
+            DisclosureRequestMessage::new(verifier, request(SessionKind::Signing), Nonce([1; 32]));
+        assert_eq!(
+            DisclosureRequestMessage::from_bytes(&wrong.to_bytes()).unwrap_err(),
+            DecodeError::Invalid("not a disclosure request")
+        );
+    }
+
+    #[test]
+    fn session_pointer_json() {
+        let p = SessionPointer::from_json(
+            r#"{"u": "https://parking.demo.kenmerk.test:8443/session/abc", "irmaqr": "disclosing"}"#,
+        )
+        .unwrap();
+        assert_eq!(p.irmaqr, SessionKind::Disclosing);
+        assert_eq!(p.host(), "parking.demo.kenmerk.test");
+        assert_eq!(SessionPointer::from_json(&p.to_json()).unwrap(), p);
+        assert_eq!(
+            p.to_json(),
+            r#"{"u":"https://parking.demo.kenmerk.test:8443/session/abc","irmaqr":"disclosing"}"#
+        );
+        let v6 = SessionPointer::new("http://[::1]:80/s".into(), SessionKind::Issuing).unwrap();
+        assert_eq!(v6.host(), "::1");
+        for bad in [
+            r#"{"u": "ftp://x/s", "irmaqr": "disclosing"}"#,
+            r#"{"u": "https://x/s t", "irmaqr": "disclosing"}"#,
+            r#"{"u": "https://x/s", "irmaqr": "voting"}"#,
+            r#"{"u": "https://x/s"}"#,
+            r#"{"u": "https://x/s", "irmaqr": "signing", "extra": 1}"#,
+            "not json",
+        ] {
+            let e = SessionPointer::from_json(bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid session pointer"), "{bad}: {e}");
+        }
     }
 }

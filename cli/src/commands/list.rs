@@ -5,9 +5,9 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::i18n::{t, Key};
-use crate::labels;
+use crate::labels::{self, Labels};
 use crate::output;
-use crate::wallet::{StoredCredential, WalletContents};
+use crate::wallet::StoredCredential;
 
 /// One credential in `--json` output.
 #[derive(Debug, Serialize)]
@@ -33,17 +33,13 @@ pub struct CredentialSummary {
 }
 
 /// Summarise a credential for display.
-pub fn summary(
-    ctx: &Context,
-    contents: &WalletContents,
-    c: &StoredCredential,
-) -> CredentialSummary {
+pub fn summary(labels: &Labels, c: &StoredCredential) -> CredentialSummary {
     let issuer = labels::issuer_id(&c.credential_type);
     CredentialSummary {
         id: c.id.clone(),
         credential_type: c.credential_type.clone(),
-        label: labels::credential(contents, &c.credential_type, ctx.lang),
-        issuer_label: labels::issuer(contents, &issuer, ctx.lang),
+        label: labels.name(&c.credential_type),
+        issuer_label: labels.name(&issuer),
         issuer,
         issued_at: c.issued_at,
         expiry: c.expiry,
@@ -55,10 +51,11 @@ pub fn summary(
 /// Print the credentials.
 pub fn run(ctx: &Context) -> Result<(), CliError> {
     let (_wallet, contents) = ctx.open_wallet()?;
+    let labels = Labels::new(&contents, ctx.lang);
     let rows: Vec<CredentialSummary> = contents
         .credentials
         .iter()
-        .map(|c| summary(ctx, &contents, c))
+        .map(|c| summary(&labels, c))
         .collect();
     if ctx.json {
         output::json(&rows)?;

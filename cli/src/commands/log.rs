@@ -3,7 +3,7 @@
 use crate::context::Context;
 use crate::error::CliError;
 use crate::i18n::{t, Key};
-use crate::labels;
+use crate::labels::Labels;
 use crate::output;
 use crate::wallet::LogKind;
 
@@ -20,6 +20,7 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
         return Ok(());
     }
     let lang = ctx.lang;
+    let labels = Labels::new(&contents, lang);
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
@@ -31,8 +32,8 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
                 LogKind::OfflineDisclosure => Key::KindOffline,
             };
             let party = match (&e.party, &e.host) {
-                (Some(p), Some(h)) => format!("{p} ({h})"),
-                (Some(p), None) => p.clone(),
+                (Some(p), Some(h)) => format!("{} ({h})", labels.name(p)),
+                (Some(p), None) => labels.name(p),
                 (None, Some(h)) => h.clone(),
                 (None, None) => t(lang, Key::Unknown).into(),
             };
@@ -42,7 +43,7 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
                 .map(|a| {
                     format!(
                         "{}={}",
-                        labels::attribute(&contents, &a.id, lang),
+                        labels.attribute(&a.id),
                         a.value.as_deref().unwrap_or(t(lang, Key::ValueAbsent))
                     )
                 })

@@ -6,7 +6,7 @@ use crate::commands::list::{summary, CredentialSummary};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::i18n::{t, Key};
-use crate::labels;
+use crate::labels::Labels;
 use crate::output;
 
 #[derive(Serialize)]
@@ -27,14 +27,15 @@ struct ShowOutput {
 pub fn run(ctx: &Context, key: &str) -> Result<(), CliError> {
     let (_wallet, contents) = ctx.open_wallet()?;
     let c = contents.find_credential(key)?;
+    let labels = Labels::new(&contents, ctx.lang);
     let out = ShowOutput {
-        summary: summary(ctx, &contents, c),
+        summary: summary(&labels, c),
         attributes: c
             .attributes
             .iter()
             .map(|a| AttributeOut {
                 id: a.id.clone(),
-                label: labels::attribute(&contents, &a.id, ctx.lang),
+                label: labels.attribute(&a.id),
                 value: a.value.clone(),
             })
             .collect(),

@@ -44,8 +44,8 @@ pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, sqlx::migrate
 }
 
 /// Session columns in the order [`impl_store!`]'s row reader expects.
-pub(crate) const SESSION_COLUMNS: &str = "id, requestor_token, requestor, kind, credential_id, \
-     credential_type, key_counter, attributes, subject, nonce, state, holder_public_key, \
+pub(crate) const SESSION_COLUMNS: &str = "id, requestor_token, requestor, kind, credentials, \
+     subject, offer, state, holder_public_key, \
      commitment_digest, signer_commitments, secret_state, challenge_digest, responses, failure, \
      created_at, updated_at, expires_at";
 
@@ -69,17 +69,15 @@ macro_rules! impl_store {
                 let kind: String = row.try_get("kind")?;
                 let state: String = row.try_get("state")?;
                 let secret: Option<Vec<u8>> = row.try_get("secret_state")?;
+                let credentials: String = row.try_get("credentials")?;
                 Ok($crate::store::SessionRecord {
                     id: row.try_get("id")?,
                     requestor_token: row.try_get("requestor_token")?,
                     requestor: row.try_get("requestor")?,
                     kind: $crate::store::SessionKind::parse(&kind)?,
-                    credential_id: row.try_get("credential_id")?,
-                    credential_type: row.try_get("credential_type")?,
-                    key_counter: row.try_get("key_counter")?,
-                    attributes: row.try_get("attributes")?,
+                    credentials: $crate::store::decode_credentials(&credentials)?,
                     subject: row.try_get("subject")?,
-                    nonce: row.try_get("nonce")?,
+                    offer: row.try_get("offer")?,
                     state: $crate::store::SessionState::parse(&state)?,
                     holder_public_key: row.try_get("holder_public_key")?,
                     commitment_digest: row.try_get("commitment_digest")?,
@@ -145,32 +143,33 @@ macro_rules! impl_store {
                 let mut tx = self.pool.begin().await?;
                 // A session past its expiry that the sweeper has not reached
                 // yet must not block a new one for the same record.
-                sqlx::query(&format!(
-                    "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
-                     secret_state = NULL, updated_at = $1 \
-                     WHERE open_credential = $2 AND expires_at <= $1 AND state IN {}",
-                    $crate::store::sql::OPEN_STATES
-                ))
-                .bind(s.created_at)
-                .bind(&s.credential_id)
-                .execute(&mut *tx)
-                .await?;
+                if let Some(record) = s.open_credential() {
+                    sqlx::query(&format!(
+                        "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
+                         secret_state = NULL, updated_at = $1 \
+                         WHERE open_credential = $2 AND expires_at <= $1 AND state IN {}",
+                        $crate::store::sql::OPEN_STATES
+                    ))
+                    .bind(s.created_at)
+                    .bind(record)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let inserted = sqlx::query(
-                    "INSERT INTO sessions (id, requestor_token, requestor, kind, credential_id, \
-                     credential_type, key_counter, attributes, subject, nonce, state, \
-                     open_credential, created_at, updated_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'initialized', $5, $11, $11, $12)",
+                    "INSERT INTO sessions (id, requestor_token, requestor, kind, credentials, \
+                     subject, offer, state, open_credential, holder_public_key, created_at, \
+                     updated_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'initialized', $8, $9, $10, $10, $11)",
                 )
                 .bind(&s.id)
                 .bind(&s.requestor_token)
                 .bind(&s.requestor)
                 .bind(s.kind.as_str())
-                .bind(&s.credential_id)
-                .bind(&s.credential_type)
-                .bind(s.key_counter)
-                .bind(&s.attributes)
+                .bind($crate::store::encode_credentials(&s.credentials))
                 .bind(&s.subject)
-                .bind(&s.nonce)
+                .bind(&s.offer)
+                .bind(s.open_credential())
+                .bind(&s.holder_public_key)
                 .bind(s.created_at)
                 .bind(s.expires_at)
                 .execute(&mut *tx)
@@ -241,7 +240,8 @@ macro_rules! impl_store {
                     "UPDATE sessions SET state = 'committed', holder_public_key = $1, \
                      commitment_digest = $2, signer_commitments = $3, secret_state = $4, \
                      updated_at = $5 \
-                     WHERE id = $6 AND state IN ('initialized', 'connected') AND expires_at > $5",
+                     WHERE id = $6 AND state IN ('initialized', 'connected') AND expires_at > $5 \
+                     AND (kind = 'issue' OR holder_public_key = $1)",
                 )
                 .bind(holder_public_key)
                 .bind(commitment_digest)
@@ -268,8 +268,7 @@ macro_rules! impl_store {
                     "UPDATE sessions SET state = 'done', open_credential = NULL, \
                      secret_state = NULL, challenge_digest = $1, responses = $2, updated_at = $3 \
                      WHERE id = $4 AND state = 'committed' AND expires_at > $3 \
-                     RETURNING kind, credential_id, credential_type, key_counter, attributes, \
-                     subject, holder_public_key, requestor",
+                     RETURNING kind, credentials, subject, holder_public_key, requestor",
                 )
                 .bind(&f.challenge_digest)
                 .bind(&f.responses)
@@ -282,10 +281,8 @@ macro_rules! impl_store {
                     return Ok($crate::store::FinishOutcome::NotCommitted);
                 };
                 let kind: String = row.try_get("kind")?;
-                let credential_id: String = row.try_get("credential_id")?;
-                let credential_type: String = row.try_get("credential_type")?;
-                let key_counter: i64 = row.try_get("key_counter")?;
-                let attributes: String = row.try_get("attributes")?;
+                let credentials: String = row.try_get("credentials")?;
+                let credentials = $crate::store::decode_credentials(&credentials)?;
                 let subject: Option<String> = row.try_get("subject")?;
                 let holder: Option<Vec<u8>> = row.try_get("holder_public_key")?;
                 let requestor: String = row.try_get("requestor")?;
@@ -298,97 +295,108 @@ macro_rules! impl_store {
                 let mut superseded = Vec::new();
                 match $crate::store::SessionKind::parse(&kind)? {
                     $crate::store::SessionKind::Issue => {
-                        sqlx::query(
-                            "INSERT INTO credentials (id, credential_type, subject, attributes, \
-                             holder_public_key, status, status_reason, created_at, refreshed_at, \
-                             updated_at) VALUES ($1, $2, $3, $4, $5, 'active', NULL, $6, NULL, $6)",
-                        )
-                        .bind(&credential_id)
-                        .bind(&credential_type)
-                        .bind(&subject)
-                        .bind(&attributes)
-                        .bind(&holder)
-                        .bind(f.now)
-                        .execute(&mut *tx)
-                        .await?;
-                        if let Some(subject) = &subject {
-                            // Rule 9: one live holder key per subject and type.
-                            let rows = sqlx::query(
-                                "UPDATE credentials SET status = 'revoked', status_reason = $1, \
-                                 updated_at = $2 WHERE subject = $3 AND credential_type = $4 \
-                                 AND status = 'active' AND id <> $5 RETURNING id",
+                        for c in &credentials {
+                            sqlx::query(
+                                "INSERT INTO credentials (id, credential_type, subject, attributes, \
+                                 holder_public_key, status, status_reason, created_at, refreshed_at, \
+                                 updated_at) VALUES ($1, $2, $3, $4, $5, 'active', NULL, $6, NULL, $6)",
                             )
-                            .bind($crate::store::sql::SUPERSEDED)
+                            .bind(&c.record_id)
+                            .bind(&c.credential_type)
+                            .bind(&subject)
+                            .bind(&c.attributes)
+                            .bind(&holder)
                             .bind(f.now)
-                            .bind(subject)
-                            .bind(&credential_type)
-                            .bind(&credential_id)
-                            .fetch_all(&mut *tx)
+                            .execute(&mut *tx)
                             .await?;
-                            for r in rows {
-                                let old: String = r.try_get("id")?;
-                                insert_audit(
-                                    &mut *tx,
-                                    &$crate::store::AuditEntry {
-                                        at: f.now,
-                                        actor: "system".to_owned(),
-                                        event: "revoked".to_owned(),
-                                        credential_id: Some(old.clone()),
-                                        credential_type: Some(credential_type.clone()),
-                                        detail: format!("{}; successor {}", $crate::store::sql::SUPERSEDED, credential_id),
-                                    },
+                            insert_audit(
+                                &mut *tx,
+                                &$crate::store::AuditEntry {
+                                    at: f.now,
+                                    actor: requestor.clone(),
+                                    event: "issued".to_owned(),
+                                    credential_id: Some(c.record_id.clone()),
+                                    credential_type: Some(c.credential_type.clone()),
+                                    detail: format!("{} tokens, key counter {}", f.tokens, c.key_counter),
+                                },
+                            )
+                            .await?;
+                        }
+                        if let Some(subject) = &subject {
+                            // Rule 9: one live holder key per subject and type:
+                            // every older record of these types is superseded.
+                            for c in &credentials {
+                                let rows = sqlx::query(
+                                    "UPDATE credentials SET status = 'revoked', status_reason = $1, \
+                                     updated_at = $2 WHERE subject = $3 AND credential_type = $4 \
+                                     AND status = 'active' AND created_at <= $2 AND id <> $5 RETURNING id",
                                 )
+                                .bind($crate::store::sql::SUPERSEDED)
+                                .bind(f.now)
+                                .bind(subject)
+                                .bind(&c.credential_type)
+                                .bind(&c.record_id)
+                                .fetch_all(&mut *tx)
                                 .await?;
-                                superseded.push(old);
+                                for r in rows {
+                                    let old: String = r.try_get("id")?;
+                                    insert_audit(
+                                        &mut *tx,
+                                        &$crate::store::AuditEntry {
+                                            at: f.now,
+                                            actor: "system".to_owned(),
+                                            event: "revoked".to_owned(),
+                                            credential_id: Some(old.clone()),
+                                            credential_type: Some(c.credential_type.clone()),
+                                            detail: format!(
+                                                "{}; successor {}",
+                                                $crate::store::sql::SUPERSEDED,
+                                                c.record_id
+                                            ),
+                                        },
+                                    )
+                                    .await?;
+                                    superseded.push(old);
+                                }
                             }
                         }
-                        insert_audit(
-                            &mut *tx,
-                            &$crate::store::AuditEntry {
-                                at: f.now,
-                                actor: requestor,
-                                event: "issued".to_owned(),
-                                credential_id: Some(credential_id.clone()),
-                                credential_type: Some(credential_type.clone()),
-                                detail: format!("{} tokens, key counter {}", f.tokens, key_counter),
-                            },
-                        )
-                        .await?;
                     }
                     $crate::store::SessionKind::Refresh => {
-                        let refreshed = sqlx::query(
-                            "UPDATE credentials SET refreshed_at = $1, updated_at = $1 \
-                             WHERE id = $2 AND status = 'active' AND holder_public_key = $3",
-                        )
-                        .bind(f.now)
-                        .bind(&credential_id)
-                        .bind(&holder)
-                        .execute(&mut *tx)
-                        .await?;
-                        if refreshed.rows_affected() != 1 {
-                            // Revoked while the refresh ran: hand out nothing.
-                            tx.rollback().await?;
-                            self.end_session_inner(
-                                &f.session_id,
-                                $crate::store::SessionState::Failed,
-                                Some("credential revoked"),
-                                f.now,
+                        for c in &credentials {
+                            let refreshed = sqlx::query(
+                                "UPDATE credentials SET refreshed_at = $1, updated_at = $1 \
+                                 WHERE id = $2 AND status = 'active' AND holder_public_key = $3",
+                            )
+                            .bind(f.now)
+                            .bind(&c.record_id)
+                            .bind(&holder)
+                            .execute(&mut *tx)
+                            .await?;
+                            if refreshed.rows_affected() != 1 {
+                                // Revoked while the refresh ran: hand out nothing.
+                                tx.rollback().await?;
+                                self.end_session_inner(
+                                    &f.session_id,
+                                    $crate::store::SessionState::Failed,
+                                    Some("credential revoked"),
+                                    f.now,
+                                )
+                                .await?;
+                                return Ok($crate::store::FinishOutcome::CredentialRevoked);
+                            }
+                            insert_audit(
+                                &mut *tx,
+                                &$crate::store::AuditEntry {
+                                    at: f.now,
+                                    actor: "wallet".to_owned(),
+                                    event: "refreshed".to_owned(),
+                                    credential_id: Some(c.record_id.clone()),
+                                    credential_type: Some(c.credential_type.clone()),
+                                    detail: format!("{} tokens, key counter {}", f.tokens, c.key_counter),
+                                },
                             )
                             .await?;
-                            return Ok($crate::store::FinishOutcome::CredentialRevoked);
                         }
-                        insert_audit(
-                            &mut *tx,
-                            &$crate::store::AuditEntry {
-                                at: f.now,
-                                actor: "wallet".to_owned(),
-                                event: "refreshed".to_owned(),
-                                credential_id: Some(credential_id.clone()),
-                                credential_type: Some(credential_type.clone()),
-                                detail: format!("{} tokens, key counter {}", f.tokens, key_counter),
-                            },
-                        )
-                        .await?;
                     }
                 }
                 tx.commit().await?;

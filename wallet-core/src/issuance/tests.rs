@@ -21,7 +21,11 @@ pub(crate) fn key() -> IssuerSecretKey {
             counter: 1,
             valid_from: 0,
             valid_until: 4_000_000_000,
-            attributes: vec![AttributeKind::String, AttributeKind::Integer, AttributeKind::String],
+            attributes: vec![
+                AttributeKind::String,
+                AttributeKind::Integer,
+                AttributeKind::String,
+            ],
         },
     )
     .unwrap()
@@ -46,13 +50,27 @@ fn full_issuance_gives_checked_tokens() {
     let nonce = b"session-nonce";
     let proof = holder.prove_possession(&mut OsRng, nonce, &k.public().key_id());
     let (session, commitments) = IssuerSession::start(
-        &mut OsRng, &k, &values(), &ti(&k), &holder.public(), &proof, nonce, 5,
+        &mut OsRng,
+        &k,
+        &values(),
+        &ti(&k),
+        &holder.public(),
+        &proof,
+        nonce,
+        5,
     )
     .unwrap();
     let commitments = SignerCommitments::from_bytes(&commitments.to_bytes()).unwrap();
-    let (pending, challenges) =
-        PendingIssuance::start(&mut OsRng, k.public(), &holder, values(), ti(&k), NOW, &commitments)
-            .unwrap();
+    let (pending, challenges) = PendingIssuance::start(
+        &mut OsRng,
+        k.public(),
+        &holder,
+        values(),
+        ti(&k),
+        NOW,
+        &commitments,
+    )
+    .unwrap();
     let (_answered, responses) = session.answer(&k, &challenges).unwrap();
     let tokens = pending.finish(&responses).unwrap();
     assert_eq!(tokens.len(), 5);
@@ -71,12 +89,27 @@ fn wallet_refuses_tokens_that_fail_the_check() {
     let k = key();
     let holder = HolderSecret::from_seed(&[1; 32]);
     let proof = holder.prove_possession(&mut OsRng, b"n", &k.public().key_id());
-    let (session, commitments) =
-        IssuerSession::start(&mut OsRng, &k, &values(), &ti(&k), &holder.public(), &proof, b"n", 3)
-            .unwrap();
-    let (pending, challenges) =
-        PendingIssuance::start(&mut OsRng, k.public(), &holder, values(), ti(&k), NOW, &commitments)
-            .unwrap();
+    let (session, commitments) = IssuerSession::start(
+        &mut OsRng,
+        &k,
+        &values(),
+        &ti(&k),
+        &holder.public(),
+        &proof,
+        b"n",
+        3,
+    )
+    .unwrap();
+    let (pending, challenges) = PendingIssuance::start(
+        &mut OsRng,
+        k.public(),
+        &holder,
+        values(),
+        ti(&k),
+        NOW,
+        &commitments,
+    )
+    .unwrap();
     let (_a, mut responses) = session.answer(&k, &challenges).unwrap();
     responses.sr[1] += crate::group::random_nonzero_scalar(&mut OsRng);
     assert_eq!(
@@ -97,12 +130,27 @@ fn wallet_refuses_other_values_than_signed() {
     let proof = holder.prove_possession(&mut OsRng, b"n", &k.public().key_id());
     let mut other = values();
     other[1] = AttributeValue::Integer(30);
-    let (session, commitments) =
-        IssuerSession::start(&mut OsRng, &k, &other, &ti(&k), &holder.public(), &proof, b"n", 1)
-            .unwrap();
-    let (pending, challenges) =
-        PendingIssuance::start(&mut OsRng, k.public(), &holder, values(), ti(&k), NOW, &commitments)
-            .unwrap();
+    let (session, commitments) = IssuerSession::start(
+        &mut OsRng,
+        &k,
+        &other,
+        &ti(&k),
+        &holder.public(),
+        &proof,
+        b"n",
+        1,
+    )
+    .unwrap();
+    let (pending, challenges) = PendingIssuance::start(
+        &mut OsRng,
+        k.public(),
+        &holder,
+        values(),
+        ti(&k),
+        NOW,
+        &commitments,
+    )
+    .unwrap();
     let (_a, responses) = session.answer(&k, &challenges).unwrap();
     assert!(matches!(
         pending.finish(&responses),
@@ -117,18 +165,42 @@ fn rule8_wallet_refuses_off_grid_or_far_expiry() {
     let proof = holder.prove_possession(&mut OsRng, b"n", &k.public().key_id());
     let mut tagged = ti(&k);
     tagged.expiry += 1; // a private expiry would tag the resident
-    let (_s, commitments) =
-        IssuerSession::start(&mut OsRng, &k, &values(), &tagged, &holder.public(), &proof, b"n", 1)
-            .unwrap();
+    let (_s, commitments) = IssuerSession::start(
+        &mut OsRng,
+        &k,
+        &values(),
+        &tagged,
+        &holder.public(),
+        &proof,
+        b"n",
+        1,
+    )
+    .unwrap();
     assert_eq!(
-        PendingIssuance::start(&mut OsRng, k.public(), &holder, values(), tagged, NOW, &commitments)
-            .unwrap_err(),
+        PendingIssuance::start(
+            &mut OsRng,
+            k.public(),
+            &holder,
+            values(),
+            tagged,
+            NOW,
+            &commitments
+        )
+        .unwrap_err(),
         FinishIssuanceError::TokenInfo(crate::token::TokenInfoError::OffGrid)
     );
     let far = TokenInfo::new(k.public().credential_type.clone(), 1, NOW, 365 * 86_400);
     assert_eq!(
-        PendingIssuance::start(&mut OsRng, k.public(), &holder, values(), far, NOW, &commitments)
-            .unwrap_err(),
+        PendingIssuance::start(
+            &mut OsRng,
+            k.public(),
+            &holder,
+            values(),
+            far,
+            NOW,
+            &commitments
+        )
+        .unwrap_err(),
         FinishIssuanceError::TokenInfo(crate::token::TokenInfoError::TooFar)
     );
 }
@@ -139,7 +211,16 @@ fn rule2_issuer_refuses_without_holder_proof() {
     let holder = HolderSecret::from_seed(&[1; 32]);
     let proof = holder.prove_possession(&mut OsRng, b"other session", &k.public().key_id());
     assert!(matches!(
-        IssuerSession::start(&mut OsRng, &k, &values(), &ti(&k), &holder.public(), &proof, b"n", 1),
+        IssuerSession::start(
+            &mut OsRng,
+            &k,
+            &values(),
+            &ti(&k),
+            &holder.public(),
+            &proof,
+            b"n",
+            1
+        ),
         Err(IssueError::HolderProof(_))
     ));
 }
@@ -152,17 +233,47 @@ fn issuer_checks_values_and_batch() {
     let mut bad = values();
     bad[1] = AttributeValue::String("twenty-nine".into());
     assert!(matches!(
-        IssuerSession::start(&mut OsRng, &k, &bad, &ti(&k), &holder.public(), &proof, b"n", 1),
+        IssuerSession::start(
+            &mut OsRng,
+            &k,
+            &bad,
+            &ti(&k),
+            &holder.public(),
+            &proof,
+            b"n",
+            1
+        ),
         Err(IssueError::AttributeValue { position: 1, .. })
     ));
     assert_eq!(
-        IssuerSession::start(&mut OsRng, &k, &values(), &ti(&k), &holder.public(), &proof, b"n", 0)
-            .unwrap_err(),
+        IssuerSession::start(
+            &mut OsRng,
+            &k,
+            &values(),
+            &ti(&k),
+            &holder.public(),
+            &proof,
+            b"n",
+            0
+        )
+        .unwrap_err(),
         IssueError::BatchSize
     );
     assert!(matches!(
-        IssuerSession::start(&mut OsRng, &k, &values()[..2], &ti(&k), &holder.public(), &proof, b"n", 1),
-        Err(IssueError::AttributeCount { expected: 3, found: 2 })
+        IssuerSession::start(
+            &mut OsRng,
+            &k,
+            &values()[..2],
+            &ti(&k),
+            &holder.public(),
+            &proof,
+            b"n",
+            1
+        ),
+        Err(IssueError::AttributeCount {
+            expected: 3,
+            found: 2
+        })
     ));
 }
 
@@ -174,18 +285,36 @@ fn rule3_one_answer_per_nonce() {
     let k = key();
     let holder = HolderSecret::from_seed(&[1; 32]);
     let proof = holder.prove_possession(&mut OsRng, b"n", &k.public().key_id());
-    let (session, commitments) =
-        IssuerSession::start(&mut OsRng, &k, &values(), &ti(&k), &holder.public(), &proof, b"n", 1)
-            .unwrap();
+    let (session, commitments) = IssuerSession::start(
+        &mut OsRng,
+        &k,
+        &values(),
+        &ti(&k),
+        &holder.public(),
+        &proof,
+        b"n",
+        1,
+    )
+    .unwrap();
     let stored = session.to_secret_bytes();
-    let (_p, challenges) =
-        PendingIssuance::start(&mut OsRng, k.public(), &holder, values(), ti(&k), NOW, &commitments)
-            .unwrap();
+    let (_p, challenges) = PendingIssuance::start(
+        &mut OsRng,
+        k.public(),
+        &holder,
+        values(),
+        ti(&k),
+        NOW,
+        &commitments,
+    )
+    .unwrap();
     let (answered, responses) = session.answer(&k, &challenges).unwrap();
     let answered = AnsweredIssuance::from_bytes(&answered.to_bytes()).unwrap();
     assert_eq!(answered.replay(&challenges).unwrap(), responses);
     let other = IssuanceChallenges::new(vec![challenges.sc[0] + Scalar::ONE]);
-    assert_eq!(answered.replay(&other).unwrap_err(), IssueError::AlreadyAnswered);
+    assert_eq!(
+        answered.replay(&other).unwrap_err(),
+        IssueError::AlreadyAnswered
+    );
 
     // What a store that kept `w` would leak: y0 = (sr1 - sr2) / (sc1 - sc2).
     let leaked = IssuerSession::from_secret_bytes(&stored).unwrap();
@@ -204,13 +333,34 @@ pub(crate) fn issue(
     values: Vec<AttributeValue>,
     batch: usize,
 ) -> Vec<crate::token::CredentialToken> {
-    let ti = TokenInfo::new(k.public().credential_type.clone(), k.public().counter, NOW, 14 * 86_400);
+    let ti = TokenInfo::new(
+        k.public().credential_type.clone(),
+        k.public().counter,
+        NOW,
+        14 * 86_400,
+    );
     let proof = holder.prove_possession(&mut OsRng, b"n", &k.public().key_id());
-    let (session, commitments) =
-        IssuerSession::start(&mut OsRng, k, &values, &ti, &holder.public(), &proof, b"n", batch)
-            .unwrap();
-    let (pending, challenges) =
-        PendingIssuance::start(&mut OsRng, k.public(), holder, values, ti, NOW, &commitments).unwrap();
+    let (session, commitments) = IssuerSession::start(
+        &mut OsRng,
+        k,
+        &values,
+        &ti,
+        &holder.public(),
+        &proof,
+        b"n",
+        batch,
+    )
+    .unwrap();
+    let (pending, challenges) = PendingIssuance::start(
+        &mut OsRng,
+        k.public(),
+        holder,
+        values,
+        ti,
+        NOW,
+        &commitments,
+    )
+    .unwrap();
     let (_a, responses) = session.answer(k, &challenges).unwrap();
     pending.finish(&responses).unwrap()
 }

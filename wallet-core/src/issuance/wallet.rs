@@ -16,7 +16,9 @@ use crate::encoding::{AttributeValue, ValueError};
 use crate::group::{g, random_nonzero_scalar};
 use crate::holder::HolderSecret;
 use crate::keys::IssuerPublicKey;
-use crate::token::{token_challenge, CredentialToken, Token, TokenCheckError, TokenInfo, TokenInfoError};
+use crate::token::{
+    token_challenge, CredentialToken, Token, TokenCheckError, TokenInfo, TokenInfoError,
+};
 
 /// Why the wallet refused an issuance.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,7 +36,10 @@ pub enum FinishIssuanceError {
     #[error("expected {expected} responses, got {found}")]
     ResponseCount { expected: usize, found: usize },
     #[error("token {index} of the batch fails the token check: {error}")]
-    TokenCheck { index: usize, error: TokenCheckError },
+    TokenCheck {
+        index: usize,
+        error: TokenCheckError,
+    },
 }
 
 #[derive(Zeroize, ZeroizeOnDrop)]
@@ -110,7 +115,8 @@ impl PendingIssuance {
             let sz_prime = commitments.sz * alpha;
             let sa_prime = key.g0 * b1 + g() * b2 + sa;
             let sb_prime = sz_prime * b1 + h * b2 + sb * alpha;
-            let sc_prime = token_challenge(&key_id, &h, &sz_prime, &sa_prime, &sb_prime);
+            let sc_prime =
+                token_challenge(&key_id, &token_info, &h, &sz_prime, &sa_prime, &sb_prime);
             sc.push(sc_prime + b1);
             blinded.push(BlindedToken {
                 alpha_inv: alpha.invert(),

@@ -34,7 +34,9 @@ pub enum ProveError {
     WrongKey(usize),
     #[error("token {token}: no attribute at position {position}")]
     Position { token: usize, position: usize },
-    #[error("token {token}, position {position}: predicates and equalities need a hidden attribute")]
+    #[error(
+        "token {token}, position {position}: predicates and equalities need a hidden attribute"
+    )]
     NotHidden { token: usize, position: usize },
     #[error("token {token}, position {position}: {error}")]
     Predicate {
@@ -64,6 +66,10 @@ pub struct PresentationBuilder<'a> {
     pseudonyms: Vec<Scope>,
     equalities: Vec<Equality>,
     predicates: Vec<(usize, usize, Predicate)>,
+    /// Attack mode for invalid test vectors (Rule 7): prove predicates with
+    /// this lower bound in the range proof, without checking them.
+    #[cfg(feature = "attack-vectors")]
+    forged_lower_bound: Option<u64>,
 }
 
 impl<'a> PresentationBuilder<'a> {
@@ -76,6 +82,28 @@ impl<'a> PresentationBuilder<'a> {
             pseudonyms: Vec::new(),
             equalities: Vec::new(),
             predicates: Vec::new(),
+            #[cfg(feature = "attack-vectors")]
+            forged_lower_bound: None,
+        }
+    }
+
+    /// Attack mode, only for invalid test vectors: skip the wallet's checks
+    /// of predicates and build their range proofs with lower bound `lo`
+    /// (an absent attribute, 0, "proven" with `lo = 0`).
+    #[cfg(feature = "attack-vectors")]
+    pub fn forge_predicates_with_lower_bound(&mut self, lo: u64) -> &mut Self {
+        self.forged_lower_bound = Some(lo);
+        self
+    }
+
+    fn forging(&self) -> bool {
+        #[cfg(feature = "attack-vectors")]
+        {
+            self.forged_lower_bound.is_some()
+        }
+        #[cfg(not(feature = "attack-vectors"))]
+        {
+            false
         }
     }
 
@@ -103,10 +131,8 @@ impl<'a> PresentationBuilder<'a> {
 
     /// Proves that two hidden attributes `(token, position)` are equal.
     pub fn equal(&mut self, a: (usize, usize), b: (usize, usize)) -> &mut Self {
-        self.equalities.push(Equality(
-            (a.0 as u8, a.1 as u8),
-            (b.0 as u8, b.1 as u8),
-        ));
+        self.equalities
+            .push(Equality((a.0 as u8, a.1 as u8), (b.0 as u8, b.1 as u8)));
         self
     }
 
@@ -175,7 +201,7 @@ impl<'a> PresentationBuilder<'a> {
                 error,
             };
             predicate.bounds(kind).map_err(err)?;
-            if !predicate.holds_for(&s.token.attributes[position]) {
+            if !self.forging() && !predicate.holds_for(&s.token.attributes[position]) {
                 return Err(err(PredicateError::False));
             }
         }
@@ -267,13 +293,32 @@ impl<'a> PresentationBuilder<'a> {
                 error,
             };
             let b = predicate.bounds(s.key.attributes[position]).map_err(err)?;
-            let x = value.ordinal().ok_or(err(PredicateError::False))?;
+            let x = match value.ordinal() {
+                Some(x) => x,
+                None if self.forging() => 0,
+                None => return Err(err(PredicateError::False)),
+            };
             let t = Scalar::random(rng);
             let wt = Scalar::random(rng);
             let commitment = g() * Scalar::from(x) + big_h * t;
             let wi = w.get(&(token, position)).copied().unwrap_or(Scalar::ZERO);
             predicate_commitments.push(g() * wi + big_h * wt);
-            let range_proof = prove_range(rng, &context_digest, &commitment, x, &t, b).map_err(err)?;
+            #[cfg(feature = "attack-vectors")]
+            let range_proof = match self.forged_lower_bound {
+                Some(lo) => crate::predicate::prove_range_unchecked(
+                    rng,
+                    &context_digest,
+                    &commitment,
+                    x,
+                    &t,
+                    (lo, b.1),
+                ),
+                None => prove_range(rng, &context_digest, &commitment, x, &t, b),
+            }
+            .map_err(err)?;
+            #[cfg(not(feature = "attack-vectors"))]
+            let range_proof =
+                prove_range(rng, &context_digest, &commitment, x, &t, b).map_err(err)?;
             bounds.push(b);
             blindings.push((t, wt));
             predicate_proofs.push(PredicateProof {

@@ -43,7 +43,10 @@ fn key(ct: &str, attributes: Vec<AttributeKind>) -> IssuerSecretKey {
 pub(crate) fn world() -> World {
     use AttributeKind::*;
     let personal = key("demo.utrecht.personal", vec![String, String, Date, String]);
-    let address = key("demo.utrecht.address", vec![String, Integer, String, String, String]);
+    let address = key(
+        "demo.utrecht.address",
+        vec![String, Integer, String, String, String],
+    );
     let holder = HolderSecret::from_seed(&[42; 32]);
     let personal_tokens = issue(
         &personal,
@@ -239,7 +242,13 @@ fn expired_unknown_and_rotated_keys() {
         VerifyError::Expired { token: 0 }
     );
     assert!(matches!(
-        verify(&p, &context("demo.parking"), &vec![w.personal.public().clone()], NOW).unwrap_err(),
+        verify(
+            &p,
+            &context("demo.parking"),
+            &vec![w.personal.public().clone()],
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::UnknownKey { token: 0, .. }
     ));
     assert_eq!(

@@ -31,14 +31,19 @@ pub enum VerifyError {
     TokenCount,
     #[error("token {token}: unknown issuer key {key_id}")]
     UnknownKey { token: usize, key_id: KeyId },
-    #[error("token {token}: the issuer key is not valid at this time (rotated out or not yet valid)")]
+    #[error(
+        "token {token}: the issuer key is not valid at this time (rotated out or not yet valid)"
+    )]
     KeyNotValid { token: usize },
     #[error("token {token}: token information does not match the issuer key")]
     TokenInfo { token: usize },
     #[error("token {token}: expired")]
     Expired { token: usize },
     #[error("token {token}: {error}")]
-    TokenCheck { token: usize, error: TokenCheckError },
+    TokenCheck {
+        token: usize,
+        error: TokenCheckError,
+    },
     #[error("token {token}: disclosed and hidden positions do not partition the attributes")]
     Partition { token: usize },
     #[error("token {token}, position {position}: disclosed value has the wrong kind")]
@@ -109,7 +114,10 @@ fn hidden_response(p: &Presentation, token: usize, position: usize) -> Option<Sc
 /// Positions must be strictly ascending within each list, and together be
 /// exactly `0..n` (Rule 5).
 fn check_partition(disclosed: &[Disclosed], hidden: &[Hidden], n: usize) -> bool {
-    let d: Vec<usize> = disclosed.iter().map(|Disclosed(i, _)| usize::from(*i)).collect();
+    let d: Vec<usize> = disclosed
+        .iter()
+        .map(|Disclosed(i, _)| usize::from(*i))
+        .collect();
     let u: Vec<usize> = hidden.iter().map(|Hidden(i, _)| usize::from(*i)).collect();
     let ascending = |v: &[usize]| v.windows(2).all(|w| w[0] < w[1]);
     if !ascending(&d) || !ascending(&u) || d.len() + u.len() != n {

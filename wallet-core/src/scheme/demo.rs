@@ -14,9 +14,7 @@ use super::{
 };
 use crate::ids::{IdError, VerifierId};
 use crate::keys::{IssuerPublicKey, IssuerSecretKey, KeyError};
-use crate::request::{
-    AttributeRequest, Condition, RequestError, SessionKind, SessionRequest,
-};
+use crate::request::{AttributeRequest, Condition, RequestError, SessionKind, SessionRequest};
 
 /// The demo scheme's TOML description.
 pub const DEMO_SCHEME_TOML: &str = include_str!("demo.toml");
@@ -176,7 +174,10 @@ mod tests {
             .unwrap();
         assert_eq!(city.position, 3);
         let (parking, poll) = verifier_ids().unwrap();
-        assert!(verified.verifier(&parking).unwrap().serves_host("LOCALHOST"));
+        assert!(verified
+            .verifier(&parking)
+            .unwrap()
+            .serves_host("LOCALHOST"));
         assert!(verified.verifier(&poll).unwrap().pseudonym);
         for k in &demo.issuer_keys {
             assert!(verified.valid_key(&k.public().key_id(), now).is_ok());
@@ -194,7 +195,9 @@ mod tests {
         let today = Date::from_calendar_date(2026, time::Month::November, 25).unwrap();
         let p = parking_request(today).unwrap();
         p.check_against(&scheme).unwrap();
-        assert!(p.unregistered(scheme.verifier(&parking).unwrap()).is_empty());
+        assert!(p
+            .unregistered(scheme.verifier(&parking).unwrap())
+            .is_empty());
         let q = poll_request("Utrecht", "2026-parks").unwrap();
         q.check_against(&scheme).unwrap();
         assert!(q.unregistered(scheme.verifier(&poll).unwrap()).is_empty());

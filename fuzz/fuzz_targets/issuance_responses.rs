@@ -1,0 +1,6 @@
+//! Fuzz target `issuance_responses`: see `kenmerk_fuzz::issuance_responses` for what it decodes and checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = kenmerk_fuzz::issuance_responses(data);
+});

@@ -1,0 +1,825 @@
+//! The session manager: disclosure and signing sessions with a fresh nonce,
+//! a verifier context, a status, a deadline and one-shot completion.
+//!
+//! ```text
+//! create ──► INITIALIZED ──wallet fetches request──► CONNECTED ──presentation──► DONE
+//!                 │                                      │
+//!                 ├── requestor deletes / wallet declines ┴──► CANCELLED
+//!                 └── deadline passes ───────────────────────► TIMEOUT
+//! ```
+//!
+//! Every transition is a compare-and-set on the store ([`SessionStore::update`]),
+//! so a session completes exactly once even when several daemon instances
+//! receive presentations for it at the same time. What closes replay:
+//! - each session has its own 32-byte nonce from the OS, bound into the
+//!   proof's challenge with the verifier id and the request digest; a
+//!   presentation made for another session or verifier fails the challenge
+//!   and is refused without touching the session;
+//! - a finished session refuses every further presentation (`409`).
+//!
+//! Creation checks the request against the scheme: known identifiers, and
+//! nothing beyond what the scheme registers for this verifier unless the
+//! caller passes `allow_unregistered` (logged with the requestor's name).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures::stream::{self, Stream};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use wallet_core::ids::VerifierId;
+use wallet_core::presentation::ChallengeContext;
+use wallet_core::request::{RequestSchemeError, SessionKind, SessionRequest, Unregistered};
+use wallet_core::scheme::VerifiedScheme;
+use wallet_core::signature::AttributeSignature;
+use wallet_core::wire::{
+    DisclosureRequestMessage, Nonce, PointerError, SessionPointer, SigningRequestMessage,
+    WireMessage as _,
+};
+
+use crate::metrics::{Metrics, PresentationOutcome};
+use crate::scheme_source::SchemeHandle;
+use crate::signature::{sign_timestamp, SignedTimestamp};
+use crate::signing::SigningKey;
+use crate::store::{
+    now_ms, RequestorToken, SessionId, SessionStatus, SessionStore, StoreError, StoredSession,
+    UpdateOutcome, WalletToken,
+};
+use crate::verify::{self, Reason, Verification};
+
+/// How often a status stream re-reads the store even without an event
+/// (covers a lost pub/sub message).
+const WATCH_RECHECK: Duration = Duration::from_secs(5);
+/// Attempts of a compare-and-set loop before giving up (only reachable
+/// under pathological contention).
+const CAS_ATTEMPTS: usize = 8;
+
+/// Settings of the session manager.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// Base URL wallets reach the wallet router at, e.g.
+    /// `https://verifier.example.nl` (pointers are `{base}/wallet/{token}`).
+    pub public_url: String,
+    /// Time a wallet has, from creation, to answer.
+    pub session_timeout: Duration,
+    /// Time a finished session's result stays available.
+    pub result_ttl: Duration,
+}
+
+/// What a requestor asks for.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The registered verifier identity the session runs under.
+    pub verifier: VerifierId,
+    /// A disclosing or signing request.
+    pub request: SessionRequest,
+    /// Allow asking beyond the verifier's registration (logged).
+    pub allow_unregistered: bool,
+    /// Who asks (for logs).
+    pub requestor: String,
+}
+
+/// A created session.
+#[derive(Debug, Clone)]
+pub struct CreatedSession {
+    /// The requestor's handle (status, result, page, delete).
+    pub requestor_token: RequestorToken,
+    /// The wallet's handle.
+    pub wallet_token: WalletToken,
+    /// What the QR code carries.
+    pub pointer: SessionPointer,
+}
+
+/// Why a session was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateSessionError {
+    /// Issuance requests belong to the issuer.
+    #[error("the verifier serves disclosing and signing requests, not {0}")]
+    WrongKind(SessionKind),
+    /// The verifier id is not registered in the scheme.
+    #[error("verifier {0} is not registered in the scheme")]
+    UnknownVerifier(VerifierId),
+    /// The request names unknown identifiers or malformed values.
+    #[error("the request does not fit the scheme: {0}")]
+    Scheme(#[from] RequestSchemeError),
+    /// The request asks more than the verifier is registered for.
+    #[error("the request asks more than {verifier} is registered for: {}", list(.items))]
+    Unregistered {
+        /// The verifier.
+        verifier: VerifierId,
+        /// What is beyond its registration.
+        items: Vec<Unregistered>,
+    },
+    /// The public URL does not make a valid pointer.
+    #[error("the session pointer is invalid: {0}")]
+    Pointer(#[from] PointerError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn list(items: &[Unregistered]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why a requestor lookup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// No live session has this token.
+    #[error("session not found")]
+    NotFound,
+    /// The session has no result yet.
+    #[error("the session has no result yet (status {0})")]
+    NotFinished(SessionStatus),
+    /// The session is already final (for cancel).
+    #[error("the session is already {0}")]
+    AlreadyFinal(SessionStatus),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored session does not decode.
+    #[error("stored session is corrupt")]
+    Corrupt,
+}
+
+/// Why a wallet request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    /// No live session has this token.
+    #[error("session not found")]
+    NotFound,
+    /// The session is finished (answered, cancelled or timed out); a
+    /// presentation posted now is a replay or too late.
+    #[error("the session is already {0}")]
+    Finished(SessionStatus),
+    /// The body is not a presentation.
+    #[error("malformed presentation: {0}")]
+    Malformed(String),
+    /// The presentation was made for another session, request or verifier.
+    #[error("the presentation does not answer this session (wrong nonce, request or verifier)")]
+    WrongContext,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored session does not decode.
+    #[error("stored session is corrupt")]
+    Corrupt,
+    /// Too much contention on one session.
+    #[error("the session changed too often; retry")]
+    Contention,
+}
+
+/// The requestor's view of a finished session (`GET …/result`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResult {
+    /// Session status (DONE, CANCELLED, TIMEOUT).
+    pub status: SessionStatus,
+    /// `disclosing` or `signing`.
+    #[serde(rename = "type")]
+    pub kind: SessionKind,
+    /// The verifier identity.
+    pub verifier: VerifierId,
+    /// The verification result, for DONE sessions.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    /// For signing sessions: the attribute-based signature, canonical CBOR
+    /// in base64url (store it; check it later with `POST /signature/verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// For signing sessions: the verifier's signed timestamp.
+    #[serde(
+        default,
+        rename = "timestampSignature",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timestamp_signature: Option<SignedTimestamp>,
+}
+
+impl SessionResult {
+    /// Whether the session is DONE with a valid presentation.
+    pub fn is_valid(&self) -> bool {
+        self.status == SessionStatus::Done
+            && self.verification.as_ref().is_some_and(Verification::is_valid)
+    }
+}
+
+/// Everything of a session besides what the store indexes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Body {
+    verifier: VerifierId,
+    /// The request, canonical CBOR (its SHA-256 is the request digest).
+    #[serde(with = "serde_bytes_vec")]
+    request: Vec<u8>,
+    #[serde(with = "serde_bytes_vec")]
+    nonce: Vec<u8>,
+    timestamp: Option<u64>,
+    deadline_ms: u64,
+    requestor: String,
+    result: Option<SessionResult>,
+}
+
+mod serde_bytes_vec {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+impl Body {
+    fn encode(&self) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::new();
+        ciborium::into_writer(self, &mut out).map_err(|e| StoreError::Encoding(e.to_string()))?;
+        Ok(out)
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        ciborium::from_reader(bytes).ok()
+    }
+
+    fn request(&self) -> Option<SessionRequest> {
+        SessionRequest::from_cbor(&self.request).ok()
+    }
+
+    fn nonce(&self) -> Option<Nonce> {
+        <[u8; 32]>::try_from(self.nonce.as_slice()).ok().map(Nonce)
+    }
+
+    fn context(&self, request: &SessionRequest) -> ChallengeContext {
+        ChallengeContext {
+            verifier: self.verifier.to_string(),
+            request_digest: request.request_digest(),
+            nonce: self.nonce.clone(),
+            message: request.message().map(str::to_owned),
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// A session as loaded: the store record and its decoded body.
+#[derive(Debug, Clone)]
+pub struct LoadedSession {
+    stored: StoredSession,
+    body: Body,
+}
+
+impl LoadedSession {
+    /// Current status.
+    pub fn status(&self) -> SessionStatus {
+        self.stored.status
+    }
+    /// The verifier identity.
+    pub fn verifier(&self) -> &VerifierId {
+        &self.body.verifier
+    }
+    /// The request.
+    pub fn request(&self) -> Option<SessionRequest> {
+        self.body.request()
+    }
+    /// The wallet token.
+    pub fn wallet_token(&self) -> &WalletToken {
+        &self.stored.wallet_token
+    }
+    /// The result, once final.
+    pub fn result(&self) -> Option<&SessionResult> {
+        self.body.result.as_ref()
+    }
+}
+
+struct Inner {
+    store: Arc<dyn SessionStore>,
+    scheme: SchemeHandle,
+    settings: SessionSettings,
+    key: Arc<SigningKey>,
+    metrics: Arc<Metrics>,
+}
+
+/// The session manager. Cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    inner: Arc<Inner>,
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+impl Sessions {
+    /// A manager over `store`, verifying with the scheme in `scheme` and
+    /// signing results and timestamps with `key`.
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        scheme: SchemeHandle,
+        settings: SessionSettings,
+        key: Arc<SigningKey>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                scheme,
+                settings,
+                key,
+                metrics,
+            }),
+        }
+    }
+
+    /// The scheme in force.
+    pub fn scheme(&self) -> Arc<VerifiedScheme> {
+        self.inner.scheme.current()
+    }
+
+    /// The scheme handle (to swap schemes).
+    pub fn scheme_handle(&self) -> &SchemeHandle {
+        &self.inner.scheme
+    }
+
+    /// The signing key (result JWTs, timestamps).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.inner.key
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.inner.store
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &SessionSettings {
+        &self.inner.settings
+    }
+
+    /// Check a request against the scheme for `verifier` (the creation
+    /// checks without creating anything).
+    pub fn check_request(
+        &self,
+        verifier: &VerifierId,
+        request: &SessionRequest,
+        allow_unregistered: bool,
+    ) -> Result<Vec<Unregistered>, CreateSessionError> {
+        let kind = request.kind();
+        if !matches!(kind, SessionKind::Disclosing | SessionKind::Signing) {
+            return Err(CreateSessionError::WrongKind(kind));
+        }
+        let scheme = self.scheme();
+        let registered = scheme
+            .verifier(verifier)
+            .ok_or_else(|| CreateSessionError::UnknownVerifier(verifier.clone()))?;
+        request.check_against(&scheme)?;
+        let beyond = request.unregistered(registered);
+        if !beyond.is_empty() && !allow_unregistered {
+            return Err(CreateSessionError::Unregistered {
+                verifier: verifier.clone(),
+                items: beyond,
+            });
+        }
+        Ok(beyond)
+    }
+
+    /// Create a session; see the module docs for the checks.
+    pub async fn create(&self, new: NewSession) -> Result<CreatedSession, CreateSessionError> {
+        let request = new.request.with_reference_date(today());
+        let beyond = self.check_request(&new.verifier, &request, new.allow_unregistered)?;
+        if !beyond.is_empty() {
+            tracing::warn!(
+                requestor = %new.requestor,
+                verifier = %new.verifier,
+                beyond = %list(&beyond),
+                "session allowed to ask beyond the verifier's registration (allowUnregistered)"
+            );
+        }
+        let kind = request.kind();
+        let nonce = Nonce::random(&mut rand_core::OsRng);
+        let now = now_ms();
+        let requestor_token = RequestorToken::generate();
+        let wallet_token = WalletToken::generate();
+        let pointer = SessionPointer::new(
+            format!(
+                "{}/wallet/{}",
+                self.inner.settings.public_url.trim_end_matches('/'),
+                wallet_token.as_str()
+            ),
+            kind,
+        )?;
+        let deadline_ms = now + duration_ms(self.inner.settings.session_timeout);
+        let body = Body {
+            verifier: new.verifier.clone(),
+            request: request.to_cbor(),
+            nonce: nonce.0.to_vec(),
+            timestamp: (kind == SessionKind::Signing).then_some(now / 1000),
+            deadline_ms,
+            requestor: new.requestor.clone(),
+            result: None,
+        };
+        let stored = StoredSession {
+            id: SessionId::for_token(&requestor_token),
+            wallet_token: wallet_token.clone(),
+            status: SessionStatus::Initialized,
+            version: 0,
+            // Kept past the deadline for the result TTL, so that a timed-out
+            // session can still be asked about.
+            purge_at_ms: deadline_ms + duration_ms(self.inner.settings.result_ttl),
+            body: body.encode()?,
+        };
+        self.inner.store.insert(stored).await?;
+        self.inner.metrics.session_created();
+        tracing::info!(requestor = %new.requestor, verifier = %new.verifier, kind = %kind, "session created");
+        Ok(CreatedSession {
+            requestor_token,
+            wallet_token,
+            pointer,
+        })
+    }
+
+    fn decode(stored: StoredSession) -> Option<LoadedSession> {
+        let body = Body::decode(&stored.body)?;
+        Some(LoadedSession { stored, body })
+    }
+
+    /// Move a session past its deadline to TIMEOUT (compare-and-set; a
+    /// concurrent completion wins).
+    async fn expire_if_due(&self, mut loaded: LoadedSession) -> Result<LoadedSession, StoreError> {
+        for _ in 0..CAS_ATTEMPTS {
+            if loaded.stored.status.is_final() || now_ms() < loaded.body.deadline_ms {
+                return Ok(loaded);
+            }
+            let result = SessionResult {
+                status: SessionStatus::Timeout,
+                kind: loaded.body.request().map_or(SessionKind::Disclosing, |r| r.kind()),
+                verifier: loaded.body.verifier.clone(),
+                verification: None,
+                signature: None,
+                timestamp_signature: None,
+            };
+            match self.finish(&loaded, SessionStatus::Timeout, result).await? {
+                Some(done) => return Ok(done),
+                None => match self.reload(&loaded.stored.id).await? {
+                    Some(fresh) => loaded = fresh,
+                    None => return Ok(loaded),
+                },
+            }
+        }
+        Ok(loaded)
+    }
+
+    async fn reload(&self, id: &SessionId) -> Result<Option<LoadedSession>, StoreError> {
+        Ok(self.inner.store.get(id).await?.and_then(Self::decode))
+    }
+
+    /// Write a final status with its result; `None` if someone else wrote
+    /// first.
+    async fn finish(
+        &self,
+        loaded: &LoadedSession,
+        status: SessionStatus,
+        result: SessionResult,
+    ) -> Result<Option<LoadedSession>, StoreError> {
+        let mut body = loaded.body.clone();
+        body.result = Some(result);
+        let mut next = loaded.stored.clone();
+        next.status = status;
+        next.purge_at_ms = now_ms() + duration_ms(self.inner.settings.result_ttl);
+        next.body = body.encode()?;
+        match self.inner.store.update(loaded.stored.version, next.clone()).await? {
+            UpdateOutcome::Updated => {
+                self.inner.metrics.session_finished(status);
+                next.version = loaded.stored.version + 1;
+                Ok(Some(LoadedSession { stored: next, body }))
+            }
+            UpdateOutcome::Conflict | UpdateOutcome::Missing => Ok(None),
+        }
+    }
+
+    /// Load by requestor token (applying the deadline).
+    pub async fn load(&self, token: &RequestorToken) -> Result<LoadedSession, LookupError> {
+        let id = SessionId::for_token(token);
+        let stored = self.inner.store.get(&id).await?.ok_or(LookupError::NotFound)?;
+        let loaded = Self::decode(stored).ok_or(LookupError::Corrupt)?;
+        Ok(self.expire_if_due(loaded).await?)
+    }
+
+    /// The session's status.
+    pub async fn status(&self, token: &RequestorToken) -> Result<SessionStatus, LookupError> {
+        Ok(self.load(token).await?.status())
+    }
+
+    /// The result of a final session.
+    pub async fn result(&self, token: &RequestorToken) -> Result<SessionResult, LookupError> {
+        let loaded = self.load(token).await?;
+        loaded
+            .body
+            .result
+            .clone()
+            .ok_or(LookupError::NotFinished(loaded.status()))
+    }
+
+    /// The result as a JWT signed (EdDSA) by this verifier: claims `iss`
+    /// (verifier id), `sub` (`disclosing_result`/`signing_result`), `iat`,
+    /// `exp` (iat + result TTL) and the result fields.
+    pub async fn result_jwt(&self, token: &RequestorToken) -> Result<String, LookupError> {
+        let result = self.result(token).await?;
+        let now = now_ms() / 1000;
+        let mut claims = serde_json::to_value(&result).map_err(|_| LookupError::Corrupt)?;
+        if let Some(map) = claims.as_object_mut() {
+            map.insert("iss".into(), result.verifier.to_string().into());
+            map.insert(
+                "sub".into(),
+                format!("{}_result", result.kind.as_str()).into(),
+            );
+            map.insert("iat".into(), now.into());
+            map.insert(
+                "exp".into(),
+                (now + self.inner.settings.result_ttl.as_secs()).into(),
+            );
+        }
+        self.inner
+            .key
+            .jwt(&claims)
+            .map_err(|_| LookupError::Corrupt)
+    }
+
+    /// Cancel a session that is not final yet.
+    pub async fn cancel(&self, token: &RequestorToken) -> Result<(), LookupError> {
+        let mut loaded = self.load(token).await?;
+        for _ in 0..CAS_ATTEMPTS {
+            if loaded.status().is_final() {
+                return Err(LookupError::AlreadyFinal(loaded.status()));
+            }
+            let result = cancelled_result(&loaded);
+            if self.finish(&loaded, SessionStatus::Cancelled, result).await?.is_some() {
+                return Ok(());
+            }
+            loaded = self.load(token).await?;
+        }
+        Err(LookupError::Store(StoreError::Backend("contention".into())))
+    }
+
+    async fn load_wallet(&self, wallet: &WalletToken) -> Result<LoadedSession, WalletError> {
+        let stored = self
+            .inner
+            .store
+            .get_by_wallet(wallet)
+            .await?
+            .ok_or(WalletError::NotFound)?;
+        let loaded = Self::decode(stored).ok_or(WalletError::Corrupt)?;
+        Ok(self.expire_if_due(loaded).await?)
+    }
+
+    /// The wallet fetches the request: the CBOR wire message
+    /// (`DisclosureRequestMessage` or `SigningRequestMessage`). Moves
+    /// INITIALIZED to CONNECTED; fetching again while CONNECTED gives the
+    /// same message (a wallet retrying after a network error).
+    pub async fn wallet_request(&self, wallet: &WalletToken) -> Result<Vec<u8>, WalletError> {
+        let mut loaded = self.load_wallet(wallet).await?;
+        for _ in 0..CAS_ATTEMPTS {
+            match loaded.status() {
+                SessionStatus::Initialized => {
+                    let mut next = loaded.stored.clone();
+                    next.status = SessionStatus::Connected;
+                    match self.inner.store.update(loaded.stored.version, next).await? {
+                        UpdateOutcome::Updated => return request_message(&loaded.body),
+                        UpdateOutcome::Missing => return Err(WalletError::NotFound),
+                        UpdateOutcome::Conflict => loaded = self.load_wallet(wallet).await?,
+                    }
+                }
+                SessionStatus::Connected => return request_message(&loaded.body),
+                s => return Err(WalletError::Finished(s)),
+            }
+        }
+        Err(WalletError::Contention)
+    }
+
+    /// The wallet declines: the session becomes CANCELLED.
+    pub async fn wallet_decline(&self, wallet: &WalletToken) -> Result<(), WalletError> {
+        let mut loaded = self.load_wallet(wallet).await?;
+        for _ in 0..CAS_ATTEMPTS {
+            if loaded.status().is_final() {
+                return Err(WalletError::Finished(loaded.status()));
+            }
+            let result = cancelled_result(&loaded);
+            if self.finish(&loaded, SessionStatus::Cancelled, result).await?.is_some() {
+                return Ok(());
+            }
+            loaded = self.load_wallet(wallet).await?;
+        }
+        Err(WalletError::Contention)
+    }
+
+    /// The wallet posts its presentation (wallet-core `PresentationMessage`,
+    /// canonical CBOR). The session completes once: DONE with the
+    /// verification result, whether valid or not, except that a
+    /// presentation for another context is refused without completing it
+    /// (otherwise anyone who saw the QR code could spoil the session by
+    /// replaying an old presentation).
+    pub async fn wallet_answer(
+        &self,
+        wallet: &WalletToken,
+        body: &[u8],
+    ) -> Result<SessionResult, WalletError> {
+        let outcome = self.answer_inner(wallet, body).await;
+        let metric = match &outcome {
+            Ok(r) if r.is_valid() => PresentationOutcome::Valid,
+            Ok(_) => PresentationOutcome::NotValid,
+            Err(_) => PresentationOutcome::Refused,
+        };
+        self.inner.metrics.presentation(metric);
+        outcome
+    }
+
+    async fn answer_inner(
+        &self,
+        wallet: &WalletToken,
+        bytes: &[u8],
+    ) -> Result<SessionResult, WalletError> {
+        let mut loaded = self.load_wallet(wallet).await?;
+        if loaded.status().is_final() {
+            return Err(WalletError::Finished(loaded.status()));
+        }
+        let presentation = verify::decode_presentation(bytes).map_err(|v| {
+            WalletError::Malformed(v.result.error.unwrap_or_else(|| "undecodable".into()))
+        })?;
+        let request = loaded.body.request().ok_or(WalletError::Corrupt)?;
+        let context = loaded.body.context(&request);
+        let scheme = self.scheme();
+        let verification = verify::verify(
+            &scheme,
+            &loaded.body.verifier,
+            &request,
+            &context,
+            &presentation,
+            now_ms() / 1000,
+        );
+        if verification.reason == Some(Reason::Challenge) {
+            return Err(WalletError::WrongContext);
+        }
+        let (signature, timestamp_signature) = if request.kind() == SessionKind::Signing
+            && verification.is_valid()
+        {
+            let signature = AttributeSignature::new(context.clone(), presentation.clone())
+                .map(|s| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.to_bytes())
+                })
+                .ok();
+            let ts = match (request.message(), context.timestamp) {
+                (Some(m), Some(t)) => Some(sign_timestamp(&self.inner.key, m, t)),
+                _ => None,
+            };
+            (signature, ts)
+        } else {
+            (None, None)
+        };
+        let result = SessionResult {
+            status: SessionStatus::Done,
+            kind: request.kind(),
+            verifier: loaded.body.verifier.clone(),
+            verification: Some(verification),
+            signature,
+            timestamp_signature,
+        };
+        for _ in 0..CAS_ATTEMPTS {
+            if self
+                .finish(&loaded, SessionStatus::Done, result.clone())
+                .await?
+                .is_some()
+            {
+                tracing::info!(
+                    verifier = %loaded.body.verifier,
+                    valid = result.is_valid(),
+                    "session completed"
+                );
+                return Ok(result);
+            }
+            // Someone wrote first: a concurrent answer (then this one is a
+            // replay), a cancel, a timeout, or just CONNECTED; re-read.
+            loaded = self.load_wallet(wallet).await?;
+            if loaded.status().is_final() {
+                return Err(WalletError::Finished(loaded.status()));
+            }
+        }
+        Err(WalletError::Contention)
+    }
+
+    /// The session's status now and at every change, ending after a final
+    /// status (or when the session disappears). For server-sent events.
+    pub fn watch(
+        &self,
+        token: &RequestorToken,
+    ) -> impl Stream<Item = Result<SessionStatus, LookupError>> + Send + 'static {
+        struct State {
+            sessions: Sessions,
+            token: RequestorToken,
+            id: SessionId,
+            events: broadcast::Receiver<SessionId>,
+            last: Option<SessionStatus>,
+            done: bool,
+        }
+        let state = State {
+            sessions: self.clone(),
+            token: token.clone(),
+            id: SessionId::for_token(token),
+            // Subscribe before the first read so that no change between the
+            // read and the wait is lost.
+            events: self.inner.store.subscribe(),
+            last: None,
+            done: false,
+        };
+        stream::unfold(state, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            loop {
+                let loaded = match st.sessions.load(&st.token).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        st.done = true;
+                        return Some((Err(e), st));
+                    }
+                };
+                let status = loaded.status();
+                if st.last != Some(status) {
+                    st.last = Some(status);
+                    st.done = status.is_final();
+                    return Some((Ok(status), st));
+                }
+                let until_deadline = Duration::from_millis(
+                    loaded.body.deadline_ms.saturating_sub(now_ms()) + 5,
+                );
+                let wait = WATCH_RECHECK.min(until_deadline);
+                let id = st.id.clone();
+                let events = &mut st.events;
+                let _ = tokio::time::timeout(wait, async {
+                    loop {
+                        match events.recv().await {
+                            Ok(changed) if changed == id => return,
+                            Ok(_) => continue,
+                            // Lagged: something may have changed; re-read.
+                            Err(broadcast::error::RecvError::Lagged(_)) => return,
+                            Err(broadcast::error::RecvError::Closed) => {
+                                tokio::time::sleep(WATCH_RECHECK).await;
+                                return;
+                            }
+                        }
+                    }
+                })
+                .await;
+            }
+        })
+    }
+}
+
+fn cancelled_result(loaded: &LoadedSession) -> SessionResult {
+    SessionResult {
+        status: SessionStatus::Cancelled,
+        kind: loaded
+            .body
+            .request()
+            .map_or(SessionKind::Disclosing, |r| r.kind()),
+        verifier: loaded.body.verifier.clone(),
+        verification: None,
+        signature: None,
+        timestamp_signature: None,
+    }
+}
+
+fn request_message(body: &Body) -> Result<Vec<u8>, WalletError> {
+    let request = body.request().ok_or(WalletError::Corrupt)?;
+    let nonce = body.nonce().ok_or(WalletError::Corrupt)?;
+    Ok(match (request.kind(), body.timestamp) {
+        (SessionKind::Signing, Some(t)) => {
+            SigningRequestMessage::new(body.verifier.clone(), request, nonce, t).to_bytes()
+        }
+        _ => DisclosureRequestMessage::new(body.verifier.clone(), request, nonce).to_bytes(),
+    })
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 4)
+}

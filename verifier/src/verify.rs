@@ -1,0 +1,281 @@
+//! The pure verification call: scheme, session request, presentation,
+//! verifier context and time in; a result out. No I/O, no clock, no state.
+//!
+//! It is wallet-core's [`presentation::verify`] (is the proof sound, for this
+//! context, with keys of this scheme, at this time?) followed by
+//! [`matching::match_presentation`] (does it answer this request?), plus a
+//! precise machine-readable [`Reason`] whenever the result is not `VALID`:
+//! the `proofStatus` groups failures the way IRMA does (an expired token and
+//! a rotated-out key are both `EXPIRED`), the reason keeps them apart.
+//!
+//! Revocation needs no separate check here: a revoked credential cannot be
+//! refreshed, so its last tokens reach their expiry and then fail with
+//! `TOKEN_EXPIRED` (latency at most one token validity period).
+//!
+//! Replay protection is *not* this function's job: it checks a presentation
+//! against the context it is given. The session manager
+//! ([`crate::session`]) gives each session a fresh nonce and completes it
+//! once.
+
+use serde::{Deserialize, Serialize};
+use wallet_core::ids::VerifierId;
+use wallet_core::matching::{self, PresentationResult, ProofStatus};
+use wallet_core::presentation::{self, ChallengeContext, Presentation, VerifyError};
+use wallet_core::request::SessionRequest;
+use wallet_core::scheme::VerifiedScheme;
+
+/// Why a result is not `VALID`, precisely. Serialized in
+/// `SCREAMING_SNAKE_CASE` (the `reason` field of results and problems).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Reason {
+    /// The presentation bytes do not decode (non-canonical, wrong version, …).
+    Malformed,
+    /// No tokens, or too many.
+    TokenCount,
+    /// A token names an issuer key that is not in the scheme.
+    UnknownKey,
+    /// The issuer key is in the scheme but not valid now (rotated out after
+    /// its end date, or not yet valid).
+    KeyNotValid,
+    /// A token's information does not match its issuer key.
+    TokenInfo,
+    /// A token has expired (also what a revoked credential looks like once
+    /// its last tokens expire).
+    TokenExpired,
+    /// A token's issuer signature does not verify (forged or tampered).
+    TokenCheck,
+    /// Disclosed and hidden positions do not partition the attributes.
+    Partition,
+    /// A disclosed value has the wrong kind.
+    DisclosedKind,
+    /// An equality statement does not hold.
+    Equality,
+    /// A pseudonym scope is malformed.
+    Scope,
+    /// A predicate proof fails.
+    Predicate,
+    /// A predicate names an attribute that is not hidden.
+    PredicateTarget,
+    /// The challenge does not match: the proof is invalid or was made for
+    /// another verifier, request or nonce (a replay lands here).
+    Challenge,
+    /// The presentation is sound but contradicts the request.
+    UnmatchedRequest,
+    /// The presentation is sound but lacks something requested.
+    MissingAttributes,
+    /// The scheme offered for a stored signature has a bad signature.
+    BadSchemeSignature,
+    /// The scheme is expired, inconsistent or older than the trusted one.
+    UntrustedScheme,
+    /// A signature's timestamp is not vouched for by this verifier's key.
+    UntrustedTimestamp,
+    /// The context given does not belong to the request and verifier given.
+    ContextMismatch,
+}
+
+impl Reason {
+    /// The reason for a failed proof check.
+    pub fn from_verify_error(e: &VerifyError) -> Self {
+        match e {
+            VerifyError::TokenCount => Self::TokenCount,
+            VerifyError::UnknownKey { .. } => Self::UnknownKey,
+            VerifyError::KeyNotValid { .. } => Self::KeyNotValid,
+            VerifyError::TokenInfo { .. } => Self::TokenInfo,
+            VerifyError::Expired { .. } => Self::TokenExpired,
+            VerifyError::TokenCheck { .. } => Self::TokenCheck,
+            VerifyError::Partition { .. } => Self::Partition,
+            VerifyError::DisclosedKind { .. } => Self::DisclosedKind,
+            VerifyError::Equality(_) => Self::Equality,
+            VerifyError::Scope(_) => Self::Scope,
+            VerifyError::Predicate { .. } => Self::Predicate,
+            VerifyError::PredicateTarget(_) => Self::PredicateTarget,
+            VerifyError::Challenge => Self::Challenge,
+        }
+    }
+
+    /// The `proofStatus` this reason belongs to.
+    pub fn proof_status(self) -> ProofStatus {
+        match self {
+            Self::TokenExpired | Self::KeyNotValid => ProofStatus::Expired,
+            Self::UnmatchedRequest | Self::ContextMismatch => ProofStatus::UnmatchedRequest,
+            Self::MissingAttributes => ProofStatus::MissingAttributes,
+            _ => ProofStatus::Invalid,
+        }
+    }
+
+    /// The wire name, e.g. `TOKEN_EXPIRED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "MALFORMED",
+            Self::TokenCount => "TOKEN_COUNT",
+            Self::UnknownKey => "UNKNOWN_KEY",
+            Self::KeyNotValid => "KEY_NOT_VALID",
+            Self::TokenInfo => "TOKEN_INFO",
+            Self::TokenExpired => "TOKEN_EXPIRED",
+            Self::TokenCheck => "TOKEN_CHECK",
+            Self::Partition => "PARTITION",
+            Self::DisclosedKind => "DISCLOSED_KIND",
+            Self::Equality => "EQUALITY",
+            Self::Scope => "SCOPE",
+            Self::Predicate => "PREDICATE",
+            Self::PredicateTarget => "PREDICATE_TARGET",
+            Self::Challenge => "CHALLENGE",
+            Self::UnmatchedRequest => "UNMATCHED_REQUEST",
+            Self::MissingAttributes => "MISSING_ATTRIBUTES",
+            Self::BadSchemeSignature => "BAD_SCHEME_SIGNATURE",
+            Self::UntrustedScheme => "UNTRUSTED_SCHEME",
+            Self::UntrustedTimestamp => "UNTRUSTED_TIMESTAMP",
+            Self::ContextMismatch => "CONTEXT_MISMATCH",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of [`verify`]: wallet-core's result (overall status,
+/// per-attribute values and statuses, predicates, pseudonym, message) and,
+/// unless `VALID`, the precise reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// The result as the requestor sees it.
+    #[serde(flatten)]
+    pub result: PresentationResult,
+    /// Why it is not `VALID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+impl Verification {
+    /// Whether the presentation is valid and answers the request.
+    pub fn is_valid(&self) -> bool {
+        self.result.is_valid() && self.reason.is_none()
+    }
+
+    /// A failure result for `reason` with a human-readable `error`.
+    pub fn failed(reason: Reason, error: impl Into<String>) -> Self {
+        Self {
+            result: PresentationResult {
+                proof_status: reason.proof_status(),
+                disclosed: Vec::new(),
+                predicates: Vec::new(),
+                pseudonym: None,
+                message: None,
+                timestamp: None,
+                error: Some(error.into()),
+            },
+            reason: Some(reason),
+        }
+    }
+}
+
+/// Verify `presentation` as an answer to `request` from `verifier`, for
+/// `context` (which must carry this verifier and this request's digest),
+/// with the issuer keys of `scheme`, at `now` (Unix seconds).
+///
+/// ```
+/// # use verifier::verify::{verify, Reason};
+/// # fn demo(
+/// #     scheme: &wallet_core::scheme::VerifiedScheme,
+/// #     verifier: &wallet_core::ids::VerifierId,
+/// #     request: &wallet_core::request::SessionRequest,
+/// #     context: &wallet_core::presentation::ChallengeContext,
+/// #     presentation: &wallet_core::presentation::Presentation,
+/// #     now: u64,
+/// # ) {
+/// let outcome = verify(scheme, verifier, request, context, presentation, now);
+/// if outcome.is_valid() {
+///     let city = outcome.result.value_of(&"demo.utrecht.address.city".parse().unwrap());
+///     println!("resident of {city:?}");
+/// } else if outcome.reason == Some(Reason::TokenExpired) {
+///     println!("ask the resident to refresh the credential");
+/// }
+/// # }
+/// ```
+pub fn verify(
+    scheme: &VerifiedScheme,
+    verifier: &VerifierId,
+    request: &SessionRequest,
+    context: &ChallengeContext,
+    presentation: &Presentation,
+    now: u64,
+) -> Verification {
+    if context.verifier != verifier.as_str() || context.request_digest != request.request_digest() {
+        return Verification::failed(
+            Reason::ContextMismatch,
+            "the challenge context is not for this verifier and request",
+        );
+    }
+    if request.message().map(str::to_owned) != context.message {
+        return Verification::failed(
+            Reason::ContextMismatch,
+            "the challenge context's message is not the request's",
+        );
+    }
+    match presentation::verify(presentation, context, scheme, now) {
+        Ok(verified) => {
+            let mut result = matching::match_presentation(&verified, request, scheme, verifier);
+            if result.timestamp.is_none() {
+                result.timestamp = context.timestamp;
+            }
+            let reason = match result.proof_status {
+                ProofStatus::Valid => None,
+                ProofStatus::UnmatchedRequest => Some(Reason::UnmatchedRequest),
+                ProofStatus::MissingAttributes => Some(Reason::MissingAttributes),
+                // match_presentation only yields these three, but a future
+                // status must not pass as valid.
+                ProofStatus::Invalid | ProofStatus::Expired => Some(Reason::Challenge),
+            };
+            Verification { result, reason }
+        }
+        Err(e) => {
+            let reason = Reason::from_verify_error(&e);
+            let mut result = PresentationResult::from_verify_error(&e);
+            result.proof_status = reason.proof_status();
+            Verification {
+                result,
+                reason: Some(reason),
+            }
+        }
+    }
+}
+
+/// Decode a presentation (canonical CBOR, as in wallet-core's
+/// `PresentationMessage` or bare) or give the `MALFORMED` result.
+pub fn decode_presentation(bytes: &[u8]) -> Result<Presentation, Verification> {
+    use wallet_core::wire::{PresentationMessage, WireMessage as _};
+    if let Ok(m) = PresentationMessage::from_bytes(bytes) {
+        return Ok(m.presentation);
+    }
+    Presentation::from_bytes(bytes)
+        .map_err(|e| Verification::failed(Reason::Malformed, format!("presentation: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_group_into_irma_statuses() {
+        assert_eq!(Reason::TokenExpired.proof_status(), ProofStatus::Expired);
+        assert_eq!(Reason::KeyNotValid.proof_status(), ProofStatus::Expired);
+        assert_eq!(Reason::UnknownKey.proof_status(), ProofStatus::Invalid);
+        assert_eq!(Reason::Challenge.proof_status(), ProofStatus::Invalid);
+        assert_eq!(
+            serde_json::to_string(&Reason::BadSchemeSignature).unwrap(),
+            "\"BAD_SCHEME_SIGNATURE\""
+        );
+        assert_eq!(Reason::TokenExpired.as_str(), "TOKEN_EXPIRED");
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        let e = decode_presentation(&[0xa0]).unwrap_err();
+        assert_eq!(e.reason, Some(Reason::Malformed));
+        assert!(!e.is_valid());
+    }
+}
