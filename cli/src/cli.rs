@@ -80,6 +80,98 @@ pub enum Command {
     },
     /// The disclosure log: what was shared, when, with whom.
     Log,
+    /// Trusted schemes (issuers, credential types, verifiers).
+    #[command(subcommand)]
+    Scheme(SchemeCommand),
+    /// Run a session: receive credentials, disclose attributes, sign.
+    Session(SessionArgs),
+    /// Renew credential batches that run low or expire soon.
+    Refresh(RefreshArgs),
+    /// Answer an offline challenge with a QR code.
+    Present(PresentArgs),
+    /// Check an attribute-based signature against the pinned scheme.
+    VerifySignature {
+        /// Signature file (base64url text or CBOR).
+        file: PathBuf,
+    },
+}
+
+/// `kenmerk scheme ...`
+#[derive(Debug, Subcommand)]
+pub enum SchemeCommand {
+    /// Pin a scheme (first time) or update it (same key, newer version).
+    Add {
+        /// URL of the published scheme, or a file (CBOR or JSON).
+        source: String,
+        /// Expected key fingerprint, obtained out of band (spaces ignored).
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// The scheme's public key (64 hex digits); default: fetched from
+        /// `<URL>/key`.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// List pinned schemes with their fingerprints.
+    List,
+}
+
+/// `kenmerk session ...`
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// Session URL, QR payload (JSON session pointer), or `-` to read it
+    /// from standard input.
+    #[arg(required_unless_present = "qr_image")]
+    pub target: Option<String>,
+    /// Read the session QR code from a PNG image.
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    pub qr_image: Option<PathBuf>,
+    /// Consent without asking (for scripts): first option of each choice
+    /// unless --choose says otherwise.
+    #[arg(long)]
+    pub yes: bool,
+    /// With --yes: option per question, 1-based, comma separated (`2,1`).
+    #[arg(long, value_delimiter = ',', requires = "yes")]
+    pub choose: Option<Vec<usize>>,
+    /// Keep a copy of an attribute-based signature in this file.
+    #[arg(long, value_name = "FILE")]
+    pub signature_out: Option<PathBuf>,
+}
+
+/// `kenmerk refresh`
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Renew when fewer tokens than this are left.
+    #[arg(long, default_value_t = 5)]
+    pub below: usize,
+    /// Renew when the tokens expire within this many days.
+    #[arg(long, default_value_t = 7)]
+    pub days: u64,
+    /// Renew every credential, whatever its state.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `kenmerk present --offline ...`
+#[derive(Debug, Args)]
+pub struct PresentArgs {
+    /// Offline mode (the only mode): answer a challenge by QR code.
+    #[arg(long, required = true)]
+    pub offline: bool,
+    /// The challenge payload (base64url), or `-` for standard input.
+    #[arg(required_unless_present = "qr_image")]
+    pub challenge: Option<String>,
+    /// Read the challenge QR code from a PNG image.
+    #[arg(long, value_name = "FILE", conflicts_with = "challenge")]
+    pub qr_image: Option<PathBuf>,
+    /// Also write the answer QR code as PNG.
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    /// Consent without asking (for scripts).
+    #[arg(long)]
+    pub yes: bool,
+    /// With --yes: option per question, 1-based, comma separated.
+    #[arg(long, value_delimiter = ',', requires = "yes")]
+    pub choose: Option<Vec<usize>>,
 }
 
 /// Where to read the recovery phrase from.

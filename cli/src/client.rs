@@ -23,19 +23,22 @@ pub mod paths {
     /// Issuance: GET the offer (`IssuanceOffer`).
     pub const ISSUANCE_OFFER: &str = "";
     /// Issuance: POST `HolderCommitment` → `SignerCommitmentsMessage`.
-    pub const ISSUANCE_COMMITMENT: &str = "/commitments";
-    /// Issuance: POST `ChallengesMessage` → `ResponsesMessage`.
+    pub const ISSUANCE_COMMITMENT: &str = "/commitment";
+    /// Issuance and refresh: POST `ChallengesMessage` → `ResponsesMessage`.
     pub const ISSUANCE_CHALLENGES: &str = "/challenges";
-    /// Refresh, on the issuer's base URL: POST `RefreshRequest` → `IssuanceOffer`.
-    pub const REFRESH: &str = "/refresh";
-    /// Refresh: POST `RefreshProof` → `SignerCommitmentsMessage`.
-    pub const REFRESH_PROOF: &str = "/refresh/proof";
-    /// Refresh: POST `ChallengesMessage` → `ResponsesMessage`.
-    pub const REFRESH_CHALLENGES: &str = "/refresh/challenges";
+    /// The part of an issuance session URL after the issuer's base URL.
+    pub const ISSUANCE_SESSION_MARK: &str = "/wallet/session/";
+    /// Refresh, on the issuer's base URL: POST `RefreshRequest` → 201
+    /// `IssuanceOffer` with the refresh session's URL in `Location`.
+    pub const REFRESH: &str = "/wallet/refresh";
+    /// Refresh, on the refresh session URL: POST `RefreshProof` →
+    /// `SignerCommitmentsMessage`.
+    pub const REFRESH_PROOF: &str = "/refresh-proof";
     /// Disclosure/signing: GET the request message.
     pub const REQUEST: &str = "";
-    /// Disclosure/signing: POST `PresentationMessage`.
-    pub const PROOFS: &str = "/proofs";
+    /// Disclosure/signing: POST `PresentationMessage`; DELETE the session
+    /// URL itself to decline.
+    pub const PROOFS: &str = "/presentation";
     /// Scheme: GET the published signed scheme.
     pub const SCHEME: &str = "/scheme";
     /// Scheme key: GET, below the scheme URL (hex or JSON `{"key": hex}`).
@@ -145,12 +148,25 @@ impl Client {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, ClientError> {
+        self.read_with_location(url, request).await.map(|(b, _)| b)
+    }
+
+    async fn read_with_location(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(Vec<u8>, Option<String>), ClientError> {
         let connect = |e: reqwest::Error| ClientError::Connect {
             url: url.to_owned(),
             reason: e.to_string(),
         };
         let mut response = request.send().await.map_err(connect)?;
         let status = response.status();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if response
             .content_length()
             .is_some_and(|l| l > MAX_MESSAGE_BYTES as u64)
@@ -170,7 +186,7 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         if status.is_success() {
-            return Ok(body);
+            return Ok((body, location));
         }
         let problem = serde_json::from_slice::<Problem>(&body).unwrap_or_else(|_| Problem {
             kind: String::new(),
@@ -195,6 +211,12 @@ impl Client {
         self.read(url, self.http.get(url)).await
     }
 
+    /// GET a body asking for CBOR (the caller picks the decoder).
+    pub async fn get_cbor_bytes(&self, url: &str) -> Result<Vec<u8>, ClientError> {
+        self.read(url, self.http.get(url).header(reqwest::header::ACCEPT, CBOR))
+            .await
+    }
+
     /// GET and decode a wire message.
     pub async fn get_wire<T: WireMessage>(&self, url: &str) -> Result<T, ClientError> {
         let body = self
@@ -204,6 +226,11 @@ impl Client {
             url: url.to_owned(),
             error,
         })
+    }
+
+    /// DELETE (decline a session).
+    pub async fn delete(&self, url: &str) -> Result<(), ClientError> {
+        self.read(url, self.http.delete(url)).await.map(|_| ())
     }
 
     /// POST a wire message and return the raw answer.
@@ -219,6 +246,26 @@ impl Client {
             .header(reqwest::header::ACCEPT, CBOR)
             .body(message.to_bytes());
         self.read(url, request).await
+    }
+
+    /// POST a wire message; the decoded answer and the `Location` header.
+    pub async fn post_wire_located<T: WireMessage, R: WireMessage>(
+        &self,
+        url: &str,
+        message: &T,
+    ) -> Result<(R, Option<String>), ClientError> {
+        let request = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, CBOR)
+            .header(reqwest::header::ACCEPT, CBOR)
+            .body(message.to_bytes());
+        let (body, location) = self.read_with_location(url, request).await?;
+        let decoded = R::from_bytes(&body).map_err(|error| ClientError::Decode {
+            url: url.to_owned(),
+            error,
+        })?;
+        Ok((decoded, location))
     }
 
     /// POST a wire message and decode the wire message answered.

@@ -9,7 +9,14 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use wallet_core::scheme::SchemeVerifyError;
+
+use crate::client::ClientError;
+use crate::consent::ConsentError;
 use crate::envelope::OpenError;
+use crate::qr::QrError;
+use crate::scheme_store::SchemeStoreError;
+use crate::session::SessionError;
 use crate::i18n::{t, tr, Key, Lang};
 use crate::recovery::PhraseError;
 use crate::secret_input::{SecretInputError, SecretKind};
@@ -85,6 +92,22 @@ pub enum CliError {
     FindCredential(#[from] FindError),
     #[error("no data directory on this system; use --wallet")]
     NoDataDir,
+    #[error(transparent)]
+    Scheme(#[from] SchemeStoreError),
+    #[error("no scheme key for {0}")]
+    SchemeNeedsKey(String),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Qr(#[from] QrError),
+    #[error("invalid signature: {0}")]
+    SignatureInvalid(String),
+    #[error("{0} credential(s) could not be renewed")]
+    RefreshFailed(usize),
+    #[error("cannot read {0}: {1}")]
+    ReadFile(PathBuf, #[source] io::Error),
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
 }
@@ -336,6 +359,34 @@ impl CliError {
                 Some(t(lang, Key::WalletNotFoundHint).into()),
                 exit::ACCESS,
             ),
+            CliError::ReadFile(path, e) => io_report(lang, path, e),
+            CliError::Scheme(e) => scheme_report(lang, e),
+            CliError::SchemeNeedsKey(source) => report(
+                "scheme-needs-key",
+                tr(lang, Key::SchemeNeedsKey, &[("source", source)]),
+                Some(t(lang, Key::SchemeNeedsKeyHint).into()),
+                exit::USAGE,
+            ),
+            CliError::Session(e) => session_report(lang, e),
+            CliError::Client(e) => client_report(lang, e),
+            CliError::Qr(e) => report(
+                "qr",
+                tr(lang, Key::QrFailed, &[("detail", e)]),
+                None,
+                exit::FAILURE,
+            ),
+            CliError::SignatureInvalid(detail) => report(
+                "signature-invalid",
+                tr(lang, Key::SignatureInvalid, &[("detail", detail)]),
+                Some(t(lang, Key::SignatureInvalidHint).into()),
+                exit::REFUSED,
+            ),
+            CliError::RefreshFailed(count) => report(
+                "refresh-failed",
+                tr(lang, Key::RefreshSomeFailed, &[("count", count)]),
+                Some(t(lang, Key::RefreshSomeFailedHint).into()),
+                exit::REFUSED,
+            ),
             CliError::Output(e) => report(
                 "output",
                 tr(lang, Key::OutputFailed, &[("detail", e)]),
@@ -343,5 +394,175 @@ impl CliError {
                 exit::FAILURE,
             ),
         }
+    }
+}
+
+fn scheme_report(lang: Lang, e: &SchemeStoreError) -> Report {
+    let hint = |k: Key| Some(t(lang, k).to_owned());
+    match e {
+        SchemeStoreError::KeyFormat => report(
+            "scheme-invalid",
+            tr(lang, Key::SchemeInvalid, &[("detail", e)]),
+            hint(Key::SchemeNeedsKeyHint),
+            exit::DAMAGED,
+        ),
+        SchemeStoreError::Format(_) => report(
+            "scheme-invalid",
+            tr(lang, Key::SchemeInvalid, &[("detail", e)]),
+            None,
+            exit::DAMAGED,
+        ),
+        SchemeStoreError::FingerprintMismatch { expected, actual } => report(
+            "scheme-fingerprint-mismatch",
+            tr(
+                lang,
+                Key::SchemeFingerprintMismatch,
+                &[("expected", expected), ("actual", actual)],
+            ),
+            hint(Key::SchemeFingerprintHint),
+            exit::REFUSED,
+        ),
+        SchemeStoreError::OtherKey {
+            scheme,
+            pinned,
+            offered,
+        } => report(
+            "scheme-other-key",
+            tr(
+                lang,
+                Key::SchemeOtherKey,
+                &[("scheme", scheme), ("pinned", pinned), ("offered", offered)],
+            ),
+            hint(Key::SchemeOtherKeyHint),
+            exit::REFUSED,
+        ),
+        SchemeStoreError::Verify(v) => verify_report(lang, v, None),
+        SchemeStoreError::Stored(scheme, v) => verify_report(lang, v, Some(scheme)),
+        SchemeStoreError::NotPinned(scheme) => report(
+            "scheme-not-pinned",
+            tr(lang, Key::SchemeNotPinned, &[("scheme", scheme)]),
+            hint(Key::SchemeNotPinnedHint),
+            exit::FAILURE,
+        ),
+    }
+}
+
+fn verify_report(lang: Lang, e: &SchemeVerifyError, scheme: Option<&String>) -> Report {
+    let hint = |k: Key| Some(t(lang, k).to_owned());
+    match e {
+        SchemeVerifyError::Rollback { found, trusted } => report(
+            "scheme-rollback",
+            tr(
+                lang,
+                Key::SchemeRollback,
+                &[("found", found), ("trusted", trusted)],
+            ),
+            hint(Key::SchemeRollbackHint),
+            exit::REFUSED,
+        ),
+        SchemeVerifyError::BadSignature => report(
+            "scheme-bad-signature",
+            t(lang, Key::SchemeBadSignature).to_owned(),
+            hint(Key::SchemeFingerprintHint),
+            exit::REFUSED,
+        ),
+        SchemeVerifyError::Expired { .. } => report(
+            "scheme-expired",
+            tr(
+                lang,
+                Key::SchemeExpired,
+                &[("scheme", &scheme.map_or("", |s| s.as_str()))],
+            ),
+            hint(Key::SchemeUpdateHint),
+            exit::REFUSED,
+        ),
+        other => report(
+            "scheme-invalid",
+            tr(lang, Key::SchemeInvalid, &[("detail", other)]),
+            None,
+            exit::REFUSED,
+        ),
+    }
+}
+
+fn client_report(lang: Lang, e: &ClientError) -> Report {
+    match e {
+        ClientError::Connect { url, reason } => report(
+            "network",
+            tr(
+                lang,
+                Key::NetworkUnreachable,
+                &[("url", url), ("detail", reason)],
+            ),
+            Some(t(lang, Key::NetworkUnreachableHint).into()),
+            exit::NETWORK,
+        ),
+        ClientError::Refused { url, problem, .. } => report(
+            "refused",
+            tr(lang, Key::PeerRefused, &[("url", url), ("detail", problem)]),
+            None,
+            exit::REFUSED,
+        ),
+        ClientError::TooLarge { url } => report(
+            "peer-nonsense",
+            tr(
+                lang,
+                Key::PeerNonsense,
+                &[("url", url), ("detail", &"too large")],
+            ),
+            Some(t(lang, Key::PeerNonsenseHint).into()),
+            exit::NETWORK,
+        ),
+        ClientError::Decode { url, error } => report(
+            "peer-nonsense",
+            tr(lang, Key::PeerNonsense, &[("url", url), ("detail", error)]),
+            Some(t(lang, Key::PeerNonsenseHint).into()),
+            exit::NETWORK,
+        ),
+        ClientError::Setup(_) => internal(lang, e),
+    }
+}
+
+fn session_report(lang: Lang, e: &SessionError) -> Report {
+    match e {
+        SessionError::Pointer(detail) => report(
+            "not-a-session",
+            tr(lang, Key::SessionNotALink, &[("detail", detail)]),
+            Some(t(lang, Key::SessionNotALinkHint).into()),
+            exit::USAGE,
+        ),
+        SessionError::Client(c) => client_report(lang, c),
+        SessionError::Scheme(s) => scheme_report(lang, s),
+        SessionError::Unsatisfiable(what) => report(
+            "missing-attributes",
+            tr(lang, Key::SessionMissing, &[("what", what)]),
+            Some(t(lang, Key::SessionMissingHint).into()),
+            exit::FAILURE,
+        ),
+        SessionError::Consent(ConsentError::Io(io)) => report(
+            "output",
+            tr(lang, Key::OutputFailed, &[("detail", io)]),
+            None,
+            exit::FAILURE,
+        ),
+        SessionError::Consent(c) => report(
+            "bad-choice",
+            tr(lang, Key::ChoiceInvalid, &[("detail", c)]),
+            None,
+            exit::USAGE,
+        ),
+        SessionError::Save(s) => save_report(lang, s),
+        SessionError::Offer(_)
+        | SessionError::Request(_)
+        | SessionError::UnknownSession(_)
+        | SessionError::Issuance(_)
+        | SessionError::Count { .. }
+        | SessionError::Key(_) => report(
+            "peer-nonsense",
+            tr(lang, Key::SessionFailed, &[("detail", e)]),
+            Some(t(lang, Key::PeerNonsenseHint).into()),
+            exit::NETWORK,
+        ),
+        SessionError::Plan(_) | SessionError::Prove(_) => internal(lang, e),
     }
 }

@@ -188,6 +188,7 @@ messages! {
     },
     WordPassphrase => { en: "passphrase", nl: "wachtwoord" },
     WordPhrase => { en: "recovery phrase", nl: "herstelzin" },
+    WordPseudonym => { en: "a pseudonym", nl: "een pseudoniem" },
     PhraseInvalid => {
         en: "this is not a valid recovery phrase: {detail}",
         nl: "dit is geen geldige herstelzin: {detail}",
@@ -363,6 +364,185 @@ messages! {
         nl: "Een kopie van de handtekening staat in {path}.",
     },
     SessionIssued => { en: "Received: {names}", nl: "Ontvangen: {names}" },
+
+    // Schemes.
+    SchemePinned => {
+        en: "Scheme {scheme} version {version} pinned. Key fingerprint:",
+        nl: "Schema {scheme} versie {version} vastgelegd. Vingerafdruk van de sleutel:",
+    },
+    SchemeUpdated => {
+        en: "Scheme {scheme} updated from version {from} to {version}.",
+        nl: "Schema {scheme} bijgewerkt van versie {from} naar {version}.",
+    },
+    SchemeUnchanged => {
+        en: "Scheme {scheme} is already at version {version}; nothing changed.",
+        nl: "Schema {scheme} staat al op versie {version}; er is niets veranderd.",
+    },
+    SchemeTofuWarning => {
+        en: "Compare this fingerprint with the one your municipality publishes. Next time use --fingerprint.",
+        nl: "Vergelijk deze vingerafdruk met die uw gemeente publiceert. Gebruik voortaan --fingerprint.",
+    },
+    SchemeNoneList => {
+        en: "No schemes pinned. Add one with `kenmerk scheme add URL`.",
+        nl: "Geen schema's vastgelegd. Voeg er een toe met `kenmerk scheme add URL`.",
+    },
+    ColScheme => { en: "SCHEME", nl: "SCHEMA" },
+    ColVersion => { en: "VERSION", nl: "VERSIE" },
+    ColFingerprint => { en: "FINGERPRINT", nl: "VINGERAFDRUK" },
+    ColSource => { en: "SOURCE", nl: "BRON" },
+    SchemeFingerprintMismatch => {
+        en: "the scheme key's fingerprint is {actual}, not the expected {expected}; nothing was pinned",
+        nl: "de vingerafdruk van de schemasleutel is {actual}, niet de verwachte {expected}; er is niets vastgelegd",
+    },
+    SchemeFingerprintHint => {
+        en: "do not trust this scheme; check where you got the fingerprint and the URL",
+        nl: "vertrouw dit schema niet; controleer waar u de vingerafdruk en de URL vandaan hebt",
+    },
+    SchemeOtherKey => {
+        en: "scheme {scheme} is pinned to another key ({pinned}); this update is signed with {offered} and was refused",
+        nl: "schema {scheme} is vastgelegd met een andere sleutel ({pinned}); deze update is getekend met {offered} en is geweigerd",
+    },
+    SchemeOtherKeyHint => {
+        en: "someone may be posing as the scheme manager; a real key change is announced by your municipality",
+        nl: "iemand doet zich misschien voor als de schemabeheerder; een echte sleutelwissel kondigt uw gemeente aan",
+    },
+    SchemeRollback => {
+        en: "this scheme is version {found}, older than the trusted version {trusted}; refused",
+        nl: "dit schema is versie {found}, ouder dan de vertrouwde versie {trusted}; geweigerd",
+    },
+    SchemeRollbackHint => {
+        en: "an old scheme can bring back revoked keys; fetch the current one from the official address",
+        nl: "een oud schema kan ingetrokken sleutels terugbrengen; haal het huidige op bij het officiële adres",
+    },
+    SchemeBadSignature => {
+        en: "the scheme's signature does not verify under its key; refused",
+        nl: "de handtekening van het schema klopt niet bij de sleutel; geweigerd",
+    },
+    SchemeExpired => {
+        en: "scheme {scheme} has expired",
+        nl: "schema {scheme} is verlopen",
+    },
+    SchemeUpdateHint => {
+        en: "update it with `kenmerk scheme add URL`",
+        nl: "werk het bij met `kenmerk scheme add URL`",
+    },
+    SchemeInvalid => {
+        en: "the scheme is not valid: {detail}",
+        nl: "het schema is niet geldig: {detail}",
+    },
+    SchemeNotPinned => {
+        en: "scheme {scheme} is not pinned in this wallet",
+        nl: "schema {scheme} is niet vastgelegd in deze wallet",
+    },
+    SchemeNotPinnedHint => {
+        en: "add it first with `kenmerk scheme add URL --fingerprint F`",
+        nl: "voeg het eerst toe met `kenmerk scheme add URL --fingerprint F`",
+    },
+    SchemeNeedsKey => {
+        en: "no scheme key for {source}",
+        nl: "geen schemasleutel voor {source}",
+    },
+    SchemeNeedsKeyHint => {
+        en: "give the key with --key (64 hex digits)",
+        nl: "geef de sleutel met --key (64 hexadecimale tekens)",
+    },
+
+    // Network and peers.
+    NetworkUnreachable => {
+        en: "cannot reach {url}: {detail}",
+        nl: "kan {url} niet bereiken: {detail}",
+    },
+    NetworkUnreachableHint => {
+        en: "check the address and your connection; is the service running?",
+        nl: "controleer het adres en uw verbinding; draait de dienst?",
+    },
+    PeerRefused => {
+        en: "{url} refused: {detail}",
+        nl: "{url} weigerde: {detail}",
+    },
+    PeerNonsense => {
+        en: "{url} sent something kenmerk does not accept: {detail}",
+        nl: "{url} stuurde iets dat kenmerk niet accepteert: {detail}",
+    },
+    PeerNonsenseHint => {
+        en: "nothing was shared; the service may be misconfigured or not genuine",
+        nl: "er is niets gedeeld; de dienst is misschien verkeerd ingesteld of niet echt",
+    },
+    SessionNotALink => {
+        en: "this is not a session link or QR code: {detail}",
+        nl: "dit is geen sessielink of QR-code: {detail}",
+    },
+    SessionNotALinkHint => {
+        en: "scan the QR code again, or copy the whole link",
+        nl: "scan de QR-code opnieuw, of kopieer de hele link",
+    },
+    SessionMissing => {
+        en: "you do not have what is asked: {what}; nothing was sent",
+        nl: "u hebt niet wat er gevraagd wordt: {what}; er is niets verstuurd",
+    },
+    SessionMissingHint => {
+        en: "get the credential from its issuer first, or run `kenmerk refresh` if yours ran out",
+        nl: "haal het kenmerk eerst op bij de uitgever, of voer `kenmerk refresh` uit als het op is",
+    },
+    SessionFailed => {
+        en: "the session failed: {detail}",
+        nl: "de sessie is mislukt: {detail}",
+    },
+    ChoiceInvalid => {
+        en: "invalid --choose: {detail}",
+        nl: "ongeldige --choose: {detail}",
+    },
+    QrFailed => {
+        en: "QR code: {detail}",
+        nl: "QR-code: {detail}",
+    },
+
+    // Refresh.
+    RefreshNothing => {
+        en: "All credentials have enough tokens; nothing to renew.",
+        nl: "Alle kenmerken hebben genoeg tokens; er is niets te vernieuwen.",
+    },
+    RefreshRenewed => {
+        en: "{name} ({id}): renewed, {count} tokens until {date}",
+        nl: "{name} ({id}): vernieuwd, {count} tokens tot {date}",
+    },
+    RefreshRevoked => {
+        en: "{name} ({id}): the issuer refused to renew it (revoked or no longer known); {left} tokens left",
+        nl: "{name} ({id}): de uitgever weigert het te vernieuwen (ingetrokken of niet meer bekend); nog {left} tokens",
+    },
+    RefreshFailed => {
+        en: "{name} ({id}): not renewed: {detail}",
+        nl: "{name} ({id}): niet vernieuwd: {detail}",
+    },
+    RefreshSomeFailed => {
+        en: "{count} credential(s) could not be renewed",
+        nl: "{count} kenmerk(en) konden niet worden vernieuwd",
+    },
+    RefreshSomeFailedHint => {
+        en: "ask the issuer about revoked credentials; try again later for the others",
+        nl: "vraag de uitgever naar ingetrokken kenmerken; probeer de andere later opnieuw",
+    },
+
+    // Offline and signatures.
+    OfflineShowThis => {
+        en: "Show this QR code to the verifier:",
+        nl: "Laat deze QR-code zien aan de controleur:",
+    },
+    SignatureValid => {
+        en: "Valid signature by a holder of {credentials}.",
+        nl: "Geldige handtekening van een houder van {credentials}.",
+    },
+    SignatureMessage => { en: "Message:", nl: "Bericht:" },
+    SignatureDisclosed => { en: "Disclosed:", nl: "Gedeeld:" },
+    SignatureMade => { en: "Made at: {when}", nl: "Gemaakt op: {when}" },
+    SignatureInvalid => {
+        en: "the signature is not valid: {detail}",
+        nl: "de handtekening is niet geldig: {detail}",
+    },
+    SignatureInvalidHint => {
+        en: "the file was changed, or it was not made with credentials from your pinned scheme",
+        nl: "het bestand is gewijzigd, of het is niet gemaakt met kenmerken uit uw vastgelegde schema",
+    },
 
     // Generic.
     OutputFailed => {

@@ -10,16 +10,20 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod cli;
+pub mod client;
 pub mod commands;
+pub mod consent;
 pub mod context;
 pub mod envelope;
 pub mod error;
 pub mod i18n;
 pub mod labels;
 pub mod output;
+pub mod qr;
 pub mod recovery;
 pub mod scheme_store;
 pub mod secret_input;
+pub mod session;
 pub mod wallet;
 pub mod wallet_file;
 
@@ -37,7 +41,7 @@ pub fn main_entry() -> ExitCode {
     let cli = Cli::parse();
     let mut ctx = Context::from_global(&cli.global);
     match commands::run(&mut ctx, cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             let report = e.report(ctx.lang);
             print_report(ctx.lang, ctx.json, &report);

@@ -218,6 +218,16 @@ pub struct LoggedAttribute {
     pub value: Option<String>,
 }
 
+/// One predicate proven, in the log: the attribute and the statement, so
+/// it can be put in words in whatever language the log is read in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LoggedPredicate {
+    /// Attribute identifier.
+    pub attribute: String,
+    /// The statement proven.
+    pub predicate: wallet_core::predicate::Predicate,
+}
+
 /// One entry of the disclosure log.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LogEntry {
@@ -231,8 +241,8 @@ pub struct LogEntry {
     pub host: Option<String>,
     /// Attributes disclosed (or received, for issuance).
     pub attributes: Vec<LoggedAttribute>,
-    /// Predicates proven, in words (English, canonical form).
-    pub predicates: Vec<String>,
+    /// Predicates proven.
+    pub predicates: Vec<LoggedPredicate>,
     /// Pseudonym scope, if a pseudonym was given.
     pub pseudonym_scope: Option<String>,
     /// The signed message, for signatures.
@@ -425,7 +435,13 @@ mod tests {
             party: Some("demo.parking".into()),
             host: Some("parking.example".into()),
             attributes: vec![],
-            predicates: vec!["age at least 18".into()],
+            predicates: vec![LoggedPredicate {
+                attribute: "demo.gemeente.personal.date_of_birth".into(),
+                predicate: wallet_core::predicate::Predicate::AgeAtLeast {
+                    years: 18,
+                    on: time::macros::date!(2026 - 11 - 25),
+                },
+            }],
             pseudonym_scope: None,
             message: None,
             outcome: Some("VALID".into()),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kenmerk_cli::envelope::KdfParams;
 use kenmerk_cli::wallet::{
-    LogEntry, LogKind, LoggedAttribute, SecretBytes, StoredAttribute, StoredCredential, StoredToken,
+    LogEntry, LogKind, LoggedAttribute, LoggedPredicate, SecretBytes, StoredAttribute, StoredCredential, StoredToken,
 };
 use kenmerk_cli::wallet_file::{LockWait, WalletFile, WalletLock};
 
@@ -155,7 +155,13 @@ fn add_sample_credential(wallet: &Path) {
             id: "demo.utrecht.address.city".into(),
             value: Some("Utrecht".into()),
         }],
-        predicates: vec!["18 or older".into()],
+        predicates: vec![LoggedPredicate {
+            attribute: "demo.utrecht.personal.date_of_birth".into(),
+            predicate: wallet_core::predicate::Predicate::AgeAtLeast {
+                years: 18,
+                on: time::macros::date!(2026 - 11 - 25),
+            },
+        }],
         pseudonym_scope: None,
         message: None,
         outcome: Some("VALID".into()),
@@ -515,12 +521,16 @@ fn list_show_log_tables_and_json() {
 
     let log = json(&env.run(&["log", "--json"], Some(PASS)));
     assert_eq!(log[0]["party"], "demo.parking");
-    assert_eq!(log[0]["predicates"][0], "18 or older");
+    assert_eq!(
+        log[0]["predicates"][0]["attribute"],
+        "demo.utrecht.personal.date_of_birth"
+    );
     let out = env.run(&["log"], Some(PASS));
     assert_success(&out);
     let text = stdout(&out);
     assert!(text.contains("city=Utrecht"), "{text}");
     assert!(text.contains("parkeren.example"), "{text}");
+    assert!(text.contains("you are 18 or older (on 2026-11-25)"), "{text}");
 }
 
 #[test]

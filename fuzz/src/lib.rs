@@ -307,8 +307,10 @@ pub fn issuance_challenges(data: &[u8]) -> Reached {
     let Some(w) = world() else {
         return Reached::Decoded;
     };
-    let (Ok(session), Some(key)) = (IssuerSession::from_secret_bytes(&w.session), w.keys.get(ADDRESS))
-    else {
+    let (Ok(session), Some(key)) = (
+        IssuerSession::from_secret_bytes(&w.session),
+        w.keys.get(ADDRESS),
+    ) else {
         return Reached::Decoded;
     };
     accepted_if(session.answer(key, &c).is_ok())
@@ -397,7 +399,12 @@ pub fn scheme_toml(data: &[u8]) -> Reached {
     let Ok(b) = SchemeBuilder::from_toml(t) else {
         return Reached::Rejected;
     };
-    accepted_if(b.build().is_ok())
+    // The scheme tool sets the validity period before it builds.
+    accepted_if(
+        b.validity(NOW - 86_400, NOW + DEMO_SCHEME_VALIDITY)
+            .build()
+            .is_ok(),
+    )
 }
 
 /// A session request: JSON from a requestor, or canonical CBOR. Decoded

@@ -227,7 +227,9 @@ mod tests {
     #[test]
     fn static_tokens() {
         let a = auth();
-        let r = a.authenticate(Some("Bearer static-token-0123456789")).unwrap();
+        let r = a
+            .authenticate(Some("Bearer static-token-0123456789"))
+            .unwrap();
         assert_eq!(r.name, "backoffice");
         assert_eq!(r.require_admin(), Err(AuthError::NotAdmin));
         assert!(r.require_credential_type("demo.utrecht.address").is_ok());

@@ -430,8 +430,9 @@ admin = true
             env(&[("KENMERK_ISSUER_TOKEN_VALIDITY_SECS", "99999999")])
         )
         .is_err());
-        assert!(IssuerConfig::load(None, env(&[("KENMERK_ISSUER_REQUESTOR_TOKEN", "short")]))
-            .is_err());
+        assert!(
+            IssuerConfig::load(None, env(&[("KENMERK_ISSUER_REQUESTOR_TOKEN", "short")])).is_err()
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "listen = 3\n").unwrap();

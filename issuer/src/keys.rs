@@ -79,6 +79,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), KeyFi
     result
 }
 
+/// Creates an empty file with mode 0600 unless it exists.
+pub fn create_private_file(path: &Path) -> Result<(), KeyFileError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
 /// The file name of an issuer key: `<credential type>.<counter>.key`.
 pub fn issuer_key_path(dir: &Path, credential_type: &CredentialTypeId, counter: u32) -> PathBuf {
     dir.join(format!("{credential_type}.{counter}.key"))
@@ -100,12 +116,11 @@ pub fn load_issuer_keys(
             continue;
         }
         let bytes = Zeroizing::new(std::fs::read(&path).map_err(io(&path))?);
-        let key = IssuerSecretKey::from_bytes(&bytes).map_err(|source| {
-            KeyFileError::IssuerKey {
+        let key =
+            IssuerSecretKey::from_bytes(&bytes).map_err(|source| KeyFileError::IssuerKey {
                 path: path.clone(),
                 source,
-            }
-        })?;
+            })?;
         let public = key.public();
         keys.insert((public.credential_type.clone(), public.counter), key);
     }
@@ -113,10 +128,7 @@ pub fn load_issuer_keys(
 }
 
 /// Generates an issuer key and writes its file (mode 0600).
-pub fn generate_issuer_key(
-    dir: &Path,
-    params: KeyParams,
-) -> Result<IssuerSecretKey, KeyFileError> {
+pub fn generate_issuer_key(dir: &Path, params: KeyParams) -> Result<IssuerSecretKey, KeyFileError> {
     let key = IssuerSecretKey::generate(&mut rand_core::OsRng, params)
         .map_err(|e| KeyFileError::Generate(e.to_string()))?;
     let public = key.public();
@@ -131,16 +143,16 @@ pub fn load_or_generate_scheme_key(path: &Path) -> Result<(SchemeSigningKey, boo
     match std::fs::read(path) {
         Ok(bytes) => {
             let bytes = Zeroizing::new(bytes);
-            let key = SchemeSigningKey::from_pkcs8(&bytes).map_err(|source| {
-                KeyFileError::SchemeKey {
+            let key =
+                SchemeSigningKey::from_pkcs8(&bytes).map_err(|source| KeyFileError::SchemeKey {
                     path: path.to_owned(),
                     source,
-                }
-            })?;
+                })?;
             Ok((key, false))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = SchemeSigningKey::generate().map_err(|e| KeyFileError::Generate(e.to_string()))?;
+            let key =
+                SchemeSigningKey::generate().map_err(|e| KeyFileError::Generate(e.to_string()))?;
             write_atomic(path, key.pkcs8(), true)?;
             Ok((key, true))
         }

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::auth::AuthError;
-use crate::service::{AdminError, CreateSessionError, PublishError, RefreshError, SessionError, WalletError};
+use crate::publish::PublishError;
+use crate::service::{AdminError, CreateSessionError, RefreshError, SessionError, WalletError};
 use crate::store::StoreError;
 
 /// Media type of problem documents.
@@ -126,9 +127,12 @@ impl From<AuthError> for Problem {
                 "Unauthorized",
                 e.to_string(),
             ),
-            AuthError::NotAdmin | AuthError::CredentialTypeNotAllowed(_) => {
-                Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", e.to_string())
-            }
+            AuthError::NotAdmin | AuthError::CredentialTypeNotAllowed(_) => Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                e.to_string(),
+            ),
         }
     }
 }

@@ -14,9 +14,9 @@
 //! signer commitments, the same challenges the stored responses (rule 3);
 //! anything else after a step is refused.
 
-mod admin;
-mod requestor;
-mod wallet;
+pub mod admin;
+pub mod requestor;
+pub mod wallet;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,7 +29,9 @@ use wallet_core::keys::IssuerSecretKey;
 use wallet_core::scheme::SchemeSigningKey;
 
 pub use admin::{AdminError, CredentialView, RotatedKey};
-pub use requestor::{CreateSessionError, SessionCreated, SessionError, SessionResult, SessionStatus};
+pub use requestor::{
+    CreateSessionError, SessionCreated, SessionError, SessionResult, SessionStatus,
+};
 pub use wallet::{RefreshError, RefreshStarted, WalletError};
 
 use crate::auth::{AuthConfigError, Authenticator};
@@ -136,13 +138,19 @@ impl Service {
         keys::create_private_dir(&config.data_dir)?;
         let key_dir = config.effective_key_dir();
         keys::create_private_dir(&key_dir)?;
+        if config.database_url.is_none() {
+            // The database holds personal data: create it private.
+            keys::create_private_file(&config.data_dir.join("issuer.db"))?;
+        }
         let store = AnyStore::connect(&config.effective_database_url()).await?;
 
         let scheme_description = match &config.scheme_file {
-            Some(path) => std::fs::read_to_string(path).map_err(|source| StartError::SchemeFile {
-                path: path.clone(),
-                source,
-            })?,
+            Some(path) => {
+                std::fs::read_to_string(path).map_err(|source| StartError::SchemeFile {
+                    path: path.clone(),
+                    source,
+                })?
+            }
             None => wallet_core::scheme::demo::DEMO_SCHEME_TOML.to_owned(),
         };
         let (signing_key, generated) =
@@ -181,7 +189,9 @@ impl Service {
         // Keys for types the description does not know are not published.
         secret_keys.retain(|(t, _), _| description.scheme().credential_type(t).is_some());
         for key in secret_keys.values() {
-            store.insert_key(&key_record(key.public()), "system").await?;
+            store
+                .insert_key(&key_record(key.public()), "system")
+                .await?;
         }
         let publics: Vec<_> = secret_keys.values().map(|k| k.public().clone()).collect();
         let scheme_path = config.data_dir.join("scheme.cbor");
@@ -280,7 +290,11 @@ impl Service {
         });
     }
 
-    fn secret_key(&self, credential_type: &CredentialTypeId, counter: u32) -> Option<Arc<IssuerSecretKey>> {
+    fn secret_key(
+        &self,
+        credential_type: &CredentialTypeId,
+        counter: u32,
+    ) -> Option<Arc<IssuerSecretKey>> {
         let keys = match self.keys.read() {
             Ok(k) => k,
             Err(poisoned) => poisoned.into_inner(),

@@ -37,10 +37,7 @@ pub enum StoreError {
     /// A row holds a value this version does not understand (hand-edited
     /// database or a newer schema).
     #[error("corrupt row in table {table}: {detail}")]
-    Corrupt {
-        table: &'static str,
-        detail: String,
-    },
+    Corrupt { table: &'static str, detail: String },
     /// The database URL names no backend we support.
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,

@@ -145,7 +145,10 @@ async fn lifecycle<S: Store>(store: &S) {
     let loaded = store.session("life").await.unwrap().unwrap();
     assert_eq!(loaded.state, SessionState::Committed);
     assert_eq!(loaded.holder_public_key.as_deref(), Some(&b"hd"[..]));
-    assert_eq!(loaded.secret_state.as_deref().map(|v| &v[..]), Some(&b"secret-w"[..]));
+    assert_eq!(
+        loaded.secret_state.as_deref().map(|v| &v[..]),
+        Some(&b"secret-w"[..])
+    );
 
     let out = store.finish_session(&finish("life", 1)).await.unwrap();
     assert_eq!(out, FinishOutcome::Finished { superseded: vec![] });
@@ -304,7 +307,13 @@ async fn refresh_and_revocation<S: Store>(store: &S) {
         .await
         .unwrap());
     assert_eq!(
-        store.session("rf-w").await.unwrap().unwrap().failure.as_deref(),
+        store
+            .session("rf-w")
+            .await
+            .unwrap()
+            .unwrap()
+            .failure
+            .as_deref(),
         Some("bad proof")
     );
 
@@ -380,7 +389,10 @@ async fn subject_revocation_and_update<S: Store>(store: &S) {
         .await
         .unwrap());
     let audit = store.audit(Some("cred-sr-b")).await.unwrap();
-    assert_eq!(audit.last().map(|e| e.detail.as_str()), Some("by subject: deceased"));
+    assert_eq!(
+        audit.last().map(|e| e.detail.as_str()),
+        Some("by subject: deceased")
+    );
 
     store
         .append_audit(&AuditEntry {
@@ -407,10 +419,22 @@ async fn keys<S: Store>(store: &S) {
         valid_until: NOW + 1000,
         created_at: NOW,
     };
-    assert!(store.insert_key(&key("demo.x.b", 2), "system").await.unwrap());
-    assert!(store.insert_key(&key("demo.x.b", 1), "system").await.unwrap());
-    assert!(store.insert_key(&key("demo.x.a", 1), "system").await.unwrap());
-    assert!(!store.insert_key(&key("demo.x.a", 1), "system").await.unwrap());
+    assert!(store
+        .insert_key(&key("demo.x.b", 2), "system")
+        .await
+        .unwrap());
+    assert!(store
+        .insert_key(&key("demo.x.b", 1), "system")
+        .await
+        .unwrap());
+    assert!(store
+        .insert_key(&key("demo.x.a", 1), "system")
+        .await
+        .unwrap());
+    assert!(!store
+        .insert_key(&key("demo.x.a", 1), "system")
+        .await
+        .unwrap());
     let keys = store.keys().await.unwrap();
     let order: Vec<(String, i64)> = keys
         .iter()
@@ -429,7 +453,12 @@ async fn keys<S: Store>(store: &S) {
 
 async fn failure_mid_finish<S: Store + InjectFailure>(store: &S) {
     let s = new_session("fail", SessionKind::Issue, "cred-fail", Some("111222333"));
-    let keep = new_session("fail-keep", SessionKind::Issue, "cred-fail-keep", Some("111222333"));
+    let keep = new_session(
+        "fail-keep",
+        SessionKind::Issue,
+        "cred-fail-keep",
+        Some("111222333"),
+    );
     committed(store, &keep, b"hd-keep").await;
     store.finish_session(&finish("fail-keep", 1)).await.unwrap();
     committed(store, &s, b"hd-fail").await;
@@ -441,7 +470,12 @@ async fn failure_mid_finish<S: Store + InjectFailure>(store: &S) {
     // session still committed with its nonces, no answer stored.
     assert!(store.credential("cred-fail").await.unwrap().is_none());
     assert_eq!(
-        store.credential("cred-fail-keep").await.unwrap().unwrap().status,
+        store
+            .credential("cred-fail-keep")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         CredentialStatus::Active
     );
     let loaded = store.session("fail").await.unwrap().unwrap();

@@ -573,10 +573,10 @@ pub fn generate() -> R<Vec<(String, Value)>> {
         json!({
             "kind": "signature",
             "name": "signature",
-            "description": "Attribute-based signature on 'I object to permit 2026-114' with given names and family name, timestamped; verifiable by anyone later (Rule 10: transferable)",
+            "description": "Attribute-based signature on 'I object to permit 2026-114' with given names and family name, timestamped; verifiable by anyone later at a trusted time (Rule 10: transferable)",
             "keys": keys_json(&both),
             "signature": h(&signature.to_bytes()),
-            "at": NOW + 365 * 86_400,
+            "at": NOW,
             "expected": "valid",
         }),
     ));

@@ -224,14 +224,25 @@ mod tests {
         let a = auth.authenticate(&headers("Bearer s3cret")).unwrap();
         assert_eq!(a.name, "desk");
         assert_eq!(auth.authenticate(&headers("s3cret")).unwrap().name, "desk");
-        assert_eq!(auth.authenticate(&headers("Bearer nope")), Err(AuthError::Invalid));
-        assert_eq!(auth.authenticate(&HeaderMap::new()), Err(AuthError::Missing));
+        assert_eq!(
+            auth.authenticate(&headers("Bearer nope")),
+            Err(AuthError::Invalid)
+        );
+        assert_eq!(
+            auth.authenticate(&HeaderMap::new()),
+            Err(AuthError::Missing)
+        );
 
         let now = crate::store::now_ms() / 1000;
         let good = key
             .jwt(&serde_json::json!({"iss": "poll", "exp": now + 60}))
             .unwrap();
-        assert_eq!(auth.authenticate(&headers(&format!("Bearer {good}"))).unwrap().name, "poll");
+        assert_eq!(
+            auth.authenticate(&headers(&format!("Bearer {good}")))
+                .unwrap()
+                .name,
+            "poll"
+        );
         let wrong_iss = key
             .jwt(&serde_json::json!({"iss": "desk", "exp": now + 60}))
             .unwrap();
@@ -252,7 +263,12 @@ mod tests {
             &jsonwebtoken::EncodingKey::from_secret(b"shared"),
         )
         .unwrap();
-        assert_eq!(auth.authenticate(&headers(&format!("Bearer {hs}"))).unwrap().name, "hs");
+        assert_eq!(
+            auth.authenticate(&headers(&format!("Bearer {hs}")))
+                .unwrap()
+                .name,
+            "hs"
+        );
     }
 
     #[test]

@@ -250,7 +250,8 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::Read(path.display().to_string(), e))?;
-        toml::from_str(&text).map_err(|e| ConfigError::Toml(path.display().to_string(), e.to_string()))
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Toml(path.display().to_string(), e.to_string()))
     }
 
     /// Apply `KENMERK_VERIFIER_*` variables over the file's values.
@@ -264,7 +265,10 @@ impl FileConfig {
             ("KENMERK_VERIFIER_SCHEME_KEY", &mut self.scheme_key),
             ("KENMERK_VERIFIER_REDIS_URL", &mut self.redis_url),
             ("KENMERK_VERIFIER_REDIS_PREFIX", &mut self.redis_prefix),
-            ("KENMERK_VERIFIER_DEFAULT_VERIFIER", &mut self.default_verifier),
+            (
+                "KENMERK_VERIFIER_DEFAULT_VERIFIER",
+                &mut self.default_verifier,
+            ),
         ] {
             if let Some(v) = env.var(name) {
                 *field = Some(v);
@@ -302,7 +306,10 @@ impl FileConfig {
         if let Some(v) = env.var("KENMERK_VERIFIER_REQUESTOR_TOKENS") {
             for pair in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 let (name, token) = pair.split_once('=').ok_or_else(|| {
-                    ConfigError::Env("KENMERK_VERIFIER_REQUESTOR_TOKENS", "expected name=token".into())
+                    ConfigError::Env(
+                        "KENMERK_VERIFIER_REQUESTOR_TOKENS",
+                        "expected name=token".into(),
+                    )
                 })?;
                 self.requestors.push(RequestorEntry {
                     name: name.trim().to_owned(),
@@ -315,7 +322,10 @@ impl FileConfig {
         if let Some(v) = env.var("KENMERK_VERIFIER_REQUESTOR_JWT_KEYS") {
             for pair in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 let (name, path) = pair.split_once('=').ok_or_else(|| {
-                    ConfigError::Env("KENMERK_VERIFIER_REQUESTOR_JWT_KEYS", "expected name=path".into())
+                    ConfigError::Env(
+                        "KENMERK_VERIFIER_REQUESTOR_JWT_KEYS",
+                        "expected name=path".into(),
+                    )
                 })?;
                 self.requestors.push(RequestorEntry {
                     name: name.trim().to_owned(),
@@ -382,7 +392,9 @@ impl FileConfig {
             .session_timeout_secs
             .map_or(DEFAULT_SESSION_TIMEOUT, Duration::from_secs);
         if session_timeout.is_zero() {
-            return Err(ConfigError::Invalid("session_timeout_secs must be positive".into()));
+            return Err(ConfigError::Invalid(
+                "session_timeout_secs must be positive".into(),
+            ));
         }
         let mut requestors = Vec::new();
         for r in self.requestors {
@@ -421,12 +433,13 @@ fn requestor(r: RequestorEntry, default: Option<&VerifierId>) -> Result<Requesto
     if r.name.is_empty() {
         return Err(ConfigError::Invalid("a requestor has an empty name".into()));
     }
-    let verifier = match r.verifier {
-        Some(v) => Some(v.parse::<VerifierId>().map_err(|e| {
-            ConfigError::Invalid(format!("requestor {}: verifier: {e}", r.name))
-        })?),
-        None => default.cloned(),
-    };
+    let verifier =
+        match r.verifier {
+            Some(v) => Some(v.parse::<VerifierId>().map_err(|e| {
+                ConfigError::Invalid(format!("requestor {}: verifier: {e}", r.name))
+            })?),
+            None => default.cloned(),
+        };
     let credential = match (r.token, r.jwt_public_key_file, r.jwt_hs256_secret) {
         (Some(t), None, None) => {
             if t.len() < 16 {
@@ -440,9 +453,8 @@ fn requestor(r: RequestorEntry, default: Option<&VerifierId>) -> Result<Requesto
         (None, Some(path), None) => {
             let pem = std::fs::read(&path)
                 .map_err(|e| ConfigError::Read(path.display().to_string(), e))?;
-            let key = jsonwebtoken::DecodingKey::from_ed_pem(&pem).map_err(|e| {
-                ConfigError::Invalid(format!("requestor {}: jwt key: {e}", r.name))
-            })?;
+            let key = jsonwebtoken::DecodingKey::from_ed_pem(&pem)
+                .map_err(|e| ConfigError::Invalid(format!("requestor {}: jwt key: {e}", r.name)))?;
             Credential::JwtEdDsa(key)
         }
         (None, None, Some(secret)) => {
@@ -499,8 +511,14 @@ mod tests {
         f.apply_env(&[
             ("KENMERK_VERIFIER_LISTEN", "127.0.0.1:9001"),
             ("KENMERK_VERIFIER_REDIS_URL", "redis://127.0.0.1:6379"),
-            ("KENMERK_VERIFIER_ALLOWED_ORIGINS", "https://a.example, https://b.example"),
-            ("KENMERK_VERIFIER_REQUESTOR_TOKENS", "poll=abcdefghijklmnopqrst"),
+            (
+                "KENMERK_VERIFIER_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example",
+            ),
+            (
+                "KENMERK_VERIFIER_REQUESTOR_TOKENS",
+                "poll=abcdefghijklmnopqrst",
+            ),
         ])
         .unwrap();
         let s = f
@@ -513,13 +531,19 @@ mod tests {
         assert_eq!(s.scheme, SchemeLocation::File("/etc/scheme.json".into()));
         assert_eq!(s.session_timeout, Duration::from_secs(60));
         assert!(matches!(s.store, StoreConfig::Redis { .. }));
-        assert_eq!(s.allowed_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            s.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
         let RequestorAuth::Requestors(r) = s.auth else {
             panic!("requestors expected")
         };
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].name, "poll");
-        assert_eq!(r[1].verifier.as_ref().map(|v| v.as_str()), Some("demo.parking"));
+        assert_eq!(
+            r[1].verifier.as_ref().map(|v| v.as_str()),
+            Some("demo.parking")
+        );
     }
 
     #[test]
@@ -529,10 +553,8 @@ mod tests {
         assert!(f
             .apply_env(&[("KENMERK_VERIFIER_LISTEN", "not an address")])
             .is_err());
-        let f: FileConfig = toml::from_str(
-            "[[requestors]]\nname = \"x\"\ntoken = \"short\"\n",
-        )
-        .unwrap();
+        let f: FileConfig =
+            toml::from_str("[[requestors]]\nname = \"x\"\ntoken = \"short\"\n").unwrap();
         assert!(f.resolve(Overrides::default()).is_err());
         let f: FileConfig = toml::from_str("public_url = \"ftp://x\"").unwrap();
         assert!(f.resolve(Overrides::default()).is_err());

@@ -17,7 +17,9 @@ use axum::response::{IntoResponse, Response};
 use crate::store::SessionStatus;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
-const BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5];
+const BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
+];
 
 const FINAL_STATUSES: [SessionStatus; 3] = [
     SessionStatus::Done,
@@ -48,6 +50,7 @@ pub struct Metrics {
     latency_sum_micros: AtomicU64,
     scheme_reloads: AtomicU64,
     sse_open: AtomicU64,
+    sse_opened: AtomicU64,
 }
 
 /// Counts one open status stream while alive.
@@ -95,7 +98,14 @@ impl Metrics {
     /// Count an open server-sent-events stream until the guard drops.
     pub fn stream_opened(self: &Arc<Self>) -> StreamGuard {
         self.sse_open.fetch_add(1, Ordering::Relaxed);
+        self.sse_opened.fetch_add(1, Ordering::Relaxed);
         StreamGuard(self.clone())
+    }
+
+    /// Number of status streams opened since start (monotonic, so a test
+    /// can wait for "one more" without racing a stream that closes).
+    pub fn streams_opened(&self) -> u64 {
+        self.sse_opened.load(Ordering::Relaxed)
     }
 
     /// Number of open status streams.
@@ -145,7 +155,10 @@ impl Metrics {
             "# HELP kenmerk_verifier_presentations_total Presentations posted by wallets.\n\
              # TYPE kenmerk_verifier_presentations_total counter"
         );
-        for (name, a) in ["valid", "not_valid", "refused"].iter().zip(&self.presentations) {
+        for (name, a) in ["valid", "not_valid", "refused"]
+            .iter()
+            .zip(&self.presentations)
+        {
             let _ = writeln!(
                 out,
                 "kenmerk_verifier_presentations_total{{outcome=\"{name}\"}} {}",

@@ -37,7 +37,12 @@ impl Lang {
     pub fn from_accept_language(header: Option<&str>) -> Self {
         let Some(h) = header else { return Self::Nl };
         for part in h.split(',') {
-            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if tag.starts_with("nl") {
                 return Self::Nl;
             }
@@ -359,7 +364,10 @@ mod tests {
     fn language_choice() {
         assert_eq!(Lang::from_accept_language(None), Lang::Nl);
         assert_eq!(Lang::from_accept_language(Some("en-GB,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("nl-NL, en;q=0.5")), Lang::Nl);
+        assert_eq!(
+            Lang::from_accept_language(Some("nl-NL, en;q=0.5")),
+            Lang::Nl
+        );
         assert_eq!(Lang::from_accept_language(Some("de")), Lang::Nl);
     }
 }

@@ -103,10 +103,9 @@ impl IntoResponse for Problem {
         }
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }
@@ -177,30 +176,14 @@ pub mod rejection {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn renders_problem_json() {
-        let r = Problem::session_not_found().into_response();
-        assert_eq!(r.status(), StatusCode::NOT_FOUND);
-        assert_eq!(r.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
-        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["type"], "urn:kenmerk:verifier:session-not-found");
-        assert_eq!(v["status"], 404);
-        assert!(v["title"].is_string() && v["detail"].is_string());
-        assert!(v.get("reason").is_none());
-    }
-}
-
 impl From<crate::session::CreateSessionError> for Problem {
     fn from(e: crate::session::CreateSessionError) -> Self {
         use crate::session::CreateSessionError as E;
         let detail = e.to_string();
         match e {
-            E::WrongKind(_) => Self::bad_request("wrong-session-kind", "Wrong session kind", detail),
+            E::WrongKind(_) => {
+                Self::bad_request("wrong-session-kind", "Wrong session kind", detail)
+            }
             E::UnknownVerifier(_) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unknown-verifier",
@@ -220,7 +203,9 @@ impl From<crate::session::CreateSessionError> for Problem {
                 detail,
             )
             .with_reason("BEYOND_REGISTRATION"),
-            E::Pointer(_) => Self::internal("the configured public URL does not make a valid session pointer"),
+            E::Pointer(_) => {
+                Self::internal("the configured public URL does not make a valid session pointer")
+            }
             E::Store(s) => s.into(),
         }
     }
@@ -263,12 +248,10 @@ impl From<crate::session::WalletError> for Problem {
                 detail,
             )
             .with_reason("REPLAY_OR_LATE"),
-            E::Malformed(_) => Self::bad_request(
-                "malformed-presentation",
-                "Malformed presentation",
-                detail,
-            )
-            .with_reason("MALFORMED"),
+            E::Malformed(_) => {
+                Self::bad_request("malformed-presentation", "Malformed presentation", detail)
+                    .with_reason("MALFORMED")
+            }
             E::WrongContext => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "wrong-context",
@@ -296,5 +279,23 @@ impl From<crate::auth::AuthError> for Problem {
             crate::auth::AuthError::Expired => "EXPIRED",
         };
         Self::unauthorized(e.to_string()).with_reason(reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn renders_problem_json() {
+        let r = Problem::session_not_found().into_response();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["type"], "urn:kenmerk:verifier:session-not-found");
+        assert_eq!(v["status"], 404);
+        assert!(v["title"].is_string() && v["detail"].is_string());
+        assert!(v.get("reason").is_none());
     }
 }

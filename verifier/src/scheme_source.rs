@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use wallet_core::scheme::{
-    SchemePublicKey, SchemeVerifyError, SignedScheme, VerifiedScheme,
-};
+use wallet_core::scheme::{SchemePublicKey, SchemeVerifyError, SignedScheme, VerifiedScheme};
 
 use crate::config::SchemeLocation;
 use crate::metrics::Metrics;
@@ -110,6 +108,10 @@ pub struct SchemeLoader {
     location: SchemeLocation,
     key: Option<SchemePublicKey>,
     client: reqwest::Client,
+    /// ETag of the last scheme fetched, for `If-None-Match`.
+    etag: Option<String>,
+    /// Bytes of the last scheme read, to skip re-verifying an unchanged one.
+    last: Option<Vec<u8>>,
 }
 
 fn now_secs() -> u64 {
@@ -161,6 +163,8 @@ impl SchemeLoader {
             location,
             key,
             client,
+            etag: None,
+            last: None,
         }
     }
 
@@ -170,17 +174,37 @@ impl SchemeLoader {
     }
 
     async fn fetch(&self, url: &str) -> Result<Vec<u8>, SchemeLoadError> {
+        self.fetch_conditional(url, None)
+            .await
+            .map(|(bytes, _)| bytes.unwrap_or_default())
+    }
+
+    /// GET `url`; with `etag`, `Ok((None, _))` means not modified.
+    async fn fetch_conditional(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+    ) -> Result<(Option<Vec<u8>>, Option<String>), SchemeLoadError> {
         let fail = |reason: String| SchemeLoadError::Fetch {
             url: url.to_owned(),
             reason,
         };
-        let response = self
+        let mut request = self
             .client
             .get(url)
-            .header("accept", "application/json, application/cbor")
-            .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+            .header("accept", "application/cbor, application/json");
+        if let Some(tag) = etag {
+            request = request.header("if-none-match", tag);
+        }
+        let response = request.send().await.map_err(|e| fail(e.to_string()))?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED && etag.is_some() {
+            return Ok((None, etag.map(str::to_owned)));
+        }
+        let new_etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if !response.status().is_success() {
             return Err(fail(format!("HTTP {}", response.status())));
         }
@@ -194,7 +218,7 @@ impl SchemeLoader {
         if bytes.len() > MAX_SCHEME_BYTES {
             return Err(SchemeLoadError::TooLarge);
         }
-        Ok(bytes.to_vec())
+        Ok((Some(bytes.to_vec()), new_etag))
     }
 
     async fn read_file(path: &Path) -> Result<Vec<u8>, SchemeLoadError> {
@@ -202,7 +226,9 @@ impl SchemeLoader {
             path: path.display().to_string(),
             reason,
         };
-        let meta = tokio::fs::metadata(path).await.map_err(|e| fail(e.to_string()))?;
+        let meta = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         if meta.len() > MAX_SCHEME_BYTES as u64 {
             return Err(SchemeLoadError::TooLarge);
         }
@@ -249,13 +275,50 @@ impl SchemeLoader {
         let bytes = match &self.location {
             SchemeLocation::Url(u) => {
                 let u = u.clone();
-                self.fetch(&u).await?
+                let (bytes, etag) = self.fetch_conditional(&u, None).await?;
+                self.etag = etag;
+                bytes.unwrap_or_default()
             }
             SchemeLocation::File(p) => Self::read_file(p).await?,
         };
-        let signed = parse_signed(&bytes)?;
+        let verified = self.verify_bytes(&bytes, previous).await?;
+        self.last = Some(bytes);
+        Ok(verified)
+    }
+
+    async fn verify_bytes(
+        &mut self,
+        bytes: &[u8],
+        previous: Option<u64>,
+    ) -> Result<VerifiedScheme, SchemeLoadError> {
+        let signed = parse_signed(bytes)?;
         let key = self.trusted_key().await?;
         Ok(signed.verify(&key, previous, now_secs())?)
+    }
+
+    /// Like [`SchemeLoader::load`], but `Ok(None)` when the document did not
+    /// change since the last load (HTTP 304 on the stored ETag, or the same
+    /// bytes).
+    pub async fn reload(&mut self, previous: u64) -> Result<Option<VerifiedScheme>, SchemeLoadError> {
+        let bytes = match &self.location {
+            SchemeLocation::Url(u) => {
+                let u = u.clone();
+                let etag = self.etag.clone();
+                let (bytes, etag) = self.fetch_conditional(&u, etag.as_deref()).await?;
+                self.etag = etag;
+                match bytes {
+                    Some(b) => b,
+                    None => return Ok(None),
+                }
+            }
+            SchemeLocation::File(p) => Self::read_file(p).await?,
+        };
+        if self.last.as_deref() == Some(bytes.as_slice()) {
+            return Ok(None);
+        }
+        let verified = self.verify_bytes(&bytes, Some(previous)).await?;
+        self.last = Some(bytes);
+        Ok(Some(verified))
     }
 
     /// Re-load every `interval` and swap newer versions into `handle`,
@@ -269,16 +332,19 @@ impl SchemeLoader {
         loop {
             tokio::time::sleep(interval).await;
             let current = handle.current();
-            match self.load(Some(current.version)).await {
-                Ok(fresh) if fresh.signed() == current.signed() => {}
-                Ok(fresh) => {
+            match self.reload(current.version).await {
+                Ok(None) => {}
+                Ok(Some(fresh)) if fresh.signed() == current.signed() => {}
+                Ok(Some(fresh)) => {
                     let version = fresh.version;
                     if handle.replace(fresh) {
                         metrics.scheme_reloaded();
                         tracing::info!(version, "scheme updated");
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "scheme refresh refused; keeping the current scheme"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "scheme refresh refused; keeping the current scheme")
+                }
             }
         }
     }
@@ -304,7 +370,13 @@ mod tests {
 
     #[test]
     fn garbage_is_a_decode_error() {
-        assert!(matches!(parse_signed(b"{nope"), Err(SchemeLoadError::Decode(_))));
-        assert!(matches!(parse_signed(&[0xff, 0x01]), Err(SchemeLoadError::Decode(_))));
+        assert!(matches!(
+            parse_signed(b"{nope"),
+            Err(SchemeLoadError::Decode(_))
+        ));
+        assert!(matches!(
+            parse_signed(&[0xff, 0x01]),
+            Err(SchemeLoadError::Decode(_))
+        ));
     }
 }

@@ -204,7 +204,10 @@ impl SessionResult {
     /// Whether the session is DONE with a valid presentation.
     pub fn is_valid(&self) -> bool {
         self.status == SessionStatus::Done
-            && self.verification.as_ref().is_some_and(Verification::is_valid)
+            && self
+                .verification
+                .as_ref()
+                .is_some_and(Verification::is_valid)
     }
 }
 
@@ -473,7 +476,10 @@ impl Sessions {
             }
             let result = SessionResult {
                 status: SessionStatus::Timeout,
-                kind: loaded.body.request().map_or(SessionKind::Disclosing, |r| r.kind()),
+                kind: loaded
+                    .body
+                    .request()
+                    .map_or(SessionKind::Disclosing, |r| r.kind()),
                 verifier: loaded.body.verifier.clone(),
                 verification: None,
                 signature: None,
@@ -508,7 +514,12 @@ impl Sessions {
         next.status = status;
         next.purge_at_ms = now_ms() + duration_ms(self.inner.settings.result_ttl);
         next.body = body.encode()?;
-        match self.inner.store.update(loaded.stored.version, next.clone()).await? {
+        match self
+            .inner
+            .store
+            .update(loaded.stored.version, next.clone())
+            .await?
+        {
             UpdateOutcome::Updated => {
                 self.inner.metrics.session_finished(status);
                 next.version = loaded.stored.version + 1;
@@ -521,7 +532,12 @@ impl Sessions {
     /// Load by requestor token (applying the deadline).
     pub async fn load(&self, token: &RequestorToken) -> Result<LoadedSession, LookupError> {
         let id = SessionId::for_token(token);
-        let stored = self.inner.store.get(&id).await?.ok_or(LookupError::NotFound)?;
+        let stored = self
+            .inner
+            .store
+            .get(&id)
+            .await?
+            .ok_or(LookupError::NotFound)?;
         let loaded = Self::decode(stored).ok_or(LookupError::Corrupt)?;
         Ok(self.expire_if_due(loaded).await?)
     }
@@ -574,7 +590,11 @@ impl Sessions {
                 return Err(LookupError::AlreadyFinal(loaded.status()));
             }
             let result = cancelled_result(&loaded);
-            if self.finish(&loaded, SessionStatus::Cancelled, result).await?.is_some() {
+            if self
+                .finish(&loaded, SessionStatus::Cancelled, result)
+                .await?
+                .is_some()
+            {
                 return Ok(());
             }
             loaded = self.load(token).await?;
@@ -625,7 +645,11 @@ impl Sessions {
                 return Err(WalletError::Finished(loaded.status()));
             }
             let result = cancelled_result(&loaded);
-            if self.finish(&loaded, SessionStatus::Cancelled, result).await?.is_some() {
+            if self
+                .finish(&loaded, SessionStatus::Cancelled, result)
+                .await?
+                .is_some()
+            {
                 return Ok(());
             }
             loaded = self.load_wallet(wallet).await?;
@@ -663,9 +687,8 @@ impl Sessions {
         if loaded.status().is_final() {
             return Err(WalletError::Finished(loaded.status()));
         }
-        let presentation = verify::decode_presentation(bytes).map_err(|v| {
-            WalletError::Malformed(v.result.error.unwrap_or_else(|| "undecodable".into()))
-        })?;
+        let presentation = verify::decode_presentation(bytes)
+            .map_err(|e| WalletError::Malformed(e.to_string()))?;
         let request = loaded.body.request().ok_or(WalletError::Corrupt)?;
         let context = loaded.body.context(&request);
         let scheme = self.scheme();
@@ -680,22 +703,19 @@ impl Sessions {
         if verification.reason == Some(Reason::Challenge) {
             return Err(WalletError::WrongContext);
         }
-        let (signature, timestamp_signature) = if request.kind() == SessionKind::Signing
-            && verification.is_valid()
-        {
-            let signature = AttributeSignature::new(context.clone(), presentation.clone())
-                .map(|s| {
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.to_bytes())
-                })
-                .ok();
-            let ts = match (request.message(), context.timestamp) {
-                (Some(m), Some(t)) => Some(sign_timestamp(&self.inner.key, m, t)),
-                _ => None,
+        let (signature, timestamp_signature) =
+            if request.kind() == SessionKind::Signing && verification.is_valid() {
+                let signature = AttributeSignature::new(context.clone(), presentation.clone())
+                    .map(|s| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.to_bytes()))
+                    .ok();
+                let ts = match (request.message(), context.timestamp) {
+                    (Some(m), Some(t)) => Some(sign_timestamp(&self.inner.key, m, t)),
+                    _ => None,
+                };
+                (signature, ts)
+            } else {
+                (None, None)
             };
-            (signature, ts)
-        } else {
-            (None, None)
-        };
         let result = SessionResult {
             status: SessionStatus::Done,
             kind: request.kind(),
@@ -725,6 +745,40 @@ impl Sessions {
             }
         }
         Err(WalletError::Contention)
+    }
+
+    /// Create an offline challenge: a disclosure session whose request
+    /// message (wallet-core `DisclosureRequestMessage`, canonical CBOR) is
+    /// returned for a QR code instead of being fetched by the wallet.
+    pub async fn offline_challenge(
+        &self,
+        new: NewSession,
+    ) -> Result<(CreatedSession, Vec<u8>), CreateSessionError> {
+        let created = self.create(new).await?;
+        let message = self
+            .wallet_request(&created.wallet_token)
+            .await
+            .map_err(|e| match e {
+                WalletError::Store(s) => CreateSessionError::Store(s),
+                other => CreateSessionError::Store(StoreError::Backend(other.to_string())),
+            })?;
+        Ok((created, message))
+    }
+
+    /// The wallet's answer to an offline challenge, posted by the requestor
+    /// (who scanned or received it). Same checks and one-shot completion as
+    /// [`Sessions::wallet_answer`].
+    pub async fn offline_answer(
+        &self,
+        token: &RequestorToken,
+        answer: &[u8],
+    ) -> Result<SessionResult, WalletError> {
+        let loaded = self.load(token).await.map_err(|e| match e {
+            LookupError::NotFound => WalletError::NotFound,
+            LookupError::Store(s) => WalletError::Store(s),
+            _ => WalletError::Corrupt,
+        })?;
+        self.wallet_answer(loaded.wallet_token(), answer).await
     }
 
     /// The session's status now and at every change, ending after a final
@@ -769,9 +823,8 @@ impl Sessions {
                     st.done = status.is_final();
                     return Some((Ok(status), st));
                 }
-                let until_deadline = Duration::from_millis(
-                    loaded.body.deadline_ms.saturating_sub(now_ms()) + 5,
-                );
+                let until_deadline =
+                    Duration::from_millis(loaded.body.deadline_ms.saturating_sub(now_ms()) + 5);
                 let wait = WATCH_RECHECK.min(until_deadline);
                 let id = st.id.clone();
                 let events = &mut st.events;

@@ -60,7 +60,12 @@ pub fn sign_timestamp(key: &SigningKey, message: &str, timestamp: u64) -> Signed
 }
 
 /// Whether `ts` vouches for `timestamp` on `message` under `trusted_key`.
-pub fn check_timestamp(ts: &SignedTimestamp, trusted_key: &[u8; 32], message: &str, timestamp: u64) -> bool {
+pub fn check_timestamp(
+    ts: &SignedTimestamp,
+    trusted_key: &[u8; 32],
+    message: &str,
+    timestamp: u64,
+) -> bool {
     let digest: [u8; 32] = Sha256::digest(message.as_bytes()).into();
     let Ok(signature) = hex::decode(&ts.signature) else {
         return false;
@@ -68,7 +73,11 @@ pub fn check_timestamp(ts: &SignedTimestamp, trusted_key: &[u8; 32], message: &s
     ts.timestamp == timestamp
         && ts.message_digest == hex::encode(digest)
         && ts.key == hex::encode(trusted_key)
-        && ed25519_verify(trusted_key, &timestamp_message(&digest, timestamp), &signature)
+        && ed25519_verify(
+            trusted_key,
+            &timestamp_message(&digest, timestamp),
+            &signature,
+        )
 }
 
 /// One attribute of a verified signature.
@@ -149,16 +158,18 @@ pub fn verify_signature(
                 .credentials
                 .iter()
                 .flat_map(|c| {
-                    c.disclosed.iter().map(move |(position, value)| SignedAttribute {
-                        id: scheme
-                            .attribute_at(&c.credential_type, *position)
-                            .map(|a| a.id.to_string())
-                            .unwrap_or_else(|| format!("{}#{position}", c.credential_type)),
-                        raw_value: match value {
-                            wallet_core::encoding::AttributeValue::Absent => None,
-                            v => Some(v.to_string()),
-                        },
-                    })
+                    c.disclosed
+                        .iter()
+                        .map(move |(position, value)| SignedAttribute {
+                            id: scheme
+                                .attribute_at(&c.credential_type, *position)
+                                .map(|a| a.id.to_string())
+                                .unwrap_or_else(|| format!("{}#{position}", c.credential_type)),
+                            raw_value: match value {
+                                wallet_core::encoding::AttributeValue::Absent => None,
+                                v => Some(v.to_string()),
+                            },
+                        })
                 })
                 .collect();
             SignatureReport {
@@ -213,13 +224,33 @@ mod tests {
         let key = SigningKey::generate().unwrap();
         let ts = sign_timestamp(&key, "I object to permit 2026-114", 1_800_000_000);
         let pk = key.public_key();
-        assert!(check_timestamp(&ts, &pk, "I object to permit 2026-114", 1_800_000_000));
+        assert!(check_timestamp(
+            &ts,
+            &pk,
+            "I object to permit 2026-114",
+            1_800_000_000
+        ));
         assert!(!check_timestamp(&ts, &pk, "I agree", 1_800_000_000));
-        assert!(!check_timestamp(&ts, &pk, "I object to permit 2026-114", 1_800_000_001));
+        assert!(!check_timestamp(
+            &ts,
+            &pk,
+            "I object to permit 2026-114",
+            1_800_000_001
+        ));
         let other = SigningKey::generate().unwrap();
-        assert!(!check_timestamp(&ts, &other.public_key(), "I object to permit 2026-114", 1_800_000_000));
+        assert!(!check_timestamp(
+            &ts,
+            &other.public_key(),
+            "I object to permit 2026-114",
+            1_800_000_000
+        ));
         let mut bad = ts.clone();
         bad.signature = "zz".into();
-        assert!(!check_timestamp(&bad, &pk, "I object to permit 2026-114", 1_800_000_000));
+        assert!(!check_timestamp(
+            &bad,
+            &pk,
+            "I object to permit 2026-114",
+            1_800_000_000
+        ));
     }
 }

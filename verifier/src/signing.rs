@@ -59,8 +59,8 @@ impl SigningKey {
 
     /// From PKCS#8 DER bytes.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, SigningKeyError> {
-        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map_err(|_| SigningKeyError::Format)?;
+        let pair =
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|_| SigningKeyError::Format)?;
         Ok(Self {
             pkcs8: Zeroizing::new(der.to_vec()),
             pair,
@@ -69,10 +69,11 @@ impl SigningKey {
 
     /// From a file holding PKCS#8 as DER or as PEM (`PRIVATE KEY`).
     pub fn from_file(path: &Path) -> Result<Self, SigningKeyError> {
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| SigningKeyError::Read {
-            path: path.display().to_string(),
-            source,
-        })?);
+        let bytes =
+            Zeroizing::new(std::fs::read(path).map_err(|source| SigningKeyError::Read {
+                path: path.display().to_string(),
+                source,
+            })?);
         match std::str::from_utf8(&bytes) {
             Ok(text) if text.contains("-----BEGIN") => {
                 let body: String = text
@@ -164,7 +165,9 @@ mod tests {
     #[test]
     fn jwt_round_trip() {
         let key = SigningKey::generate().unwrap();
-        let token = key.jwt(&serde_json::json!({"sub": "x", "exp": 4_000_000_000u64})).unwrap();
+        let token = key
+            .jwt(&serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}))
+            .unwrap();
         let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
         validation.required_spec_claims.clear();
         let data =
@@ -187,11 +190,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let der = dir.path().join("k.der");
         std::fs::write(&der, key.pkcs8_der()).unwrap();
-        assert_eq!(SigningKey::from_file(&der).unwrap().public_key(), key.public_key());
+        assert_eq!(
+            SigningKey::from_file(&der).unwrap().public_key(),
+            key.public_key()
+        );
         let pem = dir.path().join("k.pem");
         let b64 = base64::engine::general_purpose::STANDARD.encode(key.pkcs8_der());
-        std::fs::write(&pem, format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n")).unwrap();
-        assert_eq!(SigningKey::from_file(&pem).unwrap().public_key(), key.public_key());
+        std::fs::write(
+            &pem,
+            format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            SigningKey::from_file(&pem).unwrap().public_key(),
+            key.public_key()
+        );
         std::fs::write(&der, b"garbage").unwrap();
         assert!(SigningKey::from_file(&der).is_err());
     }

@@ -207,8 +207,10 @@ impl SessionId {
     }
     /// Parse the hex form (as published by a store's change events).
     pub fn from_hex(s: &str) -> Option<Self> {
-        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-            .then(|| Self(s.to_owned()))
+        (s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .then(|| Self(s.to_owned()))
     }
 }
 
@@ -317,8 +319,10 @@ pub trait SessionStore: Send + Sync + 'static {
     fn insert(&self, session: StoredSession) -> BoxFuture<'_, Result<(), StoreError>>;
 
     /// The session under `id`, unless absent or purgeable.
-    fn get<'a>(&'a self, id: &'a SessionId)
-        -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>>;
+    fn get<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>>;
 
     /// The session a wallet token points to, unless absent or purgeable.
     fn get_by_wallet<'a>(
@@ -366,7 +370,10 @@ mod tests {
         assert!("short".parse::<RequestorToken>().is_err());
         assert!("!!!!".parse::<WalletToken>().is_err());
         let w = WalletToken::generate();
-        assert!(w.as_str().parse::<RequestorToken>().is_err(), "lengths differ");
+        assert!(
+            w.as_str().parse::<RequestorToken>().is_err(),
+            "lengths differ"
+        );
         assert_eq!(format!("{t:?}"), "RequestorToken(..)");
     }
 
@@ -390,7 +397,10 @@ mod tests {
             purge_at_ms: 42,
             body: vec![1, 2, 3],
         };
-        assert_eq!(StoredSession::from_bytes(&s.to_bytes().unwrap()).unwrap(), s);
+        assert_eq!(
+            StoredSession::from_bytes(&s.to_bytes().unwrap()).unwrap(),
+            s
+        );
         assert!(StoredSession::from_bytes(&[0xff, 0x00]).is_err());
     }
 }

@@ -18,6 +18,7 @@
 //! once.
 
 use serde::{Deserialize, Serialize};
+use wallet_core::cbor::DecodeError;
 use wallet_core::ids::VerifierId;
 use wallet_core::matching::{self, PresentationResult, ProofStatus};
 use wallet_core::presentation::{self, ChallengeContext, Presentation, VerifyError};
@@ -244,15 +245,15 @@ pub fn verify(
     }
 }
 
-/// Decode a presentation (canonical CBOR, as in wallet-core's
-/// `PresentationMessage` or bare) or give the `MALFORMED` result.
-pub fn decode_presentation(bytes: &[u8]) -> Result<Presentation, Verification> {
+/// Decode a presentation: wallet-core's `PresentationMessage` or a bare
+/// `Presentation`, canonical CBOR either way. A failure is a `MALFORMED`
+/// result ([`Verification::failed`]).
+pub fn decode_presentation(bytes: &[u8]) -> Result<Presentation, DecodeError> {
     use wallet_core::wire::{PresentationMessage, WireMessage as _};
-    if let Ok(m) = PresentationMessage::from_bytes(bytes) {
-        return Ok(m.presentation);
+    match PresentationMessage::from_bytes(bytes) {
+        Ok(m) => Ok(m.presentation),
+        Err(message_error) => Presentation::from_bytes(bytes).map_err(|_| message_error),
     }
-    Presentation::from_bytes(bytes)
-        .map_err(|e| Verification::failed(Reason::Malformed, format!("presentation: {e}")))
 }
 
 #[cfg(test)]
@@ -274,8 +275,10 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        let e = decode_presentation(&[0xa0]).unwrap_err();
-        assert_eq!(e.reason, Some(Reason::Malformed));
-        assert!(!e.is_valid());
+        assert!(decode_presentation(&[0xa0]).is_err());
+        assert!(decode_presentation(&[]).is_err());
+        let v = Verification::failed(Reason::Malformed, "x");
+        assert_eq!(v.result.proof_status, ProofStatus::Invalid);
+        assert!(!v.is_valid());
     }
 }

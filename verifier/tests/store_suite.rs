@@ -42,19 +42,31 @@ async fn round_trip(store: Store) {
     let s = session(60_000);
     store.insert(s.clone()).await.unwrap();
     assert_eq!(store.get(&s.id).await.unwrap(), Some(s.clone()));
-    assert_eq!(store.get_by_wallet(&s.wallet_token).await.unwrap(), Some(s.clone()));
+    assert_eq!(
+        store.get_by_wallet(&s.wallet_token).await.unwrap(),
+        Some(s.clone())
+    );
     let other = session(60_000);
     assert_eq!(store.get(&other.id).await.unwrap(), None);
-    assert_eq!(store.get_by_wallet(&other.wallet_token).await.unwrap(), None);
+    assert_eq!(
+        store.get_by_wallet(&other.wallet_token).await.unwrap(),
+        None
+    );
 }
 
 async fn duplicates_refused(store: Store) {
     let s = session(60_000);
     store.insert(s.clone()).await.unwrap();
-    assert!(matches!(store.insert(s.clone()).await, Err(StoreError::Duplicate)));
+    assert!(matches!(
+        store.insert(s.clone()).await,
+        Err(StoreError::Duplicate)
+    ));
     let mut same_wallet = session(60_000);
     same_wallet.wallet_token = s.wallet_token.clone();
-    assert!(matches!(store.insert(same_wallet.clone()).await, Err(StoreError::Duplicate)));
+    assert!(matches!(
+        store.insert(same_wallet.clone()).await,
+        Err(StoreError::Duplicate)
+    ));
     assert_eq!(store.get(&same_wallet.id).await.unwrap(), None);
 }
 
@@ -64,16 +76,25 @@ async fn compare_and_set(store: Store) {
     let mut next = s.clone();
     next.status = SessionStatus::Connected;
     next.body = b"body-1".to_vec();
-    assert_eq!(store.update(0, next.clone()).await.unwrap(), UpdateOutcome::Updated);
+    assert_eq!(
+        store.update(0, next.clone()).await.unwrap(),
+        UpdateOutcome::Updated
+    );
     let stored = store.get(&s.id).await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     assert_eq!(stored.status, SessionStatus::Connected);
     assert_eq!(stored.body, b"body-1");
     // A writer that read version 0 lost the race.
-    assert_eq!(store.update(0, next.clone()).await.unwrap(), UpdateOutcome::Conflict);
+    assert_eq!(
+        store.update(0, next.clone()).await.unwrap(),
+        UpdateOutcome::Conflict
+    );
     assert_eq!(store.get(&s.id).await.unwrap().unwrap().version, 1);
     let missing = session(60_000);
-    assert_eq!(store.update(0, missing).await.unwrap(), UpdateOutcome::Missing);
+    assert_eq!(
+        store.update(0, missing).await.unwrap(),
+        UpdateOutcome::Missing
+    );
 }
 
 async fn one_winner_among_racers(stores: Vec<Store>) {
@@ -85,7 +106,9 @@ async fn one_winner_among_racers(stores: Vec<Store>) {
         let mut next = s.clone();
         next.status = SessionStatus::Done;
         next.body = format!("winner-{i}").into_bytes();
-        tasks.push(tokio::spawn(async move { store.update(0, next).await.unwrap() }));
+        tasks.push(tokio::spawn(
+            async move { store.update(0, next).await.unwrap() },
+        ));
     }
     let mut winners = 0;
     for t in tasks {
@@ -132,7 +155,10 @@ async fn events_reach_subscribers(writer: Store, reader: Store) {
     next_event(&mut rx, &s.id).await;
     let mut next = s.clone();
     next.status = SessionStatus::Connected;
-    assert_eq!(writer.update(0, next).await.unwrap(), UpdateOutcome::Updated);
+    assert_eq!(
+        writer.update(0, next).await.unwrap(),
+        UpdateOutcome::Updated
+    );
     next_event(&mut rx, &s.id).await;
     assert_eq!(
         reader.get(&s.id).await.unwrap().unwrap().status,

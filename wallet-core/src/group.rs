@@ -40,6 +40,8 @@ pub mod label {
     pub const KEY_ID: &[u8] = b"kenmerk/v1/key-id";
     /// Presentation challenge `c`.
     pub const PRESENTATION: &[u8] = b"kenmerk/v1/presentation";
+    /// Digest of a presentation's challenge context.
+    pub const PRESENTATION_CONTEXT: &[u8] = b"kenmerk/v1/presentation-context";
     /// Merlin transcript label of a predicate's range proof.
     pub const RANGE_PROOF: &[u8] = b"kenmerk/v1/range-proof";
 }

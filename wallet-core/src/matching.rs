@@ -186,8 +186,8 @@ enum ConjunctionMatch {
     Met(Vec<usize>),
     /// Every attribute was shown but some value is wrong or absent.
     WrongValue(AttributeId),
-    /// Some attribute was not shown at all.
-    Missing(AttributeId),
+    /// Some attribute was not shown (or not from one credential): why.
+    Missing(String),
 }
 
 fn match_conjunction(
@@ -248,9 +248,16 @@ fn match_conjunction(
                     None => ConjunctionMatch::Missing(
                         requests
                             .iter()
-                            .map(|(_, a)| a.attribute.clone())
-                            .find(|id| !shown.iter().any(|s| &s.attribute == id))
-                            .unwrap_or_else(|| requests[0].1.attribute.clone()),
+                            .map(|(_, a)| &a.attribute)
+                            .find(|id| !shown.iter().any(|s| &s.attribute == *id))
+                            .map_or_else(
+                                || {
+                                    format!(
+                                        "the attributes of {ct} do not come from one credential"
+                                    )
+                                },
+                                |id| format!("{id} was not disclosed"),
+                            ),
                     ),
                 }
             }
@@ -343,10 +350,10 @@ pub fn match_presentation(
                         ));
                     }
                 }
-                ConjunctionMatch::Missing(a) => {
+                ConjunctionMatch::Missing(why) => {
                     first_problem.get_or_insert((
                         ProofStatus::MissingAttributes,
-                        format!("disclose[{di}]: {a} was not disclosed"),
+                        format!("disclose[{di}]: {why}"),
                     ));
                 }
             }
@@ -505,5 +512,53 @@ pub fn evaluate(
     match presentation::verify(presentation, context, scheme, now) {
         Ok(verified) => match_presentation(&verified, request, scheme, verifier),
         Err(e) => PresentationResult::from_verify_error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_are_irmas() {
+        let names: Vec<String> = [
+            ProofStatus::Valid,
+            ProofStatus::Invalid,
+            ProofStatus::Expired,
+            ProofStatus::UnmatchedRequest,
+            ProofStatus::MissingAttributes,
+        ]
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"VALID\"",
+                "\"INVALID\"",
+                "\"EXPIRED\"",
+                "\"UNMATCHED_REQUEST\"",
+                "\"MISSING_ATTRIBUTES\""
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&AttributeStatus::Null).unwrap(),
+            "\"NULL\""
+        );
+    }
+
+    #[test]
+    fn verify_errors_map_to_invalid_or_expired() {
+        let expired = PresentationResult::from_verify_error(&VerifyError::Expired { token: 0 });
+        assert_eq!(expired.proof_status, ProofStatus::Expired);
+        let rotated = PresentationResult::from_verify_error(&VerifyError::KeyNotValid { token: 1 });
+        assert_eq!(rotated.proof_status, ProofStatus::Expired);
+        let bad = PresentationResult::from_verify_error(&VerifyError::Challenge);
+        assert_eq!(bad.proof_status, ProofStatus::Invalid);
+        assert!(bad.disclosed.is_empty());
+        let json = bad.to_json();
+        assert!(json.contains("\"proofStatus\":\"INVALID\""));
+        assert!(json.contains("another context"));
+        assert!(!bad.is_valid());
     }
 }

@@ -196,7 +196,6 @@ pub(crate) fn verify_range(
         return Err(PredicateError::RangeProof);
     }
     let proof = RangeProof::from_bytes(proof).map_err(|_| PredicateError::Malformed)?;
-    // Canonical bytes only: re-encoding must give the input back.
     let (bp, pc) = generators();
     let v1 = commitment - g() * Scalar::from(lo);
     let v2 = g() * Scalar::from(hi) - commitment;

@@ -95,7 +95,7 @@ pub struct ChallengeContext {
 }
 
 impl ChallengeContext {
-    /// `SHA-512(frame("kenmerk/v1/presentation", u16be(version), verifier,
+    /// `SHA-512(frame("kenmerk/v1/presentation-context", u16be(version), verifier,
     /// request digest, nonce, message?, timestamp?))`, where an absent option
     /// is the part `00` and a present one `01` followed by its part.
     pub fn digest(&self) -> [u8; 64] {
@@ -105,7 +105,7 @@ impl ChallengeContext {
             h.update((b.len() as u32).to_be_bytes());
             h.update(b);
         };
-        frame(label::PRESENTATION);
+        frame(label::PRESENTATION_CONTEXT);
         frame(&crate::PROTOCOL_VERSION.to_be_bytes());
         frame(self.verifier.as_bytes());
         frame(&self.request_digest);

@@ -48,16 +48,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use rand_core::{CryptoRng, RngCore};
 use serde::ser::SerializeMap;
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use time::Date;
 
 use crate::encoding::{AttributeKind, AttributeValue};
+use crate::holder::HolderSecret;
 use crate::ids::{AttributeId, CredentialTypeId, IdError, VerifierId};
 use crate::predicate::Predicate;
+use crate::presentation::{
+    ChallengeContext, IssuerKeys, Presentation, PresentationBuilder, ProveError,
+};
 use crate::pseudonym::Scope;
 use crate::scheme::{RegisteredVerifier, Scheme, Translated};
+use crate::token::CredentialToken;
 
 /// `@context` of a disclosure request (IRMA's value, kept so IRMA-shaped
 /// requests parse unchanged).
@@ -928,8 +934,11 @@ pub fn effective_scope(verifier: &VerifierId, name: &str) -> Scope {
 }
 
 /// Something a request asks that the verifier is not registered for.
+///
+/// JSON: `{"attribute": id}`, `{"predicate": {"attribute": id, "operator": op}}`
+/// or `"pseudonym"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum Unregistered {
     /// Disclosure of this attribute.
     Attribute(AttributeId),
@@ -1023,27 +1032,22 @@ impl SessionRequestBuilder {
     }
 }
 
-/// serde for an optional ISO date `"YYYY-MM-DD"` (same text in JSON and CBOR).
+/// serde for an optional ISO date `"YYYY-MM-DD"` (same text in JSON and
+/// CBOR; the encoding module's strict parser).
 pub(crate) mod opt_date {
     use serde::{Deserialize, Deserializer, Serializer};
     use time::Date;
 
-    const FORMAT: &[time::format_description::FormatItem<'static>] =
-        time::macros::format_description!("[year]-[month]-[day]");
+    use crate::encoding::iso_date;
 
-    /// Formats a date as `YYYY-MM-DD`.
-    pub fn format(d: &Date) -> String {
-        d.format(FORMAT).unwrap_or_default()
-    }
-
-    /// Parses `YYYY-MM-DD`.
-    pub fn parse(s: &str) -> Result<Date, time::error::Parse> {
-        Date::parse(s, FORMAT)
+    /// Parses exactly `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Option<Date> {
+        iso_date::parse(s)
     }
 
     pub fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
         match d {
-            Some(d) => s.serialize_str(&format(d)),
+            Some(d) => s.serialize_str(&iso_date::format(*d)),
             None => s.serialize_none(),
         }
     }
@@ -1051,8 +1055,9 @@ pub(crate) mod opt_date {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
         let text: Option<String> = Option::deserialize(d)?;
         text.map(|t| {
-            parse(&t)
-                .map_err(|e| serde::de::Error::custom(format!("date {t:?} is not YYYY-MM-DD: {e}")))
+            parse(&t).ok_or_else(|| {
+                serde::de::Error::custom(format!("date {t:?} is not a valid YYYY-MM-DD"))
+            })
         })
         .transpose()
     }
@@ -1353,6 +1358,49 @@ impl Candidates {
                 .collect(),
             pseudonym_scope: self.pseudonym_scope.clone(),
         })
+    }
+}
+
+/// Why a plan could not be turned into a presentation.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanProveError {
+    #[error("the plan names held credential {0}, which was not given")]
+    MissingCredential(usize),
+    #[error("the issuer key of held credential {0} is not in the scheme")]
+    UnknownKey(usize),
+    #[error(transparent)]
+    Prove(#[from] ProveError),
+}
+
+impl DisclosurePlan {
+    /// Proves this plan for `context`: `held` are the wallet's tokens in
+    /// the order given to [`Candidates::compute`] (one unused token per
+    /// credential), `keys` the pinned scheme's issuer keys.
+    pub fn prove<R: RngCore + CryptoRng, K: IssuerKeys + ?Sized>(
+        &self,
+        rng: &mut R,
+        holder: &HolderSecret,
+        context: ChallengeContext,
+        held: &[&CredentialToken],
+        keys: &K,
+    ) -> Result<Presentation, PlanProveError> {
+        let mut builder = PresentationBuilder::new(holder, context);
+        for planned in &self.credentials {
+            let token = *held
+                .get(planned.credential)
+                .ok_or(PlanProveError::MissingCredential(planned.credential))?;
+            let key = keys
+                .issuer_key(&token.token().key_id)
+                .ok_or(PlanProveError::UnknownKey(planned.credential))?;
+            let index = builder.token(token, key, &planned.disclose);
+            for (position, predicate) in &planned.predicates {
+                builder.predicate(index, *position, predicate.clone());
+            }
+        }
+        if let Some(scope) = &self.pseudonym_scope {
+            builder.pseudonym(scope.clone());
+        }
+        Ok(builder.prove(rng)?)
     }
 }
 
@@ -1757,6 +1805,14 @@ mod tests {
                 Unregistered::Pseudonym,
             ]
         );
+        let json = serde_json::to_string(&r.unregistered(parking)).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"attribute":"demo.utrecht.personal.bsn"},{"predicate":{"attribute":"demo.utrecht.address.house_number","operator":">="}},"pseudonym"]"#
+        );
+        let back: Vec<Unregistered> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r.unregistered(parking));
+        assert_eq!(back[0].to_string(), "attribute demo.utrecht.personal.bsn");
     }
 
     fn values(city: &str, postal: &str, municipality: &str) -> Vec<AttributeValue> {
@@ -1836,6 +1892,13 @@ mod tests {
         assert!(d1.options[1].attributes.is_empty());
         assert_eq!(d1.label.as_ref().unwrap().nl, "Kenteken");
         assert_eq!(c.predicates[0].credentials, vec![3]);
+        // The CLI prints the choices as JSON for scripts.
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["disjunctions"][1]["label"]["en"], "Licence plate");
+        assert_eq!(
+            json["disjunctions"][0]["options"][0]["attributes"][0]["attribute"],
+            "demo.utrecht.address.city"
+        );
 
         let plan = c
             .plan(&Choice {

@@ -329,6 +329,11 @@ impl Scheme {
             .max_by_key(|k| k.counter)
     }
 
+    /// Indented JSON of the (unsigned) document, for people.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
     /// Canonical CBOR of the document (what is signed).
     pub fn to_cbor(&self) -> Vec<u8> {
         cbor::to_cbor(self)

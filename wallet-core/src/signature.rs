@@ -60,8 +60,12 @@ impl AttributeSignature {
         self.context.message.as_deref().unwrap_or("")
     }
 
-    /// Verifies the signature. Tokens must have been valid when it was made:
-    /// at its vouched timestamp if it has one, otherwise at `at`.
+    /// Verifies the signature with its tokens valid at `at` (Unix seconds).
+    ///
+    /// `at` is the caller's to choose, on purpose: the signature's own
+    /// `timestamp` is chosen by whoever made the signature and proves
+    /// nothing by itself. Pass "now", or a time vouched for by a signed
+    /// timestamp you verified (the verifier daemon issues those).
     pub fn verify<K: IssuerKeys + ?Sized>(
         &self,
         keys: &K,
@@ -70,8 +74,7 @@ impl AttributeSignature {
         if self.context.message.is_none() {
             return Err(SignatureError::NoMessage);
         }
-        let when = self.context.timestamp.unwrap_or(at);
-        Ok(verify(&self.presentation, &self.context, keys, when)?)
+        Ok(verify(&self.presentation, &self.context, keys, at)?)
     }
 
     /// Canonical CBOR.

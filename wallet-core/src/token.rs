@@ -101,7 +101,7 @@ impl TokenInfo {
     /// and for this key.
     pub fn check_for_wallet(&self, key: &IssuerPublicKey, now: u64) -> Result<(), TokenInfoError> {
         self.check_key(key)?;
-        if self.expiry < GRID_ORIGIN || (self.expiry - GRID_ORIGIN) % GRID_STEP != 0 {
+        if self.expiry < GRID_ORIGIN || !(self.expiry - GRID_ORIGIN).is_multiple_of(GRID_STEP) {
             return Err(TokenInfoError::OffGrid);
         }
         if self.expiry <= now {

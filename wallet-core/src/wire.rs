@@ -3,8 +3,9 @@
 //! Every message is a CBOR map whose first key `v` is [`WIRE_VERSION`];
 //! every decoder goes through [`crate::cbor::from_cbor`] (canonical only, no
 //! trailing bytes, points and scalars checked: Rule 4) and then refuses any
-//! other version and any message whose parts disagree (for example a
-//! holder commitment with a proof count different from the offer's).
+//! other version and any message whose parts are out of bounds. Whether a
+//! reply has one entry per offered credential is checked against the offer
+//! with `answers(&offer)`.
 //!
 //! ```text
 //! Issuance (wallet ⇄ issuer), after the QR code's SessionPointer{irmaqr: issuing}:
@@ -580,6 +581,41 @@ impl PresentationMessage {
     }
 }
 
+/// A reply does not have one entry per offered credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected} entries, one per offered credential, got {found}")]
+pub struct CountMismatch {
+    /// Credentials in the offer.
+    pub expected: usize,
+    /// Entries in the reply.
+    pub found: usize,
+}
+
+macro_rules! per_credential {
+    ($($t:ty => $field:ident),*) => {$(
+        impl $t {
+            /// Checks there is one entry per credential of `offer`.
+            pub fn answers(&self, offer: &IssuanceOffer) -> Result<(), CountMismatch> {
+                if self.$field.len() == offer.credentials.len() {
+                    Ok(())
+                } else {
+                    Err(CountMismatch {
+                        expected: offer.credentials.len(),
+                        found: self.$field.len(),
+                    })
+                }
+            }
+        }
+    )*};
+}
+
+per_credential!(
+    HolderCommitment => proofs,
+    SignerCommitmentsMessage => commitments,
+    ChallengesMessage => challenges,
+    ResponsesMessage => responses
+);
+
 versioned!(
     IssuanceOffer,
     HolderCommitment,
@@ -710,6 +746,60 @@ mod tests {
             Nonce([7; 32]),
         );
         assert!(RefreshRequest::from_bytes(&other.to_bytes()).is_err());
+    }
+
+    #[test]
+    fn offers_are_bounded_and_replies_counted() {
+        let credential = OfferedCredential {
+            token_info: TokenInfo::new(
+                "demo.rdw.vehicle".parse().unwrap(),
+                1,
+                1_795_000_000,
+                86_400,
+            ),
+            attributes: vec![AttributeValue::String("XX-123-Y".into())],
+            record: "r1".parse().unwrap(),
+        };
+        let offer = IssuanceOffer::new(
+            "demo.rdw".parse().unwrap(),
+            vec![credential.clone(), credential],
+            Nonce([3; 32]),
+            0,
+        );
+        assert_eq!(usize::from(offer.batch), DEFAULT_BATCH);
+        assert_eq!(IssuanceOffer::from_bytes(&offer.to_bytes()).unwrap(), offer);
+        let mut huge = offer.clone();
+        huge.batch = 1000;
+        assert!(matches!(
+            IssuanceOffer::from_bytes(&huge.to_bytes()),
+            Err(DecodeError::Invalid(_))
+        ));
+        let mut empty = offer.clone();
+        empty.credentials.clear();
+        assert!(matches!(
+            IssuanceOffer::from_bytes(&empty.to_bytes()),
+            Err(DecodeError::Invalid(_))
+        ));
+
+        let holder = crate::holder::HolderSecret::from_seed(&[5; 32]);
+        let proof = holder.prove_possession(
+            &mut rand_core::OsRng,
+            &offer.nonce.0,
+            &crate::keys::KeyId([1; 32]),
+        );
+        let one = HolderCommitment::new(holder.public(), vec![proof.clone()]);
+        let one = HolderCommitment::from_bytes(&one.to_bytes()).unwrap();
+        assert_eq!(
+            one.answers(&offer),
+            Err(CountMismatch {
+                expected: 2,
+                found: 1
+            })
+        );
+        let two = HolderCommitment::new(holder.public(), vec![proof.clone(), proof]);
+        assert_eq!(two.answers(&offer), Ok(()));
+        let none = HolderCommitment::new(holder.public(), vec![]);
+        assert!(HolderCommitment::from_bytes(&none.to_bytes()).is_err());
     }
 
     #[test]

@@ -39,8 +39,7 @@ use wallet_core::token::CredentialToken;
 use wallet_core::wire::{
     ChallengesMessage, DisclosureRequestMessage, HolderCommitment, IssuanceOffer, Nonce,
     OfferedCredential, PresentationMessage, RecordId, RefreshProof, RefreshRequest,
-    ResponsesMessage, SessionPointer, SignerCommitmentsMessage, SigningRequestMessage,
-    WireMessage,
+    ResponsesMessage, SessionPointer, SignerCommitmentsMessage, SigningRequestMessage, WireMessage,
 };
 
 fn corpus_root() -> PathBuf {
@@ -122,39 +121,58 @@ fn valid_seeds() -> Seeds {
 
     add("token", "personal", personal[0].token().to_bytes());
     add("token", "address", address[0].token().to_bytes());
-    add("credential_token", "address", address[0].to_bytes().to_vec());
-    add("credential_token", "personal", personal[0].to_bytes().to_vec());
+    add(
+        "credential_token",
+        "address",
+        address[0].to_bytes().to_vec(),
+    );
+    add(
+        "credential_token",
+        "personal",
+        personal[0].to_bytes().to_vec(),
+    );
 
     let ctx = fuzz::disclosure_context();
-    let prove = |rng: &mut ChaCha20Rng, f: &dyn Fn(&mut PresentationBuilder<'_>)| {
+    let disclose = {
         let mut b = PresentationBuilder::new(&w.holder, ctx.clone());
-        f(&mut b);
-        b.prove(rng).unwrap()
-    };
-    let disclose = prove(&mut rng, &|b| {
         b.token(&address[0], pk_address, &[2, 3]);
-    });
-    let pseudonym = prove(&mut rng, &|b| {
+        b.prove(&mut rng).unwrap()
+    };
+    let pseudonym = {
+        let mut b = PresentationBuilder::new(&w.holder, ctx.clone());
         b.token(&address[0], pk_address, &[4]);
         b.pseudonym(Scope("demo.poll/2026-parks".into()));
-    });
-    let predicate = prove(&mut rng, &|b| {
+        b.prove(&mut rng).unwrap()
+    };
+    let predicate = {
+        let mut b = PresentationBuilder::new(&w.holder, ctx.clone());
         let p = b.token(&personal[0], pk_personal, &[]);
         b.predicate(p, 2, age_predicate());
-    });
-    let two = prove(&mut rng, &|b| {
+        b.prove(&mut rng).unwrap()
+    };
+    let two = {
+        let mut b = PresentationBuilder::new(&w.holder, ctx.clone());
         b.token(&address[0], pk_address, &[2, 3]);
         let p = b.token(&personal[0], pk_personal, &[]);
         b.predicate(p, 2, age_predicate());
-    });
+        b.prove(&mut rng).unwrap()
+    };
     add("presentation", "disclose-2-of-5", disclose.to_bytes());
     add("presentation", "pseudonym", pseudonym.to_bytes());
     add("presentation", "age-predicate", predicate.to_bytes());
     add("presentation", "two-credentials", two.to_bytes());
 
     for (i, k) in w.keys.iter().enumerate() {
-        add("issuer_public_key", &format!("demo-{i}"), k.public().to_bytes());
-        add("issuer_secret_key", &format!("demo-{i}"), k.to_bytes().to_vec());
+        add(
+            "issuer_public_key",
+            &format!("demo-{i}"),
+            k.public().to_bytes(),
+        );
+        add(
+            "issuer_secret_key",
+            &format!("demo-{i}"),
+            k.to_bytes().to_vec(),
+        );
     }
 
     let (pending, challenges) = fuzz::pending_issuance(w).unwrap();
@@ -179,7 +197,11 @@ fn valid_seeds() -> Seeds {
 
     let scheme = w.scheme.signed();
     add("scheme", "signed-cbor", scheme.to_cbor());
-    add("scheme", "signed-json", scheme.to_json_pretty().unwrap().into_bytes());
+    add(
+        "scheme",
+        "signed-json",
+        scheme.to_json_pretty().unwrap().into_bytes(),
+    );
     add("scheme", "document-cbor", w.scheme.scheme().to_cbor());
     add("scheme_toml", "demo", DEMO_SCHEME_TOML.as_bytes().to_vec());
 
@@ -190,17 +212,27 @@ fn valid_seeds() -> Seeds {
         .message("Ik steun het burgerinitiatief Groen Domplein.")
         .build()
         .unwrap();
-    add("session_request", "parking-json", parking.to_json().into_bytes());
-    add("session_request", "poll-json", poll.to_json_pretty().into_bytes());
-    add("session_request", "signing-json", signing.to_json().into_bytes());
+    add(
+        "session_request",
+        "parking-json",
+        parking.to_json().into_bytes(),
+    );
+    add(
+        "session_request",
+        "poll-json",
+        poll.to_json_pretty().into_bytes(),
+    );
+    add(
+        "session_request",
+        "signing-json",
+        signing.to_json().into_bytes(),
+    );
     add("session_request", "parking-cbor", parking.to_cbor());
 
     let record: RecordId = "rec-0001".parse().unwrap();
-    let proof = w.holder.prove_possession(
-        &mut rng,
-        fuzz::ISSUANCE_NONCE,
-        &pk_address.key_id(),
-    );
+    let proof = w
+        .holder
+        .prove_possession(&mut rng, fuzz::ISSUANCE_NONCE, &pk_address.key_id());
     let offer = IssuanceOffer::new(
         "demo.utrecht".parse().unwrap(),
         vec![OfferedCredential {
@@ -222,9 +254,18 @@ fn valid_seeds() -> Seeds {
             "signer-commitments",
             SignerCommitmentsMessage::new(vec![w.commitments.clone()]).to_bytes(),
         ),
-        ("challenges", ChallengesMessage::new(vec![challenges]).to_bytes()),
-        ("responses", ResponsesMessage::new(vec![responses]).to_bytes()),
-        ("refresh-request", RefreshRequest::new(record.clone()).to_bytes()),
+        (
+            "challenges",
+            ChallengesMessage::new(vec![challenges]).to_bytes(),
+        ),
+        (
+            "responses",
+            ResponsesMessage::new(vec![responses]).to_bytes(),
+        ),
+        (
+            "refresh-request",
+            RefreshRequest::new(record.clone()).to_bytes(),
+        ),
         ("refresh-proof", RefreshProof::new(record, proof).to_bytes()),
         (
             "disclosure-request",
@@ -261,13 +302,20 @@ fn invalid_variants(target: &str, valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> 
     if target == "scheme_toml" {
         let mut bad = valid.to_vec();
         bad.extend_from_slice(b"\n[[[\n");
-        return vec![("unclosed-table", bad), ("not-utf8", vec![0xff, 0xfe, 0x00])];
+        return vec![
+            ("unclosed-table", bad),
+            ("not-utf8", vec![0xff, 0xfe, 0x00]),
+        ];
     }
     let mut truncated = valid.to_vec();
     truncated.pop();
     let mut trailing = valid.to_vec();
     trailing.push(0);
-    vec![("truncated", truncated), ("trailing-byte", trailing), ("empty", Vec::new())]
+    vec![
+        ("truncated", truncated),
+        ("trailing-byte", trailing),
+        ("empty", Vec::new()),
+    ]
 }
 
 fn target(name: &str) -> fn(&[u8]) -> Reached {
@@ -339,11 +387,15 @@ fn checked_in_corpus_passes_without_panic() {
     let files = corpus_files();
     for (name, _) in TARGETS {
         assert!(
-            files.iter().any(|(t, f, _)| t == name && f.starts_with("valid-")),
+            files
+                .iter()
+                .any(|(t, f, _)| t == name && f.starts_with("valid-")),
             "fuzz/corpus/{name} has no valid seed"
         );
         assert!(
-            files.iter().any(|(t, f, _)| t == name && f.starts_with("invalid-")),
+            files
+                .iter()
+                .any(|(t, f, _)| t == name && f.starts_with("invalid-")),
             "fuzz/corpus/{name} has no invalid seed"
         );
     }

@@ -53,7 +53,17 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
                 t(lang, kind).into(),
                 party,
                 attrs.join(", "),
-                e.predicates.join(", "),
+                e.predicates
+                    .iter()
+                    .map(|p| {
+                        crate::session::predicate_words(
+                            &p.predicate,
+                            &labels.attribute(&p.attribute),
+                            lang,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 e.pseudonym_scope.clone().unwrap_or_default(),
                 e.message.clone().unwrap_or_default(),
             ]

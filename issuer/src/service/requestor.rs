@@ -152,7 +152,8 @@ pub struct SessionResult {
 fn valid_subject(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_SUBJECT
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Checks a credential request against the scheme: type known, values
@@ -164,7 +165,12 @@ pub(crate) fn validated_values(
     let ct = published
         .scheme
         .credential_type(&request.credential)
-        .ok_or_else(|| format!("credential type {} is not in the scheme", request.credential))?;
+        .ok_or_else(|| {
+            format!(
+                "credential type {} is not in the scheme",
+                request.credential
+            )
+        })?;
     let values = request
         .attribute_values(published.scheme.scheme())
         .map_err(|e| e.to_string())?;
@@ -304,7 +310,10 @@ impl Service {
 
     /// The wallet URL of a session.
     pub(crate) fn session_url(&self, id: &str) -> String {
-        format!("{}/wallet/session/{id}", self.public_url.trim_end_matches('/'))
+        format!(
+            "{}/wallet/session/{id}",
+            self.public_url.trim_end_matches('/')
+        )
     }
 
     fn pointer(&self, id: &str) -> SessionPointer {
@@ -334,7 +343,11 @@ impl Service {
 
     /// Status by wallet-facing id (status events re-read the store).
     pub(crate) async fn status_by_id(&self, id: &str) -> Result<SessionStatus, SessionError> {
-        let session = self.store.session(id).await?.ok_or(SessionError::NotFound)?;
+        let session = self
+            .store
+            .session(id)
+            .await?
+            .ok_or(SessionError::NotFound)?;
         Ok(SessionStatus::of(&session, now_i64()))
     }
 

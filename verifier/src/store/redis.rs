@@ -24,9 +24,7 @@ use redis::{AsyncConnectionConfig, Client, RedisError, Script};
 use tokio::sync::{broadcast, RwLock};
 use tokio::task::JoinHandle;
 
-use super::{
-    SessionId, SessionStore, StoreError, StoredSession, UpdateOutcome, WalletToken,
-};
+use super::{SessionId, SessionStore, StoreError, StoredSession, UpdateOutcome, WalletToken};
 
 const EVENT_CAPACITY: usize = 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -163,7 +161,13 @@ impl RedisStore {
         let bytes: Option<Vec<u8>> = self
             .with_connection(|mut con| {
                 let key = key.clone();
-                async move { redis::cmd("HGET").arg(key).arg("d").query_async(&mut con).await }
+                async move {
+                    redis::cmd("HGET")
+                        .arg(key)
+                        .arg("d")
+                        .query_async(&mut con)
+                        .await
+                }
             })
             .await?;
         let Some(bytes) = bytes else {
@@ -237,7 +241,10 @@ impl SessionStore for RedisStore {
             let mut session = session;
             session.version = 0;
             let data = session.to_bytes()?;
-            let keys = [self.session_key(&session.id), self.wallet_key(&session.wallet_token)];
+            let keys = [
+                self.session_key(&session.id),
+                self.wallet_key(&session.wallet_token),
+            ];
             let id = session.id.as_str().to_owned();
             let channel = self.channel();
             let purge = session.purge_at_ms;
@@ -296,7 +303,10 @@ impl SessionStore for RedisStore {
             let mut next = next;
             next.version = expected_version + 1;
             let data = next.to_bytes()?;
-            let keys = [self.session_key(&next.id), self.wallet_key(&next.wallet_token)];
+            let keys = [
+                self.session_key(&next.id),
+                self.wallet_key(&next.wallet_token),
+            ];
             let id = next.id.as_str().to_owned();
             let channel = self.channel();
             let purge = next.purge_at_ms;
@@ -350,14 +360,16 @@ impl SessionStore for RedisStore {
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let pong: String = self
-                .with_connection(|mut con| async move {
-                    redis::cmd("PING").query_async(&mut con).await
-                })
+                .with_connection(
+                    |mut con| async move { redis::cmd("PING").query_async(&mut con).await },
+                )
                 .await?;
             if pong == "PONG" {
                 Ok(())
             } else {
-                Err(StoreError::Backend(format!("unexpected PING answer {pong:?}")))
+                Err(StoreError::Backend(format!(
+                    "unexpected PING answer {pong:?}"
+                )))
             }
         })
     }

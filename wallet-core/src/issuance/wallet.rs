@@ -25,6 +25,10 @@ use crate::token::{
 pub enum FinishIssuanceError {
     #[error("the issuer's commitments are for another key")]
     WrongKey,
+    #[error("the issuer key is not valid now")]
+    KeyNotValid,
+    #[error("the tokens would expire after their issuer key")]
+    OutlivesKey,
     #[error("batch size must be 1 to {MAX_BATCH}, with one sa and sb per token")]
     BatchSize,
     #[error("expected {expected} attribute values, got {found}")]
@@ -102,7 +106,14 @@ impl PendingIssuance {
                 .check(*kind)
                 .map_err(|error| FinishIssuanceError::AttributeValue { position, error })?;
         }
+        if !key.is_valid_at(now) {
+            return Err(FinishIssuanceError::KeyNotValid);
+        }
         token_info.check_for_wallet(key, now)?;
+        if token_info.expiry > key.valid_until {
+            // Tokens that outlive their key would fail verification later.
+            return Err(FinishIssuanceError::OutlivesKey);
+        }
 
         let gamma = gamma(key, &attributes, &token_info, &holder.public());
         let mut blinded = Vec::with_capacity(batch);

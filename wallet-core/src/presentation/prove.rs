@@ -44,7 +44,7 @@ pub enum ProveError {
         position: usize,
         error: PredicateError,
     },
-    #[error("the attributes said to be equal differ")]
+    #[error("the attributes said to be equal differ, or are one and the same")]
     NotEqual,
     #[error("pseudonym scope must be 1 to {MAX_SCOPE_BYTES} bytes")]
     Scope,
@@ -182,6 +182,9 @@ impl<'a> PresentationBuilder<'a> {
                 (usize::from(a.0), usize::from(a.1)),
                 (usize::from(b.0), usize::from(b.1)),
             );
+            if a == b {
+                return Err(ProveError::NotEqual);
+            }
             self.hidden(a.0, a.1)?;
             self.hidden(b.0, b.1)?;
             let va = &self.shown[a.0].token.attributes[a.1];
@@ -225,11 +228,35 @@ impl<'a> PresentationBuilder<'a> {
                 }
             }
         }
+        // Equalities link attributes into classes (a union-find over
+        // (token, position)); every member of a class takes the nonce of the
+        // class representative, so chained equalities share one `wi`.
+        let mut parent: BTreeMap<(usize, usize), (usize, usize)> =
+            w.keys().map(|&k| (k, k)).collect();
+        fn root(
+            parent: &BTreeMap<(usize, usize), (usize, usize)>,
+            mut x: (usize, usize),
+        ) -> (usize, usize) {
+            while let Some(&p) = parent.get(&x) {
+                if p == x {
+                    break;
+                }
+                x = p;
+            }
+            x
+        }
         for Equality(a, b) in &self.equalities {
-            let a = (usize::from(a.0), usize::from(a.1));
-            let b = (usize::from(b.0), usize::from(b.1));
-            if let Some(wa) = w.get(&a).copied() {
-                w.insert(b, wa);
+            let ra = root(&parent, (usize::from(a.0), usize::from(a.1)));
+            let rb = root(&parent, (usize::from(b.0), usize::from(b.1)));
+            if ra != rb {
+                parent.insert(rb, ra);
+            }
+        }
+        let members: Vec<(usize, usize)> = w.keys().copied().collect();
+        for m in members {
+            let r = root(&parent, m);
+            if let Some(wr) = w.get(&r).copied() {
+                w.insert(m, wr);
             }
         }
 

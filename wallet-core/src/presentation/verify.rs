@@ -86,8 +86,10 @@ pub struct VerifiedPredicate {
     pub predicate: Predicate,
 }
 
-/// A presentation that passed every check. Only [`verify`] makes one.
+/// A presentation that passed every check. Only [`verify`] makes one
+/// (`non_exhaustive`: no other crate can construct it).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifiedPresentation {
     /// Shown credentials, in presentation order (all of one holder).
     pub credentials: Vec<VerifiedCredential>,
@@ -99,7 +101,6 @@ pub struct VerifiedPresentation {
     pub predicates: Vec<VerifiedPredicate>,
     /// The context it answered.
     pub context: ChallengeContext,
-    _sealed: (),
 }
 
 fn hidden_response(p: &Presentation, token: usize, position: usize) -> Option<Scalar> {
@@ -289,6 +290,5 @@ pub fn verify<K: IssuerKeys + ?Sized>(
             })
             .collect(),
         context: context.clone(),
-        _sealed: (),
     })
 }

@@ -1,0 +1,289 @@
+//! The HTTP surface: the requestor, wallet and admin routers, publishing,
+//! health, metrics and the OpenAPI document. Handlers extract, call the
+//! [`Service`] and map errors through [`crate::problem`].
+
+pub mod admin;
+pub mod requestor;
+pub mod wallet;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use utoipa::OpenApi;
+
+use crate::problem::{problem_layer, Problem};
+use crate::service::Service;
+use crate::store::Store;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    /// Body limit, for the 413 problem text.
+    pub max_body_bytes: usize,
+}
+
+/// Media type of wallet messages.
+pub const CBOR: &str = "application/cbor";
+
+/// A JSON request body; syntax and shape errors become 400 problems, an
+/// oversized body 413.
+pub struct JsonBody<T>(pub T);
+
+#[axum::async_trait]
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        let bytes = body_bytes(req, state).await?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| Problem::bad_request("malformed-json", format!("invalid JSON body: {e}")))
+    }
+}
+
+/// A raw (CBOR) request body within the size limit.
+pub struct RawBody(pub Bytes);
+
+#[axum::async_trait]
+impl FromRequest<AppState> for RawBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        body_bytes(req, state).await.map(RawBody)
+    }
+}
+
+async fn body_bytes(req: Request, state: &AppState) -> Result<Bytes, Problem> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::payload_too_large(state.max_body_bytes)
+        } else {
+            Problem::bad_request("unreadable-body", e.body_text())
+        }
+    })
+}
+
+/// A CBOR answer.
+pub fn cbor(status: StatusCode, bytes: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, CBOR)], bytes).into_response()
+}
+
+/// Builds the whole router.
+pub fn router(state: AppState, max_concurrent_requests: usize) -> Router {
+    let limit = state.max_body_bytes;
+    let permits = Arc::new(Semaphore::new(max_concurrent_requests));
+    Router::new()
+        .merge(requestor::router())
+        .merge(wallet::router())
+        .merge(admin::router())
+        .route("/scheme", get(scheme))
+        .route("/scheme/key", get(scheme_key))
+        .route("/keys", get(keys))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .layer(middleware::from_fn(problem_layer))
+        .layer(middleware::from_fn(
+            move |req: Request, next: middleware::Next| {
+                let permits = permits.clone();
+                async move {
+                    // Excess requests wait for a permit instead of piling up work.
+                    match permits.acquire_owned().await {
+                        Ok(_permit) => next.run(req).await,
+                        Err(_) => Problem::unavailable("shutting down").into_response(),
+                    }
+                }
+            },
+        ))
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("no such endpoint")
+}
+
+/// Cache validity of the published scheme and keys.
+const PUBLISH_MAX_AGE: Duration = Duration::from_secs(300);
+
+fn published_response(
+    headers: &HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response {
+    let cache = format!("public, max-age={}", PUBLISH_MAX_AGE.as_secs());
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&cache) {
+        response.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+/// The signed scheme: JSON by default, CBOR for `Accept: application/cbor`.
+#[utoipa::path(get, path = "/scheme", tag = "publishing",
+    responses((status = 200, description = "Signed scheme (JSON, or CBOR on Accept: application/cbor); ETag, Cache-Control"),
+              (status = 304, description = "Not modified (If-None-Match)")))]
+pub async fn scheme(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let published = state.service.published();
+    let wants_cbor = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(CBOR));
+    if wants_cbor {
+        let etag = format!("{}-cbor\"", published.etag.trim_end_matches('"'));
+        published_response(&headers, &etag, CBOR, published.cbor.clone())
+    } else {
+        published_response(
+            &headers,
+            &published.etag,
+            "application/json",
+            published.json.clone().into_bytes(),
+        )
+    }
+}
+
+/// The scheme signing public key (for pinning on first use; compare the
+/// fingerprint out of band).
+#[utoipa::path(get, path = "/scheme/key", tag = "publishing",
+    responses((status = 200, description = "JSON {\"key\": hex, \"fingerprint\": text}")))]
+pub async fn scheme_key(State(state): State<AppState>) -> Response {
+    let key = state.service.scheme_public_key();
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(serde_json::json!({"key": key.to_string(), "fingerprint": key.fingerprint()})),
+    )
+        .into_response()
+}
+
+/// The issuer public keys (all counters).
+#[utoipa::path(get, path = "/keys", tag = "publishing",
+    responses((status = 200, description = "Public keys", body = Vec<crate::publish::PublishedKey>),
+              (status = 304, description = "Not modified")))]
+pub async fn keys(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let published = state.service.published();
+    let etag = format!("{}-keys\"", published.etag.trim_end_matches('"'));
+    published_response(
+        &headers,
+        &etag,
+        "application/json",
+        published.keys_json.clone().into_bytes(),
+    )
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready"), (status = 503, body = Problem)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
+    match tokio::time::timeout(Duration::from_secs(3), state.service.store().ping()).await {
+        Ok(Ok(())) => Ok(Json(
+            serde_json::json!({"status": "ready", "store": state.service.store().kind()}),
+        )),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "store not reachable");
+            Err(Problem::unavailable("the store is not reachable"))
+        }
+        Err(_) => Err(Problem::unavailable("the store did not answer in time")),
+    }
+}
+
+/// Prometheus counters.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.service.metrics().render(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI document.
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "Static requestor token or JWT (HS256/EdDSA, iss = requestor name)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI description of every endpoint.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "kenmerk issuer", description = "Issuance of kenmerk credentials: requestor, wallet and admin APIs. Errors are RFC 7807 problem+json."),
+    paths(
+        requestor::create_session, requestor::status, requestor::status_events,
+        requestor::result, requestor::cancel,
+        wallet::offer, wallet::commitment, wallet::refresh_proof, wallet::challenges,
+        wallet::refresh,
+        admin::credential, admin::update_attributes, admin::revoke, admin::revoke_subject,
+        admin::rotate_key, admin::audit,
+        scheme, scheme_key, keys, healthz, readyz, metrics
+    ),
+    components(schemas(
+        Problem,
+        crate::service::requestor::CreateSessionBody,
+        crate::service::SessionCreated,
+        crate::service::SessionResult,
+        crate::service::requestor::ResultCredential,
+        crate::service::SessionStatus,
+        crate::service::CredentialView,
+        crate::service::admin::AuditView,
+        crate::service::RotatedKey,
+        crate::publish::PublishedKey,
+        requestor::StatusBody,
+        admin::AttributesBody,
+        admin::RevokeBody,
+        admin::RevokedBody,
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;

@@ -1,0 +1,339 @@
+//! Running the verifier as a server: [`start`] binds, loads the scheme,
+//! opens the store and serves all routers until [`VerifierHandle::shutdown`].
+//! The `kenmerk-verifier serve` binary and the CLI's embedded demo both use
+//! it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Method};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+use wallet_core::ids::VerifierId;
+use wallet_core::scheme::{SchemePublicKey, VerifiedScheme};
+
+use crate::auth::RequestorAuth;
+use crate::config::{self, SchemeLocation, Settings, StoreConfig};
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::router::{full_router, RequestorState};
+use crate::scheme_source::{SchemeHandle, SchemeLoadError, SchemeLoader};
+use crate::session::{SessionSettings, Sessions};
+use crate::signing::{SigningKey, SigningKeyError};
+use crate::store::{MemoryStore, RedisStore, SessionStore, StoreError};
+
+/// Where the scheme comes from.
+pub enum SchemeConfig {
+    /// Loaded from a URL or file, verified under `key` (or, for a loopback
+    /// URL, the key published there), re-loaded every `refresh`.
+    Location {
+        /// URL or file.
+        location: SchemeLocation,
+        /// Pinned key.
+        key: Option<SchemePublicKey>,
+        /// Re-load interval.
+        refresh: Duration,
+    },
+    /// Given directly (already verified by the caller), never re-loaded
+    /// unless swapped through [`Sessions::scheme_handle`].
+    Verified(VerifiedScheme),
+}
+
+/// Everything [`start`] needs.
+pub struct VerifierConfig {
+    /// Address to bind (port 0 for any free port).
+    pub listen: SocketAddr,
+    /// Base URL for pointers; default `http://{bound address}`.
+    pub public_url: Option<String>,
+    /// The scheme.
+    pub scheme: SchemeConfig,
+    /// Session store.
+    pub store: StoreConfig,
+    /// Time a wallet has to answer.
+    pub session_timeout: Duration,
+    /// Time a result stays available.
+    pub result_ttl: Duration,
+    /// Requestor authentication.
+    pub auth: RequestorAuth,
+    /// Verifier identity for requests that name none.
+    pub default_verifier: Option<VerifierId>,
+    /// CORS origins (none: no cross-origin access).
+    pub allowed_origins: Vec<String>,
+    /// Key for result JWTs and timestamps (generated if `None`).
+    pub signing_key: Option<SigningKey>,
+    /// Largest request body.
+    pub body_limit: usize,
+}
+
+impl VerifierConfig {
+    /// Defaults (loopback, any free port, memory store, open requestor API)
+    /// with the scheme given directly: what an embedding program or a test
+    /// uses.
+    pub fn with_scheme(scheme: VerifiedScheme) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            scheme: SchemeConfig::Verified(scheme),
+            store: StoreConfig::Memory,
+            session_timeout: config::DEFAULT_SESSION_TIMEOUT,
+            result_ttl: config::DEFAULT_RESULT_TTL,
+            auth: RequestorAuth::Open,
+            default_verifier: None,
+            allowed_origins: Vec::new(),
+            signing_key: None,
+            body_limit: config::DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// From resolved daemon settings (file, environment, flags).
+    pub fn from_settings(s: Settings) -> Result<Self, StartError> {
+        let signing_key = s
+            .signing_key_file
+            .as_deref()
+            .map(SigningKey::from_file)
+            .transpose()?;
+        Ok(Self {
+            listen: s.listen,
+            public_url: s.public_url,
+            scheme: SchemeConfig::Location {
+                location: s.scheme,
+                key: s.scheme_key,
+                refresh: s.scheme_refresh,
+            },
+            store: s.store,
+            session_timeout: s.session_timeout,
+            result_ttl: s.result_ttl,
+            auth: s.auth,
+            default_verifier: s.default_verifier,
+            allowed_origins: s.allowed_origins,
+            signing_key,
+            body_limit: s.body_limit,
+        })
+    }
+}
+
+/// Why the daemon did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    /// The scheme could not be loaded or is not trusted.
+    #[error(transparent)]
+    Scheme(#[from] SchemeLoadError),
+    /// The store could not be opened.
+    #[error("session store: {0}")]
+    Store(#[from] StoreError),
+    /// The signing key could not be loaded or made.
+    #[error(transparent)]
+    SigningKey(#[from] SigningKeyError),
+    /// A configured origin is not a valid header value.
+    #[error("invalid CORS origin {0:?}")]
+    Origin(String),
+}
+
+/// A running verifier.
+pub struct VerifierHandle {
+    addr: SocketAddr,
+    public_url: String,
+    sessions: Sessions,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    refresher: Option<JoinHandle<()>>,
+}
+
+impl VerifierHandle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The public base URL.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The session manager (for embedding: create sessions in-process).
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Stop accepting connections, let open requests finish, and wait.
+    /// Open status streams are ended by the shutdown.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(r) = self.refresher.take() {
+            r.abort();
+        }
+        match self.server.take() {
+            Some(server) => match server.await {
+                Ok(r) => r,
+                Err(e) => Err(std::io::Error::other(e)),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Wait until the server stops by itself (it does not, short of an I/O
+    /// error); used by the binary together with a signal handler.
+    pub async fn wait_for(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        signal.await;
+        tracing::info!("shutting down");
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.shutdown().await
+    }
+}
+
+impl Drop for VerifierHandle {
+    fn drop(&mut self) {
+        if let Some(r) = self.refresher.take() {
+            r.abort();
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn cors(origins: &[String]) -> Result<Option<CorsLayer>, StartError> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let values = origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o).map_err(|_| StartError::Origin(o.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(values))
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .max_age(Duration::from_secs(600)),
+    ))
+}
+
+async fn not_found() -> Problem {
+    Problem::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not-found",
+        "Not found",
+        "no such endpoint",
+    )
+}
+
+/// Start serving; returns once the socket is bound and the scheme loaded.
+pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Bind(config.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(config.listen, e))?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let metrics = Metrics::new();
+
+    let (scheme, loader) = match config.scheme {
+        SchemeConfig::Verified(s) => (SchemeHandle::new(s), None),
+        SchemeConfig::Location {
+            location,
+            key,
+            refresh,
+        } => {
+            let mut loader = SchemeLoader::new(location, key);
+            let scheme = loader.load(None).await?;
+            (SchemeHandle::new(scheme), Some((loader, refresh)))
+        }
+    };
+    metrics.scheme_reloaded();
+    let refresher = loader.map(|(loader, refresh)| {
+        tokio::spawn(loader.refresh_forever(scheme.clone(), refresh, metrics.clone()))
+    });
+
+    let store: Arc<dyn SessionStore> = match &config.store {
+        StoreConfig::Memory => Arc::new(MemoryStore::new()),
+        StoreConfig::Redis { url, prefix } => Arc::new(RedisStore::connect(url, prefix).await?),
+    };
+    let key = match config.signing_key {
+        Some(k) => k,
+        None => {
+            let k = SigningKey::generate()?;
+            tracing::warn!(
+                public_key = %k.public_hex(),
+                "no signing key configured: generated one for this run (result JWTs and timestamps will not verify after a restart)"
+            );
+            k
+        }
+    };
+    let sessions = Sessions::new(
+        store,
+        scheme.clone(),
+        SessionSettings {
+            public_url: public_url.clone(),
+            session_timeout: config.session_timeout,
+            result_ttl: config.result_ttl,
+        },
+        Arc::new(key),
+        metrics.clone(),
+    );
+    if matches!(config.auth, RequestorAuth::Open) && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "requestor API is open (no requestors configured) on a non-loopback address");
+    }
+    let state = RequestorState {
+        sessions: sessions.clone(),
+        auth: Arc::new(config.auth),
+        default_verifier: config.default_verifier,
+    };
+    let mut app: Router = full_router(state)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            crate::metrics::track,
+        ))
+        .layer(TraceLayer::new_for_http());
+    if let Some(c) = cors(&config.allowed_origins)? {
+        app = app.layer(c);
+    }
+
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    let current = scheme.current();
+    tracing::info!(
+        %addr,
+        %public_url,
+        store = match config.store { StoreConfig::Memory => "memory", StoreConfig::Redis { .. } => "redis" },
+        scheme = %current.id,
+        scheme_version = current.version,
+        "kenmerk-verifier listening"
+    );
+    Ok(VerifierHandle {
+        addr,
+        public_url,
+        sessions,
+        shutdown: Some(tx),
+        server: Some(server),
+        refresher,
+    })
+}
