@@ -190,10 +190,7 @@ impl Client {
         }
         let problem = serde_json::from_slice::<Problem>(&body).unwrap_or_else(|_| Problem {
             kind: String::new(),
-            title: status
-                .canonical_reason()
-                .unwrap_or("error")
-                .to_owned(),
+            title: status.canonical_reason().unwrap_or("error").to_owned(),
             status: status.as_u16(),
             detail: std::str::from_utf8(&body)
                 .ok()
@@ -213,14 +210,20 @@ impl Client {
 
     /// GET a body asking for CBOR (the caller picks the decoder).
     pub async fn get_cbor_bytes(&self, url: &str) -> Result<Vec<u8>, ClientError> {
-        self.read(url, self.http.get(url).header(reqwest::header::ACCEPT, CBOR))
-            .await
+        self.read(
+            url,
+            self.http.get(url).header(reqwest::header::ACCEPT, CBOR),
+        )
+        .await
     }
 
     /// GET and decode a wire message.
     pub async fn get_wire<T: WireMessage>(&self, url: &str) -> Result<T, ClientError> {
         let body = self
-            .read(url, self.http.get(url).header(reqwest::header::ACCEPT, CBOR))
+            .read(
+                url,
+                self.http.get(url).header(reqwest::header::ACCEPT, CBOR),
+            )
             .await?;
         T::from_bytes(&body).map_err(|error| ClientError::Decode {
             url: url.to_owned(),

@@ -50,6 +50,8 @@ pub struct IssuanceView {
     pub issuer_name: String,
     /// Host the session came from.
     pub host: String,
+    /// Whether the connection is plain HTTP to another machine.
+    pub insecure: bool,
     /// What is offered.
     pub credentials: Vec<OfferedView>,
 }
@@ -83,6 +85,8 @@ pub struct DisclosureView {
     pub host: String,
     /// Whether that host is registered for the verifier.
     pub host_registered: bool,
+    /// Whether the connection is plain HTTP to another machine.
+    pub insecure: bool,
     /// Registered purpose.
     pub purpose: Option<String>,
     /// What it asks beyond its registration (in words).
@@ -319,6 +323,10 @@ pub fn render_issuance(view: &IssuanceView, lang: Lang) -> String {
         &[("issuer", &view.issuer_name), ("host", &view.host)],
     );
     s.push('\n');
+    if view.insecure {
+        s.push_str(&tr(lang, Key::ConsentInsecure, &[("host", &view.host)]));
+        s.push('\n');
+    }
     for c in &view.credentials {
         s.push_str(&format!("\n  {}\n", c.name));
         for a in &c.attributes {
@@ -330,7 +338,10 @@ pub fn render_issuance(view: &IssuanceView, lang: Lang) -> String {
                 lang,
                 Key::ConsentValidUntil,
                 &[
-                    ("date", &output::date(i64::try_from(c.expiry).unwrap_or(i64::MAX))),
+                    (
+                        "date",
+                        &output::date(i64::try_from(c.expiry).unwrap_or(i64::MAX))
+                    ),
                     ("count", &c.batch)
                 ]
             )
@@ -363,6 +374,10 @@ pub fn render_header(view: &DisclosureView, lang: Lang) -> String {
             Key::ConsentHostMismatch,
             &[("host", &view.host), ("name", &name)],
         ));
+        s.push('\n');
+    }
+    if view.insecure {
+        s.push_str(&tr(lang, Key::ConsentInsecure, &[("host", &view.host)]));
         s.push('\n');
     }
     if let Some(p) = &view.purpose {
@@ -440,6 +455,7 @@ mod tests {
             verifier_name: Some("Parking".into()),
             host: "127.0.0.1".into(),
             host_registered: true,
+            insecure: false,
             purpose: Some("permits".into()),
             unregistered: vec![],
             disjunctions: vec![
@@ -542,6 +558,9 @@ mod tests {
         let text = render_header(&v, Lang::Nl);
         assert!(text.contains("geen geregistreerd adres"), "{text}");
         assert!(text.contains("vraagt meer dan"), "{text}");
+        let mut v = view();
+        v.insecure = true;
+        assert!(render_header(&v, Lang::En).contains("not encrypted"));
         let mut v = view();
         v.kind = SessionKind::Signing;
         v.message = Some("I object".into());

@@ -14,12 +14,12 @@ use wallet_core::scheme::SchemeVerifyError;
 use crate::client::ClientError;
 use crate::consent::ConsentError;
 use crate::envelope::OpenError;
-use crate::qr::QrError;
-use crate::scheme_store::SchemeStoreError;
-use crate::session::SessionError;
 use crate::i18n::{t, tr, Key, Lang};
+use crate::qr::QrError;
 use crate::recovery::PhraseError;
+use crate::scheme_store::SchemeStoreError;
 use crate::secret_input::{SecretInputError, SecretKind};
+use crate::session::SessionError;
 use crate::wallet::FindError;
 use crate::wallet_file::{CreateWalletError, LockError, OpenWalletError, SaveWalletError};
 
@@ -557,6 +557,8 @@ fn session_report(lang: Lang, e: &SessionError) -> Report {
         | SessionError::UnknownSession(_)
         | SessionError::Issuance(_)
         | SessionError::Count { .. }
+        | SessionError::RefreshMismatch(_)
+        | SessionError::NoRecord(_)
         | SessionError::Key(_) => report(
             "peer-nonsense",
             tr(lang, Key::SessionFailed, &[("detail", e)]),

@@ -311,6 +311,10 @@ messages! {
         en: "WARNING: this request comes from {host}, which is not a registered address of {name}.",
         nl: "LET OP: dit verzoek komt van {host}, en dat is geen geregistreerd adres van {name}.",
     },
+    ConsentInsecure => {
+        en: "WARNING: the connection to {host} is not encrypted (http); others on the network can read what you share.",
+        nl: "LET OP: de verbinding met {host} is niet versleuteld (http); anderen op het netwerk kunnen lezen wat u deelt.",
+    },
     ConsentOverAsking => {
         en: "WARNING: {name} asks for more than it is registered for: {items}.",
         nl: "LET OP: {name} vraagt meer dan waarvoor het geregistreerd is: {items}.",
@@ -496,6 +500,9 @@ messages! {
         en: "QR code: {detail}",
         nl: "QR-code: {detail}",
     },
+
+    ProgressContacting => { en: "contacting the service…", nl: "verbinding maken met de dienst…" },
+    ProgressSending => { en: "sending…", nl: "versturen…" },
 
     // Refresh.
     RefreshNothing => {

@@ -6,6 +6,31 @@
 //!   wallet file; `wallet`: what it contains.
 //! - `commands/*`: one file per command; `cli`: the clap interface.
 //! - `i18n`: Dutch and English messages; `error`: one line + hint per error.
+//! - `client` (HTTP, CBOR wire messages), `session` (issuing, disclosing,
+//!   signing, refresh, offline), `consent` (screens and policies),
+//!   `scheme_store` (pinning), `qr` (terminal, PNG, image decoding).
+//!
+//! Driving a session from code (as `kenmerk demo` does):
+//!
+//! ```no_run
+//! # async fn demo(path: &std::path::Path, pointer_json: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! use kenmerk_cli::{client::Client, consent::AutoConsent, i18n::Lang, session};
+//! use kenmerk_cli::wallet_file::{LockWait, WalletFile};
+//! let (file, contents) = WalletFile::open(path, b"passphrase", LockWait::default())?;
+//! let mut wallet = session::OpenWallet { file, contents };
+//! let target = session::parse_target(pointer_json)?;
+//! let outcome = session::run(
+//!     &mut wallet,
+//!     &Client::new()?,
+//!     &target,
+//!     &mut AutoConsent::default(),
+//!     Lang::En,
+//!     kenmerk_cli::context::now(),
+//! )
+//! .await?;
+//! println!("{}", serde_json::to_string(&outcome)?);
+//! # Ok(()) }
+//! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 

@@ -145,7 +145,9 @@ mod tests {
     fn blank_image_has_no_code() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blank.png");
-        GrayImage::from_pixel(64, 64, Luma([255])).save(&path).unwrap();
+        GrayImage::from_pixel(64, 64, Luma([255]))
+            .save(&path)
+            .unwrap();
         assert!(matches!(decode_image(&path), Err(QrError::NotFound(_))));
         assert!(matches!(
             decode_image(&dir.path().join("missing.png")),

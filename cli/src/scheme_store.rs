@@ -9,7 +9,9 @@
 //! an expired scheme is noticed.
 
 use wallet_core::ids::{AttributeId, CredentialTypeId, IssuerId, VerifierId};
-use wallet_core::scheme::{Scheme, SchemePublicKey, SchemeVerifyError, SignedScheme, VerifiedScheme};
+use wallet_core::scheme::{
+    Scheme, SchemePublicKey, SchemeVerifyError, SignedScheme, VerifiedScheme,
+};
 
 use crate::i18n::Lang;
 use crate::wallet::{PinnedScheme, WalletContents};
@@ -23,7 +25,9 @@ pub enum SchemeStoreError {
     KeyFormat,
     #[error("the scheme key's fingerprint {actual} differs from the expected {expected}")]
     FingerprintMismatch { expected: String, actual: String },
-    #[error("scheme {scheme} is pinned to another key (fingerprint {pinned}); this one has {offered}")]
+    #[error(
+        "scheme {scheme} is pinned to another key (fingerprint {pinned}); this one has {offered}"
+    )]
     OtherKey {
         scheme: String,
         pinned: String,
@@ -55,7 +59,8 @@ pub enum PinOutcome {
 pub fn parse_signed(bytes: &[u8]) -> Result<SignedScheme, SchemeStoreError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
-        let text = std::str::from_utf8(bytes).map_err(|e| SchemeStoreError::Format(e.to_string()))?;
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| SchemeStoreError::Format(e.to_string()))?;
         SignedScheme::from_json(text).map_err(|e| SchemeStoreError::Format(e.to_string()))
     } else {
         SignedScheme::from_cbor(bytes).map_err(|e| SchemeStoreError::Format(e.to_string()))
@@ -190,11 +195,15 @@ pub fn label_in(scheme: &Scheme, id: &str, lang: Lang) -> Option<String> {
         }
         3 => {
             let ct: CredentialTypeId = id.parse().ok()?;
-            scheme.credential_type(&ct).map(|c| c.name.get(l).to_owned())
+            scheme
+                .credential_type(&ct)
+                .map(|c| c.name.get(l).to_owned())
         }
         4 => {
             let a: AttributeId = id.parse().ok()?;
-            scheme.attribute(&a).map(|f| f.attribute.label.get(l).to_owned())
+            scheme
+                .attribute(&a)
+                .map(|f| f.attribute.label.get(l).to_owned())
         }
         _ => None,
     }
@@ -270,7 +279,11 @@ mod tests {
         ));
         assert!(w.schemes.is_empty());
         // Spaces and case do not matter.
-        let fp = key.public_key().fingerprint().to_uppercase().replace(' ', "");
+        let fp = key
+            .public_key()
+            .fingerprint()
+            .to_uppercase()
+            .replace(' ', "");
         assert!(pin(&mut w, &doc, &key.public_key(), Some(&fp), "f", now()).is_ok());
     }
 

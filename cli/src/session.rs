@@ -22,16 +22,16 @@ use wallet_core::keys::IssuerPublicKey;
 use wallet_core::predicate::Predicate;
 use wallet_core::presentation::{ChallengeContext, PresentationBuilder, ProveError};
 use wallet_core::request::{
-    Candidates, Choice, HeldCredential, PlanError, RequestSchemeError, SessionKind,
-    SessionRequest, Unregistered,
+    Candidates, Choice, HeldCredential, PlanError, RequestSchemeError, SessionKind, SessionRequest,
+    Unregistered,
 };
 use wallet_core::scheme::{KeyLookupError, Scheme, VerifiedScheme};
 use wallet_core::signature::AttributeSignature;
 use wallet_core::token::CredentialToken;
 use wallet_core::wire::{
     ChallengesMessage, DisclosureRequestMessage, HolderCommitment, IssuanceOffer, OfferError,
-    PresentationMessage, RecordId, RefreshProof, RefreshRequest, ResponsesMessage,
-    SessionPointer, SignerCommitmentsMessage, SigningRequestMessage, WireMessage,
+    PresentationMessage, RecordId, RefreshProof, RefreshRequest, ResponsesMessage, SessionPointer,
+    SignerCommitmentsMessage, SigningRequestMessage, WireMessage,
 };
 
 use crate::client::{join, paths, Client, ClientError};
@@ -42,8 +42,8 @@ use crate::consent::{
 use crate::i18n::{t, tr, Key, Lang};
 use crate::scheme_store::{self, SchemeStoreError};
 use crate::wallet::{
-    LogEntry, LogKind, LoggedAttribute, LoggedPredicate, PendingState, SecretBytes, StoredAttribute,
-    StoredCredential, StoredToken, WalletContents,
+    LogEntry, LogKind, LoggedAttribute, LoggedPredicate, PendingState, SecretBytes,
+    StoredAttribute, StoredCredential, StoredToken, WalletContents,
 };
 use crate::wallet_file::{SaveWalletError, WalletFile};
 
@@ -59,6 +59,28 @@ impl OpenWallet {
     /// Write the contents back.
     pub fn save(&mut self) -> Result<(), SaveWalletError> {
         self.file.save(&self.contents)
+    }
+
+    /// Move presentations that were about to be sent when kenmerk was
+    /// interrupted into the log, marked `INTERRUPTED`: they may have reached
+    /// the verifier, so the resident must see them. Returns how many.
+    pub fn settle_interrupted(&mut self) -> Result<usize, SaveWalletError> {
+        let mut settled = 0;
+        let pending = std::mem::take(&mut self.contents.pending);
+        for p in pending {
+            match p {
+                PendingState::Presentation { mut entry, .. } => {
+                    entry.outcome = Some("INTERRUPTED".into());
+                    self.contents.log.append(entry);
+                    settled += 1;
+                }
+                other => self.contents.pending.push(other),
+            }
+        }
+        if settled > 0 {
+            self.save()?;
+        }
+        Ok(settled)
     }
 }
 
@@ -89,6 +111,10 @@ pub enum SessionError {
     Issuance(#[from] FinishIssuanceError),
     #[error("the peer sent {found} answers for {expected} credentials")]
     Count { expected: usize, found: usize },
+    #[error("the issuer's refresh offer is for another credential than {0}")]
+    RefreshMismatch(String),
+    #[error("credential {0} has no issuer record to refresh")]
+    NoRecord(String),
     #[error(transparent)]
     Consent(#[from] ConsentError),
     #[error(transparent)]
@@ -135,9 +161,10 @@ pub enum SessionOutcome {
         predicates: Vec<String>,
         /// Pseudonym scope, if one was given.
         pseudonym_scope: Option<String>,
-        /// The signature, for signing sessions.
+        /// The signature, for signing sessions (boxed: it holds a whole
+        /// presentation).
         #[serde(skip)]
-        signature: Option<AttributeSignature>,
+        signature: Option<Box<AttributeSignature>>,
     },
 }
 
@@ -204,6 +231,16 @@ pub fn issuer_base(session_url: &str) -> String {
     }
 }
 
+/// Plain HTTP to anything but this machine: readable on the network.
+pub fn is_insecure(url: &str, host: &str) -> bool {
+    let loopback = host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback());
+    url.starts_with("http://") && !loopback
+}
+
 /// `scheme://authority` of a URL.
 pub fn origin(url: &str) -> String {
     match url.split_once("://") {
@@ -221,7 +258,10 @@ enum FirstMessage {
     Signing(SigningRequestMessage),
 }
 
-async fn first_message(client: &Client, target: &SessionTarget) -> Result<FirstMessage, SessionError> {
+async fn first_message(
+    client: &Client,
+    target: &SessionTarget,
+) -> Result<FirstMessage, SessionError> {
     let url = join(target.url(), paths::REQUEST);
     let bytes = client.get_cbor_bytes(&url).await?;
     let decode_err = |error| {
@@ -263,8 +303,11 @@ pub async fn run(
     lang: Lang,
     now: i64,
 ) -> Result<SessionOutcome, SessionError> {
+    wallet.settle_interrupted()?;
     match first_message(client, target).await? {
-        FirstMessage::Offer(offer) => issue(wallet, client, target, offer, consent, lang, now).await,
+        FirstMessage::Offer(offer) => {
+            issue(wallet, client, target, offer, consent, lang, now).await
+        }
         FirstMessage::Disclosure(m) => {
             let context = m.context();
             disclose(
@@ -318,6 +361,7 @@ pub async fn present_offline(
     now: i64,
 ) -> Result<(SessionOutcome, Option<String>), SessionError> {
     use base64::Engine as _;
+    wallet.settle_interrupted()?;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let bytes = b64
         .decode(payload.trim().trim_end_matches('='))
@@ -395,18 +439,20 @@ pub(crate) fn check_offer(
 fn issuance_view(
     scheme: &Scheme,
     issuer: &IssuerId,
-    host: &str,
+    target: &SessionTarget,
     offer: &IssuanceOffer,
     lang: Lang,
 ) -> IssuanceView {
     let l = lang.code();
+    let host = target.host();
     IssuanceView {
+        insecure: is_insecure(target.url(), &host),
         issuer: issuer.to_string(),
         issuer_name: scheme
             .issuer(issuer)
             .map(|i| i.name.get(l).to_owned())
             .unwrap_or_else(|| issuer.to_string()),
-        host: host.to_owned(),
+        host,
         credentials: offer
             .credentials
             .iter()
@@ -527,9 +573,11 @@ pub(crate) fn store_batch(
             used: false,
         })
         .collect();
-    if let Some(existing) = contents.credentials.iter_mut().find(|c| {
-        c.record.as_deref() == Some(record) && c.credential_type == ct_id.as_str()
-    }) {
+    if let Some(existing) = contents
+        .credentials
+        .iter_mut()
+        .find(|c| c.record.as_deref() == Some(record) && c.credential_type == ct_id.as_str())
+    {
         existing.attributes = attributes;
         existing.key_counter = key_counter;
         existing.expiry = expiry;
@@ -565,7 +613,7 @@ async fn issue(
     let scheme = scheme_store::scheme_for(&wallet.contents, offer.issuer.scheme().as_str(), now)?;
     let checked = check_offer(&scheme, offer, now)?;
     let host = target.host();
-    let view = issuance_view(&scheme, &checked.offer.issuer, &host, &checked.offer, lang);
+    let view = issuance_view(&scheme, &checked.offer.issuer, target, &checked.offer, lang);
     if !consent.issuance(&view, lang)? {
         return Ok(SessionOutcome::Declined);
     }
@@ -667,15 +715,13 @@ pub async fn refresh_credential(
     now: i64,
 ) -> Result<RefreshOutcome, SessionError> {
     let Some(credential) = wallet.contents.credentials.get(index) else {
-        return Err(SessionError::Count {
-            expected: index + 1,
-            found: wallet.contents.credentials.len(),
-        });
+        return Err(SessionError::NoRecord(format!("#{index}")));
     };
-    let record_text = credential.record.clone().unwrap_or_default();
-    let record: RecordId = record_text
-        .parse()
-        .map_err(|_| SessionError::Pointer(format!("record {record_text:?}")))?;
+    let record: RecordId = credential
+        .record
+        .as_deref()
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| SessionError::NoRecord(credential.id.clone()))?;
     let base = credential.issuer_url.clone();
     let ct = credential.credential_type.clone();
     let scheme_id = ct.split('.').next().unwrap_or("").to_owned();
@@ -723,19 +769,15 @@ pub async fn refresh_credential(
     };
     let (Some(offered), Some(key)) = (checked.offer.credentials.first(), checked.keys.first())
     else {
-        return Err(SessionError::Count {
-            expected: 1,
-            found: 0,
-        });
+        return Err(SessionError::RefreshMismatch(ct));
     };
+    // A refresh renews exactly the credential asked for: same record, same
+    // type (an issuer cannot slip another credential in).
     if checked.offer.credentials.len() != 1
         || offered.record != record
         || offered.token_info.credential_type.as_str() != ct
     {
-        return Err(SessionError::Count {
-            expected: 1,
-            found: checked.offer.credentials.len(),
-        });
+        return Err(SessionError::RefreshMismatch(ct));
     }
     let holder = holder(&wallet.contents);
     let proof = holder.prove_possession(&mut OsRng, &checked.offer.nonce.0, &key.key_id());
@@ -820,9 +862,7 @@ fn usable_tokens(contents: &WalletContents, scheme: &VerifiedScheme, now: i64) -
             if i64::try_from(token.expiry()).unwrap_or(i64::MAX) <= now {
                 return None;
             }
-            scheme
-                .valid_key(&token.token().key_id, now_u64(now))
-                .ok()?;
+            scheme.valid_key(&token.token().key_id, now_u64(now)).ok()?;
             Some((ti, token))
         });
         if let Some((token_index, token)) = found {
@@ -837,11 +877,7 @@ fn usable_tokens(contents: &WalletContents, scheme: &VerifiedScheme, now: i64) -
 }
 
 /// A predicate in the resident's words.
-pub fn predicate_words(
-    predicate: &Predicate,
-    attribute_label: &str,
-    lang: Lang,
-) -> String {
+pub fn predicate_words(predicate: &Predicate, attribute_label: &str, lang: Lang) -> String {
     match predicate {
         Predicate::AgeAtLeast { years, on } => tr(
             lang,
@@ -938,6 +974,7 @@ fn disclosure_view(
         host: host.unwrap_or("offline").to_owned(),
         // Offline there is no host to check; online it must be registered.
         host_registered: registered.is_some_and(|v| host.is_none_or(|h| v.serves_host(h))),
+        insecure: false,
         purpose: registered.map(|v| v.purpose.get(l).to_owned()),
         unregistered: registered
             .map(|v| {
@@ -982,7 +1019,13 @@ async fn disclose(
     consent: &mut dyn ConsentPolicy,
     lang: Lang,
     now: i64,
-) -> Result<(SessionOutcome, Option<wallet_core::presentation::Presentation>), SessionError> {
+) -> Result<
+    (
+        SessionOutcome,
+        Option<wallet_core::presentation::Presentation>,
+    ),
+    SessionError,
+> {
     let scheme = scheme_store::scheme_for(&wallet.contents, asked.verifier.scheme().as_str(), now)?;
     asked.request.check_against(&scheme)?;
     let usable = usable_tokens(&wallet.contents, &scheme, now);
@@ -999,7 +1042,11 @@ async fn disclose(
             &missing, &asked, &scheme, lang,
         )));
     }
-    let view = disclosure_view(&asked, &scheme, host.as_deref(), &candidates, lang);
+    let mut view = disclosure_view(&asked, &scheme, host.as_deref(), &candidates, lang);
+    view.insecure = match (transport, host.as_deref()) {
+        (Some((_, url)), Some(h)) => is_insecure(url, h),
+        _ => false,
+    };
     let Some(choice) = consent.disclosure(&view, lang)? else {
         if let Some((client, url)) = transport {
             // Tell the verifier so its page stops waiting; this carries no
@@ -1014,11 +1061,13 @@ async fn disclose(
     let mut builder = PresentationBuilder::new(&holder, asked.context.clone());
     let mut shown = Vec::new();
     for pc in &plan.credentials {
-        let u = usable.get(pc.credential).ok_or(PlanError::ChoiceOutOfRange {
-            what: "credential",
-            index: pc.credential,
-            choice: pc.credential,
-        })?;
+        let u = usable
+            .get(pc.credential)
+            .ok_or(PlanError::ChoiceOutOfRange {
+                what: "credential",
+                index: pc.credential,
+                choice: pc.credential,
+            })?;
         let key = scheme.valid_key(&u.token.token().key_id, now_u64(now))?;
         let index = builder.token(&u.token, key, &pc.disclose);
         for (position, predicate) in &pc.predicates {
@@ -1118,7 +1167,9 @@ async fn disclose(
     sent?;
 
     let signature = match asked.kind {
-        SessionKind::Signing => AttributeSignature::new(asked.context, presentation).ok(),
+        SessionKind::Signing => AttributeSignature::new(asked.context, presentation)
+            .ok()
+            .map(Box::new),
         _ => None,
     };
     Ok((
@@ -1174,8 +1225,9 @@ mod tests {
 
     #[test]
     fn targets() {
-        let p = parse_target(r#"{"u":"http://127.0.0.1:8701/session/w/abc","irmaqr":"disclosing"}"#)
-            .unwrap();
+        let p =
+            parse_target(r#"{"u":"http://127.0.0.1:8701/session/w/abc","irmaqr":"disclosing"}"#)
+                .unwrap();
         assert_eq!(p.url(), "http://127.0.0.1:8701/session/w/abc");
         assert_eq!(p.host(), "127.0.0.1");
         let u = parse_target(" https://verifier.example/s/1 \n").unwrap();
@@ -1186,18 +1238,35 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(origin("http://127.0.0.1:8700/irma/session/x"), "http://127.0.0.1:8700");
+        assert_eq!(
+            origin("http://127.0.0.1:8700/irma/session/x"),
+            "http://127.0.0.1:8700"
+        );
         assert_eq!(origin("https://a.b"), "https://a.b");
         assert_eq!(
             issuer_base("https://gemeente.nl/issuer/wallet/session/abc"),
             "https://gemeente.nl/issuer"
         );
-        assert_eq!(issuer_base("http://127.0.0.1:8700/x"), "http://127.0.0.1:8700");
+        assert_eq!(
+            issuer_base("http://127.0.0.1:8700/x"),
+            "http://127.0.0.1:8700"
+        );
+    }
+
+    #[test]
+    fn insecure_only_off_machine() {
+        assert!(!is_insecure("http://127.0.0.1:8700/x", "127.0.0.1"));
+        assert!(!is_insecure("http://localhost/x", "localhost"));
+        assert!(!is_insecure("https://gemeente.nl/x", "gemeente.nl"));
+        assert!(is_insecure("http://gemeente.nl/x", "gemeente.nl"));
     }
 
     #[test]
     fn verdicts() {
-        assert_eq!(verdict(br#"{"status":"DONE","proofStatus":"VALID"}"#), "VALID");
+        assert_eq!(
+            verdict(br#"{"status":"DONE","proofStatus":"VALID"}"#),
+            "VALID"
+        );
         assert_eq!(verdict(br#"{"status":"DONE"}"#), "DONE");
         assert_eq!(verdict(b"\xa0"), "DONE");
     }

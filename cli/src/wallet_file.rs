@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use fs4::fs_std::FileExt;
 use tempfile::NamedTempFile;
-use zeroize::Zeroizing;
 
 use crate::envelope::{self, KdfParams, KeySource, OpenError, SealingKey, WALLET_MAGIC};
 use crate::wallet::WalletContents;
@@ -275,9 +274,4 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
     // Windows has no directory fsync; MoveFileEx with replace is durable
     // enough once the data file itself is flushed.
     Ok(())
-}
-
-/// Read a file's bytes into a buffer that is wiped when dropped.
-pub fn read_secret_file(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
-    Ok(Zeroizing::new(fs::read(path)?))
 }

@@ -27,7 +27,7 @@ fn cheap() -> KdfParams {
 /// Parallel tests fork child processes, which hold copies of our open lock
 /// descriptors for the instant between fork and exec; a short wait absorbs
 /// that.
-fn no_wait() -> LockWait {
+fn short_wait() -> LockWait {
     LockWait(Duration::from_secs(2))
 }
 
@@ -65,7 +65,7 @@ fn contents_with(n_log: usize) -> WalletContents {
 }
 
 fn create(path: &Path, contents: &WalletContents) {
-    drop(WalletFile::create(path, PASS, cheap(), contents, no_wait()).unwrap());
+    drop(WalletFile::create(path, PASS, cheap(), contents, short_wait()).unwrap());
 }
 
 #[test]
@@ -74,13 +74,13 @@ fn round_trip_and_resave() {
     let path = dir.path().join("w.kenmerk");
     let original = contents_with(1);
     create(&path, &original);
-    let (mut file, mut read) = WalletFile::open(&path, PASS, no_wait()).unwrap();
+    let (mut file, mut read) = WalletFile::open(&path, PASS, short_wait()).unwrap();
     assert_eq!(read, original);
     read.credentials[0].tokens[0].used = true;
     read.log.append(contents_with(2).log.entries()[1].clone());
     file.save(&read).unwrap();
     drop(file);
-    let (_f, again) = WalletFile::open(&path, PASS, no_wait()).unwrap();
+    let (_f, again) = WalletFile::open(&path, PASS, short_wait()).unwrap();
     assert_eq!(again, read);
     assert_eq!(again.log.entries().len(), 2);
     // The plaintext never reaches the disk.
@@ -105,7 +105,7 @@ fn create_refuses_existing_file() {
         b"other passphrase",
         cheap(),
         &contents_with(3),
-        no_wait(),
+        short_wait(),
     )
     .unwrap_err();
     assert!(matches!(
@@ -121,7 +121,7 @@ fn wrong_passphrase_is_refused_and_file_untouched() {
     let path = dir.path().join("w.kenmerk");
     create(&path, &contents_with(0));
     let before = fs::read(&path).unwrap();
-    let err = WalletFile::open(&path, b"wrong horse", no_wait()).unwrap_err();
+    let err = WalletFile::open(&path, b"wrong horse", short_wait()).unwrap_err();
     assert!(
         matches!(err, OpenWalletError::Envelope(OpenError::WrongKey)),
         "{err:?}"
@@ -138,7 +138,7 @@ fn truncated_and_corrupt_files_are_refused() {
 
     for cut in [0, 7, 50, good.len() / 2, good.len() - 1] {
         fs::write(&path, &good[..cut]).unwrap();
-        let err = WalletFile::open(&path, PASS, no_wait()).unwrap_err();
+        let err = WalletFile::open(&path, PASS, short_wait()).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -154,13 +154,13 @@ fn truncated_and_corrupt_files_are_refused() {
     flipped[last] ^= 0x80;
     fs::write(&path, &flipped).unwrap();
     assert!(matches!(
-        WalletFile::open(&path, PASS, no_wait()).unwrap_err(),
+        WalletFile::open(&path, PASS, short_wait()).unwrap_err(),
         OpenWalletError::Envelope(OpenError::Corrupt)
     ));
 
     fs::write(&path, b"this is not a wallet at all, just some text").unwrap();
     assert!(matches!(
-        WalletFile::open(&path, PASS, no_wait()).unwrap_err(),
+        WalletFile::open(&path, PASS, short_wait()).unwrap_err(),
         OpenWalletError::Envelope(OpenError::WrongMagic)
     ));
 }
@@ -173,7 +173,7 @@ fn newer_version_is_refused_as_such() {
     let mut bytes = fs::read(&path).unwrap();
     bytes[8..10].copy_from_slice(&7u16.to_be_bytes());
     fs::write(&path, &bytes).unwrap();
-    let err = WalletFile::open(&path, PASS, no_wait()).unwrap_err();
+    let err = WalletFile::open(&path, PASS, short_wait()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -190,7 +190,7 @@ fn abort_before_rename_keeps_old_state() {
     let path = dir.path().join("w.kenmerk");
     let old = contents_with(1);
     create(&path, &old);
-    let (file, _) = WalletFile::open(&path, PASS, no_wait()).unwrap();
+    let (file, _) = WalletFile::open(&path, PASS, short_wait()).unwrap();
     let new = contents_with(5);
     let sealed = file.seal(&new).unwrap();
 
@@ -199,7 +199,7 @@ fn abort_before_rename_keeps_old_state() {
     let staged = stage(&path, &sealed).unwrap();
     let (_, leftover) = staged.keep().unwrap();
     drop(file);
-    let (file, read) = WalletFile::open(&path, PASS, no_wait()).unwrap();
+    let (file, read) = WalletFile::open(&path, PASS, short_wait()).unwrap();
     assert_eq!(read, old, "old state must survive a crash before rename");
     assert!(leftover.exists());
 
@@ -207,7 +207,7 @@ fn abort_before_rename_keeps_old_state() {
     let staged = stage(&path, &file.seal(&new).unwrap()).unwrap();
     commit(staged, &path).unwrap();
     drop(file);
-    let (_f, read) = WalletFile::open(&path, PASS, no_wait()).unwrap();
+    let (_f, read) = WalletFile::open(&path, PASS, short_wait()).unwrap();
     assert_eq!(read, new);
 }
 
@@ -216,7 +216,7 @@ fn lock_excludes_a_second_opener() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.kenmerk");
     create(&path, &contents_with(0));
-    let (held, _) = WalletFile::open(&path, PASS, no_wait()).unwrap();
+    let (held, _) = WalletFile::open(&path, PASS, short_wait()).unwrap();
     let started = Instant::now();
     let err = WalletFile::open(&path, PASS, LockWait(Duration::from_millis(200))).unwrap_err();
     assert!(
@@ -229,7 +229,7 @@ fn lock_excludes_a_second_opener() {
     );
     assert!(WalletLock::acquire(&path, LockWait(Duration::ZERO)).is_err());
     drop(held);
-    assert!(WalletFile::open(&path, PASS, no_wait()).is_ok());
+    assert!(WalletFile::open(&path, PASS, short_wait()).is_ok());
 }
 
 /// Child half of `kill_during_writes_leaves_a_readable_wallet`: saves a
@@ -241,7 +241,7 @@ fn kill_child_writer() {
         return; // only meaningful when started by the parent test
     };
     let path = Path::new(&path);
-    let (mut file, mut contents) = WalletFile::open(path, PASS, no_wait()).unwrap();
+    let (mut file, mut contents) = WalletFile::open(path, PASS, short_wait()).unwrap();
     let template = contents_with(1).log.entries()[0].clone();
     for _ in 0..100_000 {
         contents.log.append(template.clone());
@@ -274,11 +274,39 @@ fn kill_during_writes_leaves_a_readable_wallet() {
         std::thread::sleep(Duration::from_millis(150 + 37 * round));
         child.kill().unwrap();
         child.wait().unwrap();
-        let (_f, contents) = WalletFile::open(&path, PASS, no_wait())
+        let (_f, contents) = WalletFile::open(&path, PASS, short_wait())
             .unwrap_or_else(|e| panic!("round {round}: wallet unreadable after kill: {e}"));
         let len = contents.log.entries().len();
         assert!(len >= last_len, "state went backwards");
         last_len = len;
     }
     assert!(last_len > 0, "the child never saved");
+}
+
+#[test]
+fn interrupted_presentation_is_logged_not_lost() {
+    use kenmerk_cli::session::OpenWallet;
+    use kenmerk_cli::wallet::PendingState;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.kenmerk");
+    let mut contents = contents_with(0);
+    let entry = contents_with(1).log.entries()[0].clone();
+    // As saved just before sending, then killed.
+    contents.credentials[0].tokens[0].used = true;
+    contents.pending.push(PendingState::Presentation {
+        session: "http://127.0.0.1:1/wallet/x".into(),
+        started_at: 1_800_000_000,
+        entry: entry.clone(),
+    });
+    create(&path, &contents);
+    let (file, contents) = WalletFile::open(&path, PASS, short_wait()).unwrap();
+    let mut wallet = OpenWallet { file, contents };
+    assert_eq!(wallet.settle_interrupted().unwrap(), 1);
+    drop(wallet);
+    let (_f, after) = WalletFile::open(&path, PASS, short_wait()).unwrap();
+    assert!(after.pending.is_empty());
+    let last = after.log.entries().last().unwrap();
+    assert_eq!(last.party, entry.party);
+    assert_eq!(last.outcome.as_deref(), Some("INTERRUPTED"));
+    assert!(after.credentials[0].tokens[0].used, "token stays used");
 }

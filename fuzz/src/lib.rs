@@ -26,7 +26,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use time::{Date, Month};
 use wallet_core::encoding::AttributeValue;
-use wallet_core::holder::HolderSecret;
+use wallet_core::holder::{HolderProof, HolderPublicKey, HolderSecret};
 use wallet_core::ids::{CredentialTypeId, IssuerId};
 use wallet_core::issuance::issuer::{AnsweredIssuance, IssuerSession};
 use wallet_core::issuance::wallet::PendingIssuance;
@@ -284,48 +284,69 @@ pub fn issuer_secret_key(data: &[u8]) -> Reached {
 /// The issuer's commitments, as the wallet receives them: decode, then the
 /// wallet's start of the fixture issuance.
 pub fn signer_commitments(data: &[u8]) -> Reached {
-    let Ok(c) = SignerCommitments::from_bytes(data) else {
-        return Reached::Rejected;
+    match SignerCommitments::from_bytes(data) {
+        Ok(c) => accepted_if(wallet_takes_commitments(&c)),
+        Err(_) => Reached::Rejected,
+    }
+}
+
+fn wallet_takes_commitments(c: &SignerCommitments) -> bool {
+    let (Some(w), Some(ti)) = (world(), address_token_info()) else {
+        return false;
     };
-    let Some((w, key)) = world().and_then(|w| Some((w, w.publics.get(ADDRESS)?))) else {
-        return Reached::Decoded;
-    };
-    let Some(ti) = address_token_info() else {
-        return Reached::Decoded;
+    let Some(key) = w.publics.get(ADDRESS) else {
+        return false;
     };
     let mut rng = ChaCha20Rng::from_seed(WALLET_BLINDING_SEED);
-    let started = PendingIssuance::start(&mut rng, key, &w.holder, address_values(), ti, NOW, &c);
-    accepted_if(started.is_ok())
+    PendingIssuance::start(&mut rng, key, &w.holder, address_values(), ti, NOW, c).is_ok()
 }
 
 /// The wallet's challenges, as the issuer receives them: decode, then
 /// answer them with the fixture session.
 pub fn issuance_challenges(data: &[u8]) -> Reached {
-    let Ok(c) = IssuanceChallenges::from_bytes(data) else {
-        return Reached::Rejected;
-    };
+    match IssuanceChallenges::from_bytes(data) {
+        Ok(c) => accepted_if(issuer_answers(&c)),
+        Err(_) => Reached::Rejected,
+    }
+}
+
+fn issuer_answers(c: &IssuanceChallenges) -> bool {
     let Some(w) = world() else {
-        return Reached::Decoded;
+        return false;
     };
     let (Ok(session), Some(key)) = (
         IssuerSession::from_secret_bytes(&w.session),
         w.keys.get(ADDRESS),
     ) else {
-        return Reached::Decoded;
+        return false;
     };
-    accepted_if(session.answer(key, &c).is_ok())
+    session.answer(key, c).is_ok()
 }
 
 /// The issuer's responses, as the wallet receives them: decode, then finish
 /// the fixture issuance (every token must pass the token check).
 pub fn issuance_responses(data: &[u8]) -> Reached {
-    let Ok(r) = IssuanceResponses::from_bytes(data) else {
-        return Reached::Rejected;
-    };
+    match IssuanceResponses::from_bytes(data) {
+        Ok(r) => accepted_if(wallet_finishes(&r)),
+        Err(_) => Reached::Rejected,
+    }
+}
+
+fn wallet_finishes(r: &IssuanceResponses) -> bool {
     let Some((pending, _)) = world().and_then(pending_issuance) else {
-        return Reached::Decoded;
+        return false;
     };
-    accepted_if(pending.finish(&r).is_ok_and(|t| t.len() == FIXTURE_BATCH))
+    pending.finish(r).is_ok_and(|t| t.len() == FIXTURE_BATCH)
+}
+
+/// The issuer's check of a holder proof for the fixture session.
+fn issuer_checks_proof(holder: &HolderPublicKey, proof: &HolderProof) -> bool {
+    let Some(key) = world().and_then(|w| w.publics.get(ADDRESS)) else {
+        return false;
+    };
+    holder
+        .verify_possession(proof, ISSUANCE_NONCE, &key.key_id())
+        .is_ok()
 }
 
 /// The issuer's stored session state and answered-session record (read
@@ -444,12 +465,28 @@ pub fn wire(data: &[u8]) -> Reached {
     };
     match kind % WIRE_KINDS {
         0 => wire_offer(body),
-        1 => decoded(HolderCommitment::from_bytes(body).is_ok()),
-        2 => decoded(SignerCommitmentsMessage::from_bytes(body).is_ok()),
-        3 => decoded(ChallengesMessage::from_bytes(body).is_ok()),
-        4 => decoded(ResponsesMessage::from_bytes(body).is_ok()),
+        1 => match HolderCommitment::from_bytes(body) {
+            Ok(m) => accepted_if(m.proofs.iter().all(|p| issuer_checks_proof(&m.holder, p))),
+            Err(_) => Reached::Rejected,
+        },
+        2 => match SignerCommitmentsMessage::from_bytes(body) {
+            Ok(m) => accepted_if(m.commitments.iter().all(wallet_takes_commitments)),
+            Err(_) => Reached::Rejected,
+        },
+        3 => match ChallengesMessage::from_bytes(body) {
+            Ok(m) => accepted_if(m.challenges.iter().all(issuer_answers)),
+            Err(_) => Reached::Rejected,
+        },
+        4 => match ResponsesMessage::from_bytes(body) {
+            Ok(m) => accepted_if(m.responses.iter().all(wallet_finishes)),
+            Err(_) => Reached::Rejected,
+        },
         5 => decoded(RefreshRequest::from_bytes(body).is_ok()),
-        6 => decoded(RefreshProof::from_bytes(body).is_ok()),
+        6 => match (RefreshProof::from_bytes(body), world()) {
+            (Ok(m), Some(w)) => accepted_if(issuer_checks_proof(&w.holder.public(), &m.proof)),
+            (Ok(_), None) => Reached::Decoded,
+            (Err(_), _) => Reached::Rejected,
+        },
         7 => match DisclosureRequestMessage::from_bytes(body) {
             Ok(m) => wire_request(&m.request, &m.context()),
             Err(_) => Reached::Rejected,
@@ -502,9 +539,12 @@ fn wire_request(request: &SessionRequest, context: &ChallengeContext) -> Reached
     request_follow_up(request)
 }
 
+/// A fuzz target function.
+pub type Target = fn(&[u8]) -> Reached;
+
 /// Every target by name (the name of its `fuzz/fuzz_targets/<name>.rs` and
 /// `fuzz/corpus/<name>/`).
-pub const TARGETS: &[(&str, fn(&[u8]) -> Reached)] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("token", token),
     ("credential_token", credential_token),
     ("presentation", presentation),

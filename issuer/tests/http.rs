@@ -236,7 +236,15 @@ async fn rotation(backend: Backend) {
         return;
     };
     let scheme_v1 = h.scheme().await;
-    let key: Value = h.client.get(h.url("/scheme/key")).send().await.unwrap().json().await.unwrap();
+    let key: Value = h
+        .client
+        .get(h.url("/scheme/key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(key["key"], h.running().scheme_public_key().to_string());
     let r = h.client.get(h.url("/scheme")).send().await.unwrap();
     let etag_v1 = r.headers()["etag"].to_str().unwrap().to_owned();
@@ -613,6 +621,14 @@ async fn bad_input() {
             "too long (also body limit)",
         ),
         (address_request("Domplein", Some("not a bsn!")), "subject"),
+        (
+            {
+                let mut v = address_request("Domplein", None);
+                v["extra"] = json!(1);
+                v
+            },
+            "unknown field",
+        ),
         (
             json!({"@context": "https://irma.app/ld/request/issuance/v2", "credentials": [
             {"credential": "demo.utrecht.address", "attributes": {"street": "x", "house_number": "1", "postal_code": "1", "city": "c", "municipality": "m"}},

@@ -167,6 +167,7 @@ impl VerifierHandle {
     /// Stop accepting connections, let open requests finish, and wait.
     /// Open status streams are ended by the shutdown.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
+        self.sessions.close_streams();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -185,20 +186,18 @@ impl VerifierHandle {
     /// Wait until the server stops by itself (it does not, short of an I/O
     /// error); used by the binary together with a signal handler.
     pub async fn wait_for(
-        mut self,
+        self,
         signal: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
         signal.await;
         tracing::info!("shutting down");
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
         self.shutdown().await
     }
 }
 
 impl Drop for VerifierHandle {
     fn drop(&mut self) {
+        self.sessions.close_streams();
         if let Some(r) = self.refresher.take() {
             r.abort();
         }
@@ -231,6 +230,15 @@ async fn not_found() -> Problem {
         "not-found",
         "Not found",
         "no such endpoint",
+    )
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this endpoint does not accept this method",
     )
 }
 
@@ -301,12 +309,24 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
     };
     let mut app: Router = full_router(state)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn_with_state(
             metrics.clone(),
             crate::metrics::track,
         ))
-        .layer(TraceLayer::new_for_http());
+        // Spans name the route template, never the URI: URIs carry
+        // requestor tokens, which must not reach the logs.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+                let route = request
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", |p| p.as_str())
+                    .to_owned();
+                tracing::debug_span!("http", method = %request.method(), route)
+            }),
+        );
     if let Some(c) = cors(&config.allowed_origins)? {
         app = app.layer(c);
     }

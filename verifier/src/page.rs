@@ -68,7 +68,8 @@ struct Texts {
     asked: &'static str,
     scan: &'static str,
     scan_help: &'static str,
-    open_wallet: &'static str,
+    no_camera: &'static str,
+    cli_help: &'static str,
     status: &'static str,
     result: &'static str,
     noscript: &'static str,
@@ -91,7 +92,8 @@ const NL: Texts = Texts {
     asked: "Wat wordt gevraagd",
     scan: "Scan met uw kenmerk-wallet",
     scan_help: "QR-code met de sessie voor uw wallet",
-    open_wallet: "Open in de wallet op dit apparaat",
+    no_camera: "Geen camera?",
+    cli_help: "Voer dit uit in een terminal met de kenmerk-wallet:",
     status: "Status",
     result: "Gedeelde gegevens",
     noscript: "Zet JavaScript aan om de status te volgen, of vernieuw de pagina.",
@@ -114,7 +116,8 @@ const EN: Texts = Texts {
     asked: "What is asked",
     scan: "Scan with your kenmerk wallet",
     scan_help: "QR code with the session for your wallet",
-    open_wallet: "Open in the wallet on this device",
+    no_camera: "No camera?",
+    cli_help: "Run this in a terminal with the kenmerk wallet:",
     status: "Status",
     result: "Shared data",
     noscript: "Turn on JavaScript to follow the status, or reload the page.",
@@ -194,7 +197,7 @@ pub struct PageView {
     pub verifier_name: String,
     /// One line per thing asked, in the resident's words.
     pub asked: Vec<String>,
-    /// The session pointer JSON (QR payload and wallet link).
+    /// The session pointer JSON (QR payload and CLI command).
     pub pointer_json: String,
     /// The session status when the page was rendered (IRMA name).
     pub status: String,
@@ -262,42 +265,59 @@ pub fn render(view: &PageView) -> Result<Html<String>, QrError> {
     // The texts go into a <template> as JSON; escaping `<` keeps the
     // element from being closed early, JSON.parse undoes `\u003c`.
     let texts_json = script_texts.to_string().replace('<', "\\u003c");
-    let wallet_link = format!(
-        "kenmerk:session?{}",
-        url_component_encode(&view.pointer_json)
-    );
-    let html = TEMPLATE
-        .replace("{{lang}}", view.lang.tag())
-        .replace("{{title}}", &escape(tx.title))
-        .replace("{{t_verifier}}", &escape(tx.verifier))
-        .replace("{{t_asked}}", &escape(tx.asked))
-        .replace("{{t_scan}}", &escape(tx.scan))
-        .replace("{{t_scan_help}}", &escape(tx.scan_help))
-        .replace("{{t_open_wallet}}", &escape(tx.open_wallet))
-        .replace("{{t_status}}", &escape(tx.status))
-        .replace("{{t_result}}", &escape(tx.result))
-        .replace("{{t_noscript}}", &escape(tx.noscript))
-        .replace("{{status_text}}", &escape(status_text))
-        .replace("{{status}}", &escape(&view.status))
-        .replace("{{asked}}", &asked)
-        .replace("{{wallet_link}}", &escape(&wallet_link))
-        .replace("{{texts_json}}", &texts_json)
-        // The verifier name and QR last: they are the only parts whose
-        // content could contain `{{`, and nothing is replaced after them.
-        .replace("{{verifier}}", &escape(&view.verifier_name))
-        .replace("{{qr}}", &qr);
+    let values: [(&str, String); 18] = [
+        ("lang", view.lang.tag().to_owned()),
+        ("title", escape(tx.title)),
+        ("t_verifier", escape(tx.verifier)),
+        ("t_asked", escape(tx.asked)),
+        ("t_scan", escape(tx.scan)),
+        ("t_scan_help", escape(tx.scan_help)),
+        ("t_no_camera", escape(tx.no_camera)),
+        ("t_cli_help", escape(tx.cli_help)),
+        ("t_status", escape(tx.status)),
+        ("t_result", escape(tx.result)),
+        ("t_noscript", escape(tx.noscript)),
+        ("status_text", escape(status_text)),
+        ("status", escape(&view.status)),
+        ("asked", asked),
+        ("texts_json", texts_json),
+        ("pointer", escape(&view.pointer_json)),
+        ("verifier", escape(&view.verifier_name)),
+        ("qr", qr),
+    ];
+    let html = fill(TEMPLATE, &values);
     Ok(Html(html))
 }
 
-fn url_component_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
+/// Replace each `{{name}}` in one pass: inserted values are never scanned
+/// again, so text from a request or the scheme cannot inject a placeholder.
+/// An unknown placeholder stays as it is (the unit test checks none does).
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() * 2);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}") {
+            Some(end) => {
+                let name = &after[..end];
+                match values.iter().find(|(k, _)| *k == name) {
+                    Some((_, v)) => out.push_str(v),
+                    None => {
+                        out.push_str("{{");
+                        out.push_str(name);
+                        out.push_str("}}");
+                    }
+                }
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -351,6 +371,11 @@ mod tests {
         assert!(!html.contains("<?xml"));
         assert!(html.contains("aria-live=\"polite\""));
         assert!(!html.contains("{{"), "every placeholder is filled");
+        // Values are not re-scanned for placeholders.
+        let mut v = view();
+        v.asked = vec!["{{qr}}".into()];
+        let Html(html) = render(&v).unwrap();
+        assert!(html.contains("<li>{{qr}}</li>"));
     }
 
     #[test]

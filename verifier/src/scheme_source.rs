@@ -299,7 +299,10 @@ impl SchemeLoader {
     /// Like [`SchemeLoader::load`], but `Ok(None)` when the document did not
     /// change since the last load (HTTP 304 on the stored ETag, or the same
     /// bytes).
-    pub async fn reload(&mut self, previous: u64) -> Result<Option<VerifiedScheme>, SchemeLoadError> {
+    pub async fn reload(
+        &mut self,
+        previous: u64,
+    ) -> Result<Option<VerifiedScheme>, SchemeLoadError> {
         let bytes = match &self.location {
             SchemeLocation::Url(u) => {
                 let u = u.clone();

@@ -317,6 +317,9 @@ struct Inner {
     settings: SessionSettings,
     key: Arc<SigningKey>,
     metrics: Arc<Metrics>,
+    /// Set when the server shuts down: status streams end, so that a
+    /// graceful shutdown does not wait for sessions to finish.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// The session manager. Cheap to clone.
@@ -346,8 +349,14 @@ impl Sessions {
                 settings,
                 key,
                 metrics,
+                closing: tokio::sync::watch::channel(false).0,
             }),
         }
+    }
+
+    /// End every status stream of this manager (server shutdown).
+    pub fn close_streams(&self) {
+        self.inner.closing.send_replace(true);
     }
 
     /// The scheme in force.
@@ -794,6 +803,7 @@ impl Sessions {
             events: broadcast::Receiver<SessionId>,
             last: Option<SessionStatus>,
             done: bool,
+            closing: tokio::sync::watch::Receiver<bool>,
         }
         let state = State {
             sessions: self.clone(),
@@ -804,9 +814,10 @@ impl Sessions {
             events: self.inner.store.subscribe(),
             last: None,
             done: false,
+            closing: self.inner.closing.subscribe(),
         };
         stream::unfold(state, |mut st| async move {
-            if st.done {
+            if st.done || *st.closing.borrow() {
                 return None;
             }
             loop {
@@ -828,7 +839,8 @@ impl Sessions {
                 let wait = WATCH_RECHECK.min(until_deadline);
                 let id = st.id.clone();
                 let events = &mut st.events;
-                let _ = tokio::time::timeout(wait, async {
+                let closing = &mut st.closing;
+                let changed = tokio::time::timeout(wait, async {
                     loop {
                         match events.recv().await {
                             Ok(changed) if changed == id => return,
@@ -841,8 +853,11 @@ impl Sessions {
                             }
                         }
                     }
-                })
-                .await;
+                });
+                tokio::select! {
+                    _ = changed => {}
+                    _ = closing.wait_for(|c| *c) => return None,
+                }
             }
         })
     }

@@ -141,18 +141,24 @@ pub fn verify_signature(
     timestamp_key: &[u8; 32],
     now: u64,
 ) -> SignatureReport {
-    if let Some(t) = signature.context.timestamp {
-        let vouched =
-            timestamp.is_some_and(|ts| check_timestamp(ts, timestamp_key, signature.message(), t));
-        if !vouched {
-            return SignatureReport::failed(
-                signature,
-                Reason::UntrustedTimestamp,
-                "the signature's timestamp is not signed by this verifier".into(),
-            );
+    // The tokens must have been valid when the resident signed: at the
+    // vouched timestamp, or (without one) now.
+    let at = match signature.context.timestamp {
+        Some(t) => {
+            let vouched = timestamp
+                .is_some_and(|ts| check_timestamp(ts, timestamp_key, signature.message(), t));
+            if !vouched {
+                return SignatureReport::failed(
+                    signature,
+                    Reason::UntrustedTimestamp,
+                    "the signature's timestamp is not signed by this verifier".into(),
+                );
+            }
+            t
         }
-    }
-    match signature.verify(scheme, now) {
+        None => now,
+    };
+    match signature.verify(scheme, at) {
         Ok(verified) => {
             let attributes = verified
                 .credentials

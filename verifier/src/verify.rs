@@ -256,6 +256,29 @@ pub fn decode_presentation(bytes: &[u8]) -> Result<Presentation, DecodeError> {
     }
 }
 
+/// Verify a wallet's offline answer (wallet-core `PresentationMessage`
+/// bytes) to an offline challenge `challenge` (the request message that was
+/// shown as a QR code). Pure: the caller keeps the challenge and makes sure
+/// it is answered once (the daemon does that with a session).
+pub fn verify_offline_answer(
+    scheme: &VerifiedScheme,
+    challenge: &wallet_core::wire::DisclosureRequestMessage,
+    answer: &[u8],
+    now: u64,
+) -> Verification {
+    match decode_presentation(answer) {
+        Ok(p) => verify(
+            scheme,
+            &challenge.verifier,
+            &challenge.request,
+            &challenge.context(),
+            &p,
+            now,
+        ),
+        Err(e) => Verification::failed(Reason::Malformed, format!("presentation: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

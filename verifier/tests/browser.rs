@@ -84,6 +84,15 @@ async fn finish(mut child: Child, deadline: Duration) -> String {
     out
 }
 
+/// Decode the one QR code in a screenshot.
+fn decode_qr(png: &Path) -> String {
+    let image = image::open(png).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the page");
+    grids[0].decode().unwrap().1
+}
+
 async fn create(base: &str) -> (String, String) {
     let v: Value = client()
         .post(format!("{base}/session"))
@@ -115,7 +124,7 @@ async fn session_page_renders_qr_and_live_result() {
     let profile = tempfile::tempdir().unwrap();
 
     // 1. A waiting page: QR code, verifier, what is asked (screenshot).
-    let (token, _) = create(&base).await;
+    let (token, first_wallet_url) = create(&base).await;
     let page = format!("{base}/session/{token}/page");
     let waiting_png = out_dir.join("session-page-waiting.png");
     let _ = std::fs::remove_file(&waiting_png);
@@ -133,6 +142,11 @@ async fn session_page_renders_qr_and_live_result() {
     assert!(std::fs::metadata(&waiting_png)
         .map(|m| m.len() > 1000)
         .unwrap_or(false));
+    // The QR code on screen decodes to this session's pointer.
+    let shown = decode_qr(&waiting_png);
+    let pointer: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(pointer["u"], first_wallet_url.as_str());
+    assert_eq!(pointer["irmaqr"], "disclosing");
 
     // 2. The live run: load the page, let it connect, complete the session
     // as the wallet, and dump the DOM the page built without reloading.

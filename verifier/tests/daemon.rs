@@ -47,7 +47,10 @@ async fn key(State(p): State<Published>) -> Response {
 
 fn publish(p: &Published, signed: &SignedScheme) {
     let json = signed.to_json_pretty().unwrap();
-    let etag = format!("\"{}\"", json.len() ^ (signed.unverified_version().unwrap() as usize));
+    let etag = format!(
+        "\"{}\"",
+        json.len() ^ (signed.unverified_version().unwrap() as usize)
+    );
     *p.json.lock().unwrap() = (json, etag);
 }
 
@@ -96,7 +99,10 @@ async fn scheme_is_refetched_when_it_changes() {
         async move {
             let start = Instant::now();
             while scheme_version(&base).await != want {
-                assert!(start.elapsed() < Duration::from_secs(10), "no scheme v{want}");
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "no scheme v{want}"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -107,12 +113,12 @@ async fn scheme_is_refetched_when_it_changes() {
 
     // A rollback to version 1 and a version 3 under another key are refused.
     publish(&published, &demo.signed);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(scheme_version(&base).await, 2);
     let other = SchemeSigningKey::generate().unwrap();
     let forged = build_demo_scheme(&other, &publics, 3, demo.base).unwrap();
     publish(&published, &forged);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(scheme_version(&base).await, 2);
     let metrics = client()
         .get(format!("{base}/metrics"))
@@ -122,7 +128,10 @@ async fn scheme_is_refetched_when_it_changes() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("kenmerk_verifier_scheme_loads_total 2"), "{metrics}");
+    assert!(
+        metrics.contains("kenmerk_verifier_scheme_loads_total 2"),
+        "{metrics}"
+    );
     d.shutdown().await.unwrap();
     server.abort();
 }
@@ -162,7 +171,10 @@ async fn binary_serves_from_config_and_stops_on_sigterm() {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if let Ok(v) = serde_json::from_str::<Value>(&line) {
                 if v["fields"]["message"] == "kenmerk-verifier listening" {
                     let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or("").to_owned());
@@ -197,7 +209,11 @@ async fn binary_serves_from_config_and_stops_on_sigterm() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401, "requestor tokens from the environment apply");
+    assert_eq!(
+        r.status(),
+        401,
+        "requestor tokens from the environment apply"
+    );
     let r = client()
         .post(format!("{base}/session"))
         .bearer_auth("desk-secret-0123456789")
@@ -205,7 +221,11 @@ async fn binary_serves_from_config_and_stops_on_sigterm() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200, "default verifier from the environment applies");
+    assert_eq!(
+        r.status(),
+        200,
+        "default verifier from the environment applies"
+    );
 
     // Graceful shutdown on SIGTERM: exit status 0, promptly.
     let status = Command::new("kill")

@@ -919,3 +919,34 @@ async fn two_instances_share_sessions_through_redis() {
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn graceful_shutdown_ends_open_status_streams() {
+    let demo = Demo::new();
+    let d = daemon(&demo, |_| {}).await;
+    let base = format!("http://{}", d.addr());
+    let s = create_ok(&base, &parking_request_json()).await;
+    let mut events = client()
+        .get(format!("{base}/session/{}/statusevents", s.token))
+        .send()
+        .await
+        .unwrap();
+    let first = events.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("INITIALIZED"));
+    let r = client()
+        .put(format!("{base}/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 405, "method-not-allowed").await;
+    // The session is still waiting, yet shutdown does not wait for it.
+    tokio::time::timeout(Duration::from_secs(5), d.shutdown())
+        .await
+        .expect("shutdown within 5 s despite an open event stream")
+        .unwrap();
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = events.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the event stream ended");
+}

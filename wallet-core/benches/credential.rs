@@ -331,6 +331,15 @@ fn bench_keys(c: &mut Criterion) {
     c.bench_function("keys/issuer_key_generation", |b| {
         b.iter(|| IssuerSecretKey::generate(&mut OsRng, black_box(params.clone())))
     });
+    // Verification derives a key's generators (n + 1 hash-to-group) for
+    // every token it checks; this shows what that costs for six attributes.
+    let six = key(
+        "demo.utrecht.six",
+        vec![String, String, Date, String, Integer, Boolean],
+    );
+    c.bench_function("keys/derive_generators_6_attributes", |b| {
+        b.iter(|| black_box(six.public()).generators())
+    });
     let holder = HolderSecret::from_seed(&[42; 32]);
     let key_id = key("demo.utrecht.address", params.attributes.clone())
         .public()

@@ -20,7 +20,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::cbor::{self, check_version, DecodeError};
 use crate::encoding::AttributeKind;
-use crate::group::{g, random_nonzero_scalar, HashInput};
+use crate::group::{random_nonzero_scalar, HashInput};
 use crate::ids::CredentialTypeId;
 
 /// Most attribute positions a credential type may have.
@@ -210,7 +210,7 @@ impl IssuerSecretKey {
             valid_from: params.valid_from,
             valid_until: params.valid_until,
             attributes: params.attributes,
-            g0: g() * y0,
+            g0: RistrettoPoint::mul_base(&y0),
         };
         public.validate()?;
         Ok(IssuerSecretKey { public, y0 })
@@ -241,7 +241,7 @@ impl IssuerSecretKey {
         let file: SecretKeyFile = cbor::from_cbor(bytes)?;
         check_version(file.v, KEY_VERSION)?;
         file.pk.validate()?;
-        if g() * file.y0 != file.pk.g0 {
+        if RistrettoPoint::mul_base(&file.y0) != file.pk.g0 {
             return Err(KeyError::Mismatch);
         }
         Ok(IssuerSecretKey {

@@ -318,7 +318,7 @@ fn invalid_variants(target: &str, valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> 
     ]
 }
 
-fn target(name: &str) -> fn(&[u8]) -> Reached {
+fn target(name: &str) -> fuzz::Target {
     TARGETS
         .iter()
         .find(|(n, _)| *n == name)

@@ -15,7 +15,11 @@ use crate::session::{self, OpenWallet};
 pub fn run(ctx: &Context, args: PresentArgs) -> Result<u8, CliError> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
-    let payload = read_target(args.challenge.as_deref(), args.qr_image.as_deref(), &mut input)?;
+    let payload = read_target(
+        args.challenge.as_deref(),
+        args.qr_image.as_deref(),
+        &mut input,
+    )?;
     let (file, contents) = ctx.open_wallet()?;
     let mut wallet = OpenWallet { file, contents };
     let mut auto;
@@ -49,7 +53,9 @@ pub fn run(ctx: &Context, args: PresentArgs) -> Result<u8, CliError> {
         }
         output::line(t(ctx.lang, Key::OfflineShowThis))?;
         print!("{}", qr::terminal(answer)?);
+        // The text last, so a script can take the final line.
         output::line(answer)?;
+        return Ok(crate::error::exit::OK);
     }
     report_outcome(ctx, &outcome, None)
 }

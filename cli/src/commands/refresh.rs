@@ -25,7 +25,10 @@ struct RefreshLine {
 #[serde(untagged)]
 enum RefreshResult {
     Done(RefreshOutcome),
-    Failed { outcome: &'static str, detail: String },
+    Failed {
+        outcome: &'static str,
+        detail: String,
+    },
 }
 
 /// Whether a credential needs renewing.
@@ -33,7 +36,8 @@ pub fn needs_refresh(c: &StoredCredential, args: &RefreshArgs, now: i64) -> bool
     if c.record.is_none() {
         return false;
     }
-    let soon = now.saturating_add(i64::try_from(args.days.saturating_mul(86_400)).unwrap_or(i64::MAX));
+    let soon =
+        now.saturating_add(i64::try_from(args.days.saturating_mul(86_400)).unwrap_or(i64::MAX));
     args.all || c.tokens_left() < args.below || c.expiry <= soon
 }
 

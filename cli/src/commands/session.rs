@@ -2,6 +2,9 @@
 
 use std::io::{BufRead, Write};
 use std::path::Path;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use base64::Engine as _;
 use wallet_core::request::SessionKind;
@@ -85,11 +88,7 @@ pub fn report_outcome(
                 };
                 output::line(&tr(lang, key, &[("name", &name), ("status", status)]))?;
                 if let Some(path) = signature_out {
-                    output::line(&tr(
-                        lang,
-                        Key::SignatureSaved,
-                        &[("path", &path.display())],
-                    ))?;
+                    output::line(&tr(lang, Key::SignatureSaved, &[("path", &path.display())]))?;
                 }
             }
         }
@@ -106,15 +105,79 @@ pub fn report_outcome(
 }
 
 /// A consent policy that shows the screen on stderr for `--yes` runs (so a
-/// log shows what was shared) and otherwise asks on stdin/stderr.
+/// log shows what was shared) and otherwise asks on stdin/stderr. It also
+/// runs the spinner: on while the network works, off while the resident
+/// reads.
 struct Policy<'a> {
     auto: Option<AutoConsent>,
     interactive: Interactive<&'a mut dyn BufRead, std::io::Stderr>,
     quiet: bool,
+    spinner: Spinner,
+}
+
+/// A spinner on stderr (drawn only on a terminal).
+struct Spinner {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl Spinner {
+    fn start(&mut self, message: &str) {
+        self.stop();
+        if self.quiet {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.bar = Some(bar);
+    }
+
+    fn stop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Policy<'_> {
+    fn resume(&mut self, lang: Lang, answered_yes: bool) {
+        if answered_yes {
+            self.spinner.start(t(lang, Key::ProgressSending));
+        }
+    }
 }
 
 impl ConsentPolicy for Policy<'_> {
     fn issuance(
+        &mut self,
+        view: &consent::IssuanceView,
+        lang: Lang,
+    ) -> Result<bool, consent::ConsentError> {
+        self.spinner.stop();
+        let yes = self.issuance_inner(view, lang)?;
+        self.resume(lang, yes);
+        Ok(yes)
+    }
+
+    fn disclosure(
+        &mut self,
+        view: &consent::DisclosureView,
+        lang: Lang,
+    ) -> Result<Option<wallet_core::request::Choice>, consent::ConsentError> {
+        self.spinner.stop();
+        let choice = self.disclosure_inner(view, lang)?;
+        self.resume(lang, choice.is_some());
+        Ok(choice)
+    }
+}
+
+impl Policy<'_> {
+    fn issuance_inner(
         &mut self,
         view: &consent::IssuanceView,
         lang: Lang,
@@ -130,7 +193,7 @@ impl ConsentPolicy for Policy<'_> {
         }
     }
 
-    fn disclosure(
+    fn disclosure_inner(
         &mut self,
         view: &consent::DisclosureView,
         lang: Lang,
@@ -164,7 +227,12 @@ pub fn run(ctx: &Context, args: SessionArgs) -> Result<u8, CliError> {
         }),
         interactive: Interactive::new(&mut input as &mut dyn BufRead, std::io::stderr()),
         quiet: ctx.json,
+        spinner: Spinner {
+            bar: None,
+            quiet: ctx.json,
+        },
     };
+    policy.spinner.start(t(ctx.lang, Key::ProgressContacting));
     let outcome = crate::commands::block_on(session::run(
         &mut wallet,
         &client,
@@ -172,6 +240,7 @@ pub fn run(ctx: &Context, args: SessionArgs) -> Result<u8, CliError> {
         &mut policy,
         ctx.lang,
         now(),
-    ))?;
-    report_outcome(ctx, &outcome, args.signature_out.as_deref())
+    ));
+    policy.spinner.stop();
+    report_outcome(ctx, &outcome?, args.signature_out.as_deref())
 }

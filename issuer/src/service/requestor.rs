@@ -96,6 +96,7 @@ pub enum SessionError {
 
 /// Body of `POST /session`: an IRMA-style issuance request plus the subject.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateSessionBody {
     /// `https://irma.app/ld/request/issuance/v2`.
     #[serde(rename = "@context")]

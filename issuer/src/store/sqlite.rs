@@ -31,9 +31,11 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across application crashes in WAL mode; only
-            // a power loss may lose the last commits.
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit is on disk before the answer leaves. With
+            // NORMAL a power loss could undo the deletion of the nonces `w`
+            // after their answer was sent, and a second answer for the same
+            // `w` would reveal the issuer key (rule 3).
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()

@@ -196,3 +196,36 @@ impl SessionStore for MemoryStore {
         Box::pin(async { Ok(()) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{RequestorToken, SessionStatus};
+
+    fn session(purge_at_ms: u64) -> StoredSession {
+        StoredSession {
+            id: SessionId::for_token(&RequestorToken::generate()),
+            wallet_token: WalletToken::generate(),
+            status: SessionStatus::Initialized,
+            version: 0,
+            purge_at_ms,
+            body: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn sweep_drops_purgeable_sessions_and_their_wallet_index() {
+        let store = MemoryStore::new();
+        let now = now_ms();
+        let dead = session(now.saturating_sub(1));
+        store.lock().sessions.insert(dead.id.clone(), dead.clone());
+        store
+            .lock()
+            .wallets
+            .insert(dead.wallet_token.clone(), dead.id.clone());
+        store.insert(session(now + 60_000)).await.unwrap();
+        // The first insert sweeps (no sweep happened yet).
+        assert_eq!(store.len(), 1);
+        assert!(!store.lock().wallets.contains_key(&dead.wallet_token));
+    }
+}

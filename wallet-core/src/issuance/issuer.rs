@@ -8,6 +8,7 @@
 //! challenges may be served from [`AnsweredIssuance::replay`]; any other
 //! challenges are refused.
 
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ use super::{
 };
 use crate::cbor::{self, DecodeError};
 use crate::encoding::{AttributeValue, ValueError};
-use crate::group::{g, random_nonzero_scalar};
+use crate::group::random_nonzero_scalar;
 use crate::holder::{HolderProof, HolderProofError, HolderPublicKey};
 use crate::keys::{IssuerSecretKey, KeyId};
 use crate::token::{TokenInfo, TokenInfoError};
@@ -116,7 +117,8 @@ impl IssuerSession {
         // Secret exponents: constant-time scalar multiplications.
         let sz = gamma * key.y0();
         let w: Vec<Scalar> = (0..batch).map(|_| random_nonzero_scalar(rng)).collect();
-        let sa = w.iter().map(|w| g() * w).collect();
+        // g^w from the precomputed base-point table (constant time, ~3x faster).
+        let sa = w.iter().map(RistrettoPoint::mul_base).collect();
         let sb = w.iter().map(|w| gamma * w).collect();
         Ok((
             IssuerSession {

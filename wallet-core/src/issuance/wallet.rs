@@ -13,7 +13,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{gamma, IssuanceChallenges, IssuanceResponses, SignerCommitments, MAX_BATCH};
 use crate::encoding::{AttributeValue, ValueError};
-use crate::group::{g, random_nonzero_scalar};
+use crate::group::random_nonzero_scalar;
 use crate::holder::HolderSecret;
 use crate::keys::IssuerPublicKey;
 use crate::token::{
@@ -124,7 +124,7 @@ impl PendingIssuance {
             let b2 = Scalar::random(rng);
             let h = gamma * alpha;
             let sz_prime = commitments.sz * alpha;
-            let sa_prime = key.g0 * b1 + g() * b2 + sa;
+            let sa_prime = key.g0 * b1 + RistrettoPoint::mul_base(&b2) + sa;
             let sb_prime = sz_prime * b1 + h * b2 + sb * alpha;
             let sc_prime =
                 token_challenge(&key_id, &token_info, &h, &sz_prime, &sa_prime, &sb_prime);
