@@ -277,7 +277,8 @@ fn demo_scheme_is_generated_and_verified() {
             "demo.rdw.vehicle"
         ]
     );
-    assert_eq!(v.verifiers.len(), 2);
+    let verifiers: Vec<&str> = v.verifiers.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(verifiers, ["demo.parking", "demo.poll", "demo.objections"]);
     // A newer version is accepted, then the older one is a rollback.
     let newer =
         wallet_core::scheme::demo::build_demo_scheme(&demo.signing_key, &v.issuer_keys, 2, NOW)

@@ -26,6 +26,8 @@ pub const DEMO_KEY_VALIDITY: u64 = 365 * 24 * 3600;
 pub const PARKING_VERIFIER: &str = "demo.parking";
 /// The local poll.
 pub const POLL_VERIFIER: &str = "demo.poll";
+/// The objections desk (signing).
+pub const OBJECTIONS_VERIFIER: &str = "demo.objections";
 
 /// Why the demo scheme could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -148,6 +150,22 @@ pub fn poll_request(municipality: &str, poll: &str) -> Result<SessionRequest, Re
         .build()
 }
 
+/// The objections desk's signing request (story 4): sign `message` with
+/// your names, postal code and house number.
+pub fn objection_request(message: &str) -> Result<SessionRequest, RequestError> {
+    SessionRequest::builder(SessionKind::Signing)
+        .disjunction(vec![vec![
+            AttributeRequest::not_null(id("demo.utrecht.personal.given_names")?),
+            AttributeRequest::not_null(id("demo.utrecht.personal.family_name")?),
+        ]])
+        .disjunction(vec![vec![
+            AttributeRequest::not_null(id("demo.utrecht.address.postal_code")?),
+            AttributeRequest::not_null(id("demo.utrecht.address.house_number")?),
+        ]])
+        .message(message)
+        .build()
+}
+
 /// The demo verifier ids.
 pub fn verifier_ids() -> Result<(VerifierId, VerifierId), RequestError> {
     Ok((id(PARKING_VERIFIER)?, id(POLL_VERIFIER)?))
@@ -203,5 +221,11 @@ mod tests {
         assert!(q.unregistered(scheme.verifier(&poll).unwrap()).is_empty());
         // The poll asking what the parking desk may ask is over-asking.
         assert_eq!(p.unregistered(scheme.verifier(&poll).unwrap()).len(), 4);
+        let objections: VerifierId = OBJECTIONS_VERIFIER.parse().unwrap();
+        let o = objection_request("I object to permit 2026-114").unwrap();
+        o.check_against(&scheme).unwrap();
+        assert!(o
+            .unregistered(scheme.verifier(&objections).unwrap())
+            .is_empty());
     }
 }
