@@ -20,8 +20,8 @@
 # corpus a run grows goes to fuzz/work/corpus/<target>/ (ignored by git).
 # A crash stops that target, leaves its input in fuzz/artifacts/<target>/,
 # and makes the script exit 1 after the remaining targets ran. Reproduce
-# one with:
-#   RUSTC_BOOTSTRAP=1 cargo fuzz run -s none <target> fuzz/artifacts/<target>/<file>
+# one with (from fuzz/):
+#   RUSTC_BOOTSTRAP=1 cargo fuzz run -s none <target> artifacts/<target>/<file>
 # The last line per target in fuzz/work/summary.txt gives its execution count.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
@@ -43,27 +43,31 @@ else
   done
 fi
 
+# Build once, then run the binaries directly: every target fuzzes the same
+# code, and a build failure is not mistaken for a crash.
 cargo fuzz build -s "$sanitizer"
+triple="$(rustc -vV | sed -n 's/^host: //p')"
+bin_dir="target/$triple/release"
 
 mkdir -p work
 summary=work/summary.txt
 : >"$summary"
 failed=()
 for t in "${targets[@]}"; do
-  mkdir -p "work/corpus/$t"
+  mkdir -p "work/corpus/$t" "artifacts/$t"
   log="work/$t.log"
   echo "== $t: ${seconds}s"
   # Grown corpus first (libFuzzer writes new inputs to the first directory),
   # then the checked-in seeds.
-  if cargo fuzz run -s "$sanitizer" "$t" "work/corpus/$t" "corpus/$t" -- \
-    -max_total_time="$seconds" -print_final_stats=1 -max_len=65536 >"$log" 2>&1; then
+  if "$bin_dir/$t" -artifact_prefix="artifacts/$t/" -max_total_time="$seconds" \
+    -print_final_stats=1 -max_len=65536 "work/corpus/$t" "corpus/$t" >"$log" 2>&1; then
     status=ok
   else
     status=CRASH
     failed+=("$t")
   fi
-  execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
-  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
+  execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1 || true)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}' || true)
   echo "$t status=$status execs=${execs:-?} cov=${cov:-?}" | tee -a "$summary"
 done
 

@@ -94,6 +94,14 @@ pub enum Command {
         /// Signature file (base64url text or CBOR).
         file: PathBuf,
     },
+    /// Walk the municipal stories end to end with an embedded issuer and
+    /// verifier and temporary wallets (touches no real wallet).
+    Demo {
+        /// Leave the daemons running afterwards and print their URLs and a
+        /// session page (Ctrl-C stops them).
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 /// `kenmerk scheme ...`

@@ -1,6 +1,7 @@
 //! One file per command; `run` dispatches and returns the exit code.
 
 pub mod backup;
+pub mod demo;
 pub mod init;
 pub mod list;
 pub mod log;
@@ -73,5 +74,6 @@ pub fn run(ctx: &mut Context, command: Command) -> Result<u8, CliError> {
         Command::Refresh(args) => refresh::run(ctx, &args),
         Command::Present(args) => present::run(ctx, args),
         Command::VerifySignature { file } => verify_signature::run(ctx, &file),
+        Command::Demo { keep } => demo::run(keep, ctx.lang).map_err(CliError::from),
     }
 }

@@ -110,6 +110,8 @@ pub enum CliError {
     ReadFile(PathBuf, #[source] io::Error),
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
+    #[error(transparent)]
+    Demo(#[from] crate::commands::demo::DemoError),
 }
 
 /// A rendered error.
@@ -387,6 +389,7 @@ impl CliError {
                 Some(t(lang, Key::RefreshSomeFailedHint).into()),
                 exit::REFUSED,
             ),
+            CliError::Demo(e) => report("demo-setup", e.to_string(), None, exit::FAILURE),
             CliError::Output(e) => report(
                 "output",
                 tr(lang, Key::OutputFailed, &[("detail", e)]),

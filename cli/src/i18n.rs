@@ -83,6 +83,7 @@ macro_rules! messages {
 messages! {
     // Frame of an error report.
     ErrorPrefix => { en: "error", nl: "fout" },
+    Warning => { en: "warning", nl: "waarschuwing" },
     HintPrefix => { en: "hint", nl: "tip" },
 
     // Wallet file.

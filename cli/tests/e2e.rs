@@ -919,3 +919,33 @@ fn interactive_consent_through_a_pseudo_terminal() {
     );
     assert!(d.result(&token).to_string().contains("VALID"));
 }
+
+#[test]
+fn refresh_after_key_rotation_updates_the_scheme() {
+    let d = Daemons::start();
+    let w = Wallet::new();
+    w.pin(&d);
+    let (ptr, _) = d.issue(json!([address()]));
+    assert_ok(&w.run(&["session", &ptr, "--yes"]));
+    let version = |w: &Wallet| {
+        w.json(&["scheme", "list", "--json"])[0]["version"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = version(&w);
+    d.post_json(
+        &format!("{}/admin/keys/demo.utrecht.address/rotate", d.issuer_url),
+        &json!({}),
+        true,
+    );
+    let out = w.run(&["refresh", "--all"]);
+    assert_ok(&out);
+    assert!(version(&w) > before, "scheme not updated");
+    let show = w.json(&["show", "c1", "--json"]);
+    assert_eq!(show["tokens_left"], 4);
+    // The new batch, signed with the rotated key, verifies at the verifier
+    // once it has the new scheme too; the wallet's own check passed already
+    // (it accepts only keys from its pinned scheme).
+    let log = w.json(&["log", "--json"]);
+    assert_eq!(log.as_array().unwrap().last().unwrap()["kind"], "refresh");
+}

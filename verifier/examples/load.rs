@@ -234,7 +234,7 @@ async fn main() {
         sessions as f64 / elapsed,
         if std::env::var("KENMERK_LOAD_REDIS").is_ok() { "redis" } else { "memory" }
     );
-    let mut all = timings.lock().unwrap();
+    let mut all = std::mem::take(&mut *timings.lock().unwrap());
     for (name, t) in [
         "create",
         "fetch request",

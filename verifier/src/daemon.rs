@@ -224,6 +224,29 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, StartError> {
     ))
 }
 
+/// How long start-up waits for an unreachable scheme URL (the local issuer
+/// may be starting at the same time).
+const INITIAL_SCHEME_WAIT: Duration = Duration::from_secs(30);
+
+/// Load the scheme at start; retry only while the URL is unreachable. A
+/// scheme that arrives but is not trusted fails at once.
+async fn load_initial(loader: &mut SchemeLoader) -> Result<VerifiedScheme, SchemeLoadError> {
+    let start = std::time::Instant::now();
+    let mut logged = false;
+    loop {
+        match loader.load(None).await {
+            Err(e @ SchemeLoadError::Fetch { .. }) if start.elapsed() < INITIAL_SCHEME_WAIT => {
+                if !logged {
+                    tracing::warn!(error = %e, "waiting for the scheme to become available");
+                    logged = true;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 async fn not_found() -> Problem {
     Problem::new(
         axum::http::StatusCode::NOT_FOUND,
@@ -264,7 +287,7 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
             refresh,
         } => {
             let mut loader = SchemeLoader::new(location, key);
-            let scheme = loader.load(None).await?;
+            let scheme = load_initial(&mut loader).await?;
             (SchemeHandle::new(scheme), Some((loader, refresh)))
         }
     };

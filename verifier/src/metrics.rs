@@ -224,7 +224,9 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     response
 }
 
-/// Handler for `GET /metrics`.
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, body = String, content_type = "text/plain")))]
 pub async fn handler(State(metrics): State<Arc<Metrics>>) -> Response {
     (
         [(

@@ -1,7 +1,7 @@
 //! The pure verification call: scheme, session request, presentation,
 //! verifier context and time in; a result out. No I/O, no clock, no state.
 //!
-//! It is wallet-core's [`presentation::verify`] (is the proof sound, for this
+//! It is wallet-core's [`presentation::verify()`] (is the proof sound, for this
 //! context, with keys of this scheme, at this time?) followed by
 //! [`matching::match_presentation`] (does it answer this request?), plus a
 //! precise machine-readable [`Reason`] whenever the result is not `VALID`:
@@ -61,6 +61,8 @@ pub enum Reason {
     /// The challenge does not match: the proof is invalid or was made for
     /// another verifier, request or nonce (a replay lands here).
     Challenge,
+    /// A disclosed attribute is not defined in the scheme.
+    NotInScheme,
     /// The presentation is sound but contradicts the request.
     UnmatchedRequest,
     /// The presentation is sound but lacks something requested.
@@ -122,6 +124,7 @@ impl Reason {
             Self::Predicate => "PREDICATE",
             Self::PredicateTarget => "PREDICATE_TARGET",
             Self::Challenge => "CHALLENGE",
+            Self::NotInScheme => "NOT_IN_SCHEME",
             Self::UnmatchedRequest => "UNMATCHED_REQUEST",
             Self::MissingAttributes => "MISSING_ATTRIBUTES",
             Self::BadSchemeSignature => "BAD_SCHEME_SIGNATURE",
@@ -227,9 +230,10 @@ pub fn verify(
                 ProofStatus::Valid => None,
                 ProofStatus::UnmatchedRequest => Some(Reason::UnmatchedRequest),
                 ProofStatus::MissingAttributes => Some(Reason::MissingAttributes),
-                // match_presentation only yields these three, but a future
-                // status must not pass as valid.
-                ProofStatus::Invalid | ProofStatus::Expired => Some(Reason::Challenge),
+                // After a sound proof, matching says INVALID only for a
+                // disclosed position the scheme does not define.
+                ProofStatus::Invalid => Some(Reason::NotInScheme),
+                ProofStatus::Expired => Some(Reason::TokenExpired),
             };
             Verification { result, reason }
         }

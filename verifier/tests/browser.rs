@@ -213,7 +213,36 @@ async fn session_page_renders_qr_and_live_result() {
     assert!(dom.contains("proven"), "predicate outcome shown:\n{dom}");
     assert!(!dom.contains("Domplein"), "nothing beyond the request");
 
-    // 3. Screenshot of the finished page.
+    // 3. A failure is shown live too: the requestor cancels while the page
+    // is open.
+    let (token, _) = create(&base).await;
+    let failing_page = format!("{base}/session/{token}/page");
+    let streams_before = d.sessions().metrics().streams_opened();
+    let failing = browser(
+        &bin,
+        profile.path(),
+        &["--dump-dom", "--virtual-time-budget=10000"],
+        &failing_page,
+    );
+    let start = Instant::now();
+    while d.sessions().metrics().streams_opened() <= streams_before {
+        assert!(start.elapsed() < BROWSER_DEADLINE, "no status stream");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = client()
+        .delete(format!("{base}/session/{token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let dom = finish(failing, BROWSER_DEADLINE).await;
+    assert!(dom.contains("data-status=\"FAILED\""), "{dom}");
+    assert!(
+        dom.contains("the session was cancelled"),
+        "reason shown:\n{dom}"
+    );
+
+    // 4. Screenshot of the finished page.
     let done_png = out_dir.join("session-page.png");
     let _ = std::fs::remove_file(&done_png);
     let shot = browser(

@@ -246,3 +246,43 @@ async fn binary_serves_from_config_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn start_waits_for_a_scheme_url_that_comes_up_later() {
+    let demo = Demo::new();
+    let published = Published {
+        json: Arc::new(Mutex::new((String::new(), String::new()))),
+        key: demo.scheme_key.public_key().to_string(),
+    };
+    publish(&published, &demo.signed);
+    // A free port, with nothing listening yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = VerifierConfig::with_scheme(demo.scheme.clone());
+    config.scheme = SchemeConfig::Location {
+        location: SchemeLocation::Url(format!("http://127.0.0.1:{port}/scheme")),
+        key: Some(demo.scheme_key.public_key()),
+        refresh: Duration::from_secs(60),
+    };
+    let starting = tokio::spawn(start(config));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!starting.is_finished(), "still waiting for the issuer");
+    let issuer = Router::new()
+        .route("/scheme", get(scheme))
+        .with_state(published.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, issuer).await });
+    let d = tokio::time::timeout(Duration::from_secs(10), starting)
+        .await
+        .expect("started once the scheme was reachable")
+        .unwrap()
+        .unwrap();
+    assert_eq!(scheme_version(&format!("http://{}", d.addr())).await, 1);
+    d.shutdown().await.unwrap();
+    server.abort();
+}

@@ -484,6 +484,13 @@ async fn expired_unknown_and_rotated_out_keys_each_have_their_status() {
         let (_, result) = get_json(&format!("{base}/session/{}/result", s.token)).await;
         assert_eq!(result["status"], "DONE");
         assert_eq!(result["reason"], reason);
+        // The page says why.
+        let (_, view) = get_json(&format!("{base}/session/{}/page-result", s.token)).await;
+        assert_eq!(view["valid"], false);
+        assert!(
+            view["reason"].as_str().unwrap().starts_with(reason),
+            "{view}"
+        );
     }
     // A key the scheme does not know.
     let address_values = resident.address.attributes().to_vec();
@@ -518,7 +525,7 @@ async fn expired_unknown_and_rotated_out_keys_each_have_their_status() {
 async fn sessions_time_out() {
     let demo = Demo::new();
     let resident = Resident::new(&demo, 7);
-    let d = daemon(&demo, |c| c.session_timeout = Duration::from_millis(800)).await;
+    let d = daemon(&demo, |c| c.session_timeout = Duration::from_secs(2)).await;
     let base = format!("http://{}", d.addr());
     let s = create_ok(&base, &parking_request_json()).await;
     let fetched = fetch(&s).await;
@@ -949,4 +956,50 @@ async fn graceful_shutdown_ends_open_status_streams() {
     })
     .await;
     assert!(rest.is_ok(), "the event stream ended");
+}
+
+#[tokio::test]
+async fn session_page_speaks_dutch_and_is_locked_down() {
+    let demo = Demo::new();
+    let d = daemon(&demo, |_| {}).await;
+    let base = format!("http://{}", d.addr());
+    let s = create_ok(&base, &parking_request_json()).await;
+    let r = client()
+        .get(format!("{base}/session/{}/page", s.token))
+        .header("accept-language", "nl-NL,nl;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"));
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<html lang=\"nl\">"));
+    assert!(html.contains("Parkeervergunningen Utrecht (demo)"));
+    assert!(html.contains("Leeftijd minstens 18 (Geboortedatum (Persoonsgegevens))"));
+    assert!(
+        html.contains(&s.wallet_url),
+        "the pointer for wallets without a camera"
+    );
+    assert!(html.contains("role=\"status\""));
+    for asset in ["page.css", "page.js"] {
+        let r = client()
+            .get(format!("{base}/assets/{asset}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // The page-result of a running session is a conflict, not an empty result.
+    let r = client()
+        .get(format!("{base}/session/{}/page-result", s.token))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 409, "session-not-finished").await;
+    d.shutdown().await.unwrap();
 }

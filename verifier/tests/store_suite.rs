@@ -136,10 +136,10 @@ async fn delete_removes_both_keys(store: Store) {
 }
 
 async fn purged_after_deadline(store: Store) {
-    let s = session(300);
+    let s = session(1_000);
     store.insert(s.clone()).await.unwrap();
     assert!(store.get(&s.id).await.unwrap().is_some());
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
     assert_eq!(store.get(&s.id).await.unwrap(), None);
     assert_eq!(store.get_by_wallet(&s.wallet_token).await.unwrap(), None);
     let mut next = s.clone();

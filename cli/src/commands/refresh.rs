@@ -5,11 +5,13 @@ use serde::Serialize;
 
 use crate::cli::RefreshArgs;
 use crate::client::Client;
+use crate::commands::scheme;
 use crate::context::{now, Context};
 use crate::error::{exit, CliError};
 use crate::i18n::{t, tr, Key};
 use crate::labels::Labels;
 use crate::output;
+use crate::scheme_store::{self, PinOutcome};
 use crate::session::{self, OpenWallet, RefreshOutcome};
 use crate::wallet::StoredCredential;
 
@@ -41,6 +43,38 @@ pub fn needs_refresh(c: &StoredCredential, args: &RefreshArgs, now: i64) -> bool
     args.all || c.tokens_left() < args.below || c.expiry <= soon
 }
 
+/// Fetch each pinned scheme again from where it came from, so that rotated
+/// issuer keys are known before new batches signed with them arrive. The
+/// pinned key and the rollback rule apply as for `kenmerk scheme add`; a
+/// failure is reported and the stored scheme kept.
+fn update_schemes(ctx: &Context, wallet: &mut OpenWallet, client: &Client, now: i64) {
+    let sources: Vec<(String, String)> = wallet
+        .contents
+        .schemes
+        .iter()
+        .filter(|s| s.source.starts_with("http://") || s.source.starts_with("https://"))
+        .map(|s| (s.source.clone(), hex::encode(&s.public_key)))
+        .collect();
+    for (source, key) in sources {
+        let result = crate::commands::block_on(scheme::fetch(client, &source, Some(&key)))
+            .and_then(|(doc, key)| {
+                let signed = scheme_store::parse_signed(&doc)?;
+                let (_, outcome) =
+                    scheme_store::pin(&mut wallet.contents, &signed, &key, None, &source, now)?;
+                if outcome != PinOutcome::Unchanged {
+                    wallet.save()?;
+                }
+                Ok(())
+            });
+        if let Err(e) = result {
+            if !ctx.json {
+                let report = e.report(ctx.lang);
+                eprintln!("{}: {}", t(ctx.lang, Key::Warning), report.message);
+            }
+        }
+    }
+}
+
 /// Run the command.
 pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<u8, CliError> {
     let (file, contents) = ctx.open_wallet()?;
@@ -64,6 +98,7 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     let client = Client::new()?;
+    update_schemes(ctx, &mut wallet, &client, now);
     let bar = ProgressBar::with_draw_target(Some(due.len() as u64), ProgressDrawTarget::stderr());
     if ctx.json {
         bar.set_draw_target(ProgressDrawTarget::hidden());

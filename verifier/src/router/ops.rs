@@ -38,6 +38,8 @@ use crate::store::now_ms;
         super::wallet::decline,
         healthz,
         readyz,
+        openapi,
+        crate::metrics::handler,
     ),
     components(schemas(
         Problem,
@@ -101,6 +103,8 @@ pub async fn readyz(State(sessions): State<Sessions>) -> Result<Json<serde_json:
     })))
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, body = Object)))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
