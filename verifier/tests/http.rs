@@ -1003,3 +1003,46 @@ async fn session_page_speaks_dutch_and_is_locked_down() {
     assert_problem(r, 409, "session-not-finished").await;
     d.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn requestor_jwt_authentication() {
+    use verifier::auth::{Credential, Requestor, RequestorAuth};
+    let demo = Demo::new();
+    let requestor_key = verifier::signing::SigningKey::generate().unwrap();
+    let d = daemon(&demo, |c| {
+        c.auth = RequestorAuth::Requestors(vec![Requestor {
+            name: "poll-office".into(),
+            verifier: Some("demo.poll".parse().unwrap()),
+            credential: Credential::JwtEdDsa(requestor_key.decoding_key()),
+        }]);
+    })
+    .await;
+    let base = format!("http://{}", d.addr());
+    let body = json!({
+        "@context": "https://irma.app/ld/request/disclosure/v2",
+        "disclose": [[["demo.utrecht.address.municipality"]]]
+    });
+    let post = |jwt: String| {
+        client()
+            .post(format!("{base}/session"))
+            .bearer_auth(jwt)
+            .json(&body)
+            .send()
+    };
+    let good = requestor_key
+        .jwt(&json!({"iss": "poll-office", "exp": now() + 60}))
+        .unwrap();
+    assert_eq!(post(good).await.unwrap().status(), 200);
+    let expired = requestor_key
+        .jwt(&json!({"iss": "poll-office", "exp": now() - 3600}))
+        .unwrap();
+    let v = assert_problem(post(expired).await.unwrap(), 401, "unauthorized").await;
+    assert_eq!(v["reason"], "EXPIRED");
+    let stranger = verifier::signing::SigningKey::generate()
+        .unwrap()
+        .jwt(&json!({"iss": "poll-office", "exp": now() + 60}))
+        .unwrap();
+    let v = assert_problem(post(stranger).await.unwrap(), 401, "unauthorized").await;
+    assert_eq!(v["reason"], "INVALID");
+    d.shutdown().await.unwrap();
+}

@@ -255,12 +255,20 @@ impl Daemons {
 
     /// A service builder asks the verifier for a session: (QR payload,
     /// requestor token), or the refusal.
-    async fn verifier_session(&self, verifier: &str, request: Value) -> Result<(String, String), Answer> {
+    async fn verifier_session(
+        &self,
+        verifier: &str,
+        request: Value,
+    ) -> Result<(String, String), Answer> {
         let a = self
-            .call(self.http.post(format!("{}/session", self.verifier_url)).json(&json!({
-                "verifier": verifier,
-                "request": request,
-            })))
+            .call(
+                self.http
+                    .post(format!("{}/session", self.verifier_url))
+                    .json(&json!({
+                        "verifier": verifier,
+                        "request": request,
+                    })),
+            )
             .await;
         if a.status != 200 && a.status != 201 {
             return Err(a);
@@ -422,13 +430,22 @@ async fn demo(keep: bool, lang: Lang) -> Result<u8, DemoError> {
         story: "",
     };
     println!("kenmerk demo");
-    println!("  issuer   (municipality of Utrecht, RDW)  {}", d.issuer_url);
-    println!("  verifier (parking desk, poll, objections) {}", d.verifier_url);
+    println!(
+        "  issuer   (municipality of Utrecht, RDW)  {}",
+        d.issuer_url
+    );
+    println!(
+        "  verifier (parking desk, poll, objections) {}",
+        d.verifier_url
+    );
     println!(
         "  scheme key fingerprint                   {}",
         d.issuer.scheme_public_key().fingerprint()
     );
-    println!("  temporary wallets and SQLite store in    {}", dir.path().display());
+    println!(
+        "  temporary wallets and SQLite store in    {}",
+        dir.path().display()
+    );
 
     let mut anna = make_wallet(dir.path(), "anna", &d)?;
     let mut bram = make_wallet(dir.path(), "bram", &d)?;
@@ -528,7 +545,9 @@ async fn demo(keep: bool, lang: Lang) -> Result<u8, DemoError> {
             n.say("not revealed: birth date, BSN, names, street and house number, car make");
             n.check(
                 "age 18+ proven; birth date and BSN not revealed",
-                !text.contains("2001-03-14") && !text.contains(BSN) && text.contains("date_of_birth"),
+                !text.contains("2001-03-14")
+                    && !text.contains(BSN)
+                    && text.contains("date_of_birth"),
                 "",
             );
         }
@@ -554,8 +573,14 @@ async fn demo(keep: bool, lang: Lang) -> Result<u8, DemoError> {
             Ok((pointer, token)) => {
                 let out = run_session(wallet, &pointer, lang).await;
                 let result = d.result(&token).await;
-                let ps = result["pseudonym"]["value"].as_str().unwrap_or("").to_owned();
-                n.say(&format!("{who} votes; pseudonym {}…", ps.get(..16).unwrap_or("")));
+                let ps = result["pseudonym"]["value"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned();
+                n.say(&format!(
+                    "{who} votes; pseudonym {}…",
+                    ps.get(..16).unwrap_or("")
+                ));
                 n.check(
                     format!("{who}: VALID residency proof"),
                     out.is_ok() && result["proofStatus"] == "VALID" && !ps.is_empty(),
@@ -643,7 +668,10 @@ async fn demo(keep: bool, lang: Lang) -> Result<u8, DemoError> {
     for s in &failed {
         println!("   ✘ [{}] {}", s.story, s.what);
     }
-    println!("   Anna's disclosure log (kenmerk log) has {} entries.", anna.contents.log.entries().len());
+    println!(
+        "   Anna's disclosure log (kenmerk log) has {} entries.",
+        anna.contents.log.entries().len()
+    );
 
     if keep {
         if let Ok((_, token)) = d.verifier_session("demo.parking", parking).await {
@@ -718,7 +746,10 @@ async fn refusals(
             let later = verify(p, ctx, &d.scheme, expiry);
             let status = match &later {
                 Ok(_) => "VALID".to_owned(),
-                Err(e) => format!("{:?}", PresentationResult::from_verify_error(e).proof_status),
+                Err(e) => format!(
+                    "{:?}",
+                    PresentationResult::from_verify_error(e).proof_status
+                ),
             };
             n.check(
                 "expired: checked after the tokens' expiry, the result is EXPIRED",
@@ -732,12 +763,19 @@ async fn refusals(
 
     // Tampered and wrong verifier.
     if let Some((pointer, token)) = d.verifier_session("demo.poll", poll.clone()).await.ok() {
-        if let (Some((url, m)), Some(t)) = (fetch_request(d, &pointer).await, take_token(anna, "demo.utrecht.address")) {
-            if let Some(mut p) = poll_presentation(&holder, &t, &d.scheme, m.context(), scope.clone()) {
+        if let (Some((url, m)), Some(t)) = (
+            fetch_request(d, &pointer).await,
+            take_token(anna, "demo.utrecht.address"),
+        ) {
+            if let Some(mut p) =
+                poll_presentation(&holder, &t, &d.scheme, m.context(), scope.clone())
+            {
                 if let Some(first) = p.tokens.first_mut().and_then(|t| t.disclosed.first_mut()) {
                     first.1 = AttributeValue::String("Amsterdam".into());
                 }
-                let a = d.post_presentation(&url, PresentationMessage::new(p).to_bytes()).await;
+                let a = d
+                    .post_presentation(&url, PresentationMessage::new(p).to_bytes())
+                    .await;
                 let result = d.result(&token).await;
                 n.check(
                     "tampered: municipality changed to Amsterdam after proving is INVALID",
@@ -779,13 +817,17 @@ async fn refusals(
     // Unknown issuer: a look-alike address credential under a key that is
     // not in the scheme.
     if let Some((pointer, token)) = d.verifier_session("demo.poll", poll.clone()).await.ok() {
-        if let (Some((url, m)), Some(rogue)) = (fetch_request(d, &pointer).await, rogue_token(&holder)) {
+        if let (Some((url, m)), Some(rogue)) =
+            (fetch_request(d, &pointer).await, rogue_token(&holder))
+        {
             let (key, t) = rogue;
             let mut b = PresentationBuilder::new(&holder, m.context());
             b.token(&t, key.public(), &[4]);
             b.pseudonym(scope.clone());
             if let Ok(p) = b.prove(&mut OsRng) {
-                let a = d.post_presentation(&url, PresentationMessage::new(p).to_bytes()).await;
+                let a = d
+                    .post_presentation(&url, PresentationMessage::new(p).to_bytes())
+                    .await;
                 let result = d.result(&token).await;
                 n.check(
                     "unknown issuer: a credential signed by a key outside the scheme is INVALID",
@@ -905,8 +947,16 @@ fn rogue_token(holder: &HolderSecret) -> Option<(IssuerSecretKey, CredentialToke
         1,
     )
     .ok()?;
-    let (pending, challenges) =
-        PendingIssuance::start(&mut OsRng, key.public(), holder, values, ti, now, &commitments).ok()?;
+    let (pending, challenges) = PendingIssuance::start(
+        &mut OsRng,
+        key.public(),
+        holder,
+        values,
+        ti,
+        now,
+        &commitments,
+    )
+    .ok()?;
     let (_, responses) = session.answer(&key, &challenges).ok()?;
     let token = pending.finish(&responses).ok()?.pop()?;
     Some((key, token))
