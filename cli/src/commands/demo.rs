@@ -762,7 +762,7 @@ async fn refusals(
     }
 
     // Tampered and wrong verifier.
-    if let Some((pointer, token)) = d.verifier_session("demo.poll", poll.clone()).await.ok() {
+    if let Ok((pointer, token)) = d.verifier_session("demo.poll", poll.clone()).await {
         if let (Some((url, m)), Some(t)) = (
             fetch_request(d, &pointer).await,
             take_token(anna, "demo.utrecht.address"),
@@ -816,7 +816,7 @@ async fn refusals(
 
     // Unknown issuer: a look-alike address credential under a key that is
     // not in the scheme.
-    if let Some((pointer, token)) = d.verifier_session("demo.poll", poll.clone()).await.ok() {
+    if let Ok((pointer, token)) = d.verifier_session("demo.poll", poll.clone()).await {
         if let (Some((url, m)), Some(rogue)) =
             (fetch_request(d, &pointer).await, rogue_token(&holder))
         {
