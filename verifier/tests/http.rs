@@ -777,6 +777,23 @@ async fn requestor_auth_cors_and_ops_endpoints() {
         .unwrap();
     assert_problem(r, 403, "verifier-not-allowed").await;
 
+    // Timestamps are for requestors only.
+    let r = client()
+        .post(format!("{base}/timestamp"))
+        .json(&json!({"message": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 401, "unauthorized").await;
+    let r = client()
+        .post(format!("{base}/timestamp"))
+        .bearer_auth("desk-secret-0123456789")
+        .json(&json!({"message": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
     // CORS only for the configured origin.
     let preflight = |origin: &'static str| {
         client()

@@ -13,6 +13,7 @@
 //! Measurement is kept short (1 s warm-up, 3 s measurement, 20 samples per
 //! benchmark) so a whole run takes a few minutes on two cores.
 
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ use wallet_core::holder::{HolderProof, HolderSecret};
 use wallet_core::issuance::issuer::IssuerSession;
 use wallet_core::issuance::wallet::PendingIssuance;
 use wallet_core::issuance::SignerCommitments;
-use wallet_core::keys::{IssuerPublicKey, IssuerSecretKey, KeyParams};
+use wallet_core::keys::{IssuerPublicKey, IssuerSecretKey, KeyId, KeyParams};
 use wallet_core::predicate::Predicate;
 use wallet_core::presentation::{verify, ChallengeContext, Presentation, PresentationBuilder};
 use wallet_core::pseudonym::Scope;
@@ -255,10 +256,13 @@ fn variants() -> Vec<Variant> {
     ]
 }
 
-fn keys(w: &World) -> Vec<IssuerPublicKey> {
+/// The trusted keys by id, as a verifier holds them (the verified scheme
+/// computes every key id once; a plain list would hash each key on every
+/// lookup).
+fn keys(w: &World) -> BTreeMap<KeyId, IssuerPublicKey> {
     [&w.personal, &w.address, &w.vehicle, &w.six]
         .iter()
-        .map(|c| c.public().clone())
+        .map(|c| (c.public().key_id(), c.public().clone()))
         .collect()
 }
 

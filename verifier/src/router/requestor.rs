@@ -488,11 +488,16 @@ pub struct TimestampRequest {
 /// attribute-based signatures made outside a session).
 #[utoipa::path(post, path = "/timestamp", tag = "signatures",
     request_body = TimestampRequest,
-    responses((status = 200, body = SignedTimestamp), (status = 400, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = SignedTimestamp), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn timestamp(
     State(state): State<RequestorState>,
+    headers: HeaderMap,
     body: Result<Json<TimestampRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<SignedTimestamp>, Problem> {
+    // Only requestors get timestamps: a timestamp vouches for a time, and
+    // anyone holding one for a message can later sign that message "as of"
+    // then (docs/security.md); the API is not open to the world.
+    state.auth.authenticate(&headers)?;
     let Json(req) = body?;
     if req.message.len() > wallet_core::request::MAX_MESSAGE {
         return Err(Problem::bad_request(
