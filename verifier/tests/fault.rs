@@ -149,26 +149,33 @@ async fn status(base: &str, s: &Session) -> reqwest::Response {
     timed(client().get(format!("{base}/session/{}/status", s.token))).await
 }
 
-/// A full disclosure: the wallet fetches the request, proves, posts; the
-/// requestor reads a VALID result.
-async fn disclose(base: &str, demo: &Demo, resident: &Resident, s: &Session) {
+/// The wallet's side up to the presentation: fetch the request, prove.
+async fn prove(demo: &Demo, resident: &Resident, s: &Session) -> Vec<u8> {
     let r = timed(client().get(&s.wallet_url)).await;
     assert_eq!(r.status(), 200);
     let fetched = decode_request(&r.bytes().await.unwrap());
-    let p = parking_presentation(
+    message(parking_presentation(
         demo,
         resident,
         &resident.vehicle,
         demo.key("demo.rdw.vehicle").public(),
         &fetched,
-    );
-    let r = timed(
+    ))
+}
+
+async fn post_presentation(s: &Session, presentation: Vec<u8>) -> reqwest::Response {
+    timed(
         client()
             .post(format!("{}/presentation", s.wallet_url))
             .header("content-type", "application/cbor")
-            .body(message(p)),
+            .body(presentation),
     )
-    .await;
+    .await
+}
+
+/// Posts the presentation; the requestor then reads a VALID result.
+async fn answer(base: &str, s: &Session, presentation: Vec<u8>) {
+    let r = post_presentation(s, presentation).await;
     assert_eq!(r.status(), 200);
     let answer: Value = r.json().await.unwrap();
     assert_eq!(answer["proofStatus"], "VALID", "{answer}");
@@ -178,6 +185,12 @@ async fn disclose(base: &str, demo: &Demo, resident: &Resident, s: &Session) {
     assert_eq!(result["status"], "DONE");
     assert_eq!(result["proofStatus"], "VALID");
     assert!(result["disclosed"].to_string().contains("AB-123-C"));
+}
+
+/// A full disclosure with wallet-core's prover.
+async fn disclose(base: &str, demo: &Demo, resident: &Resident, s: &Session) {
+    let presentation = prove(demo, resident, s).await;
+    answer(base, s, presentation).await;
 }
 
 #[tokio::test]
@@ -201,10 +214,13 @@ async fn redis_outage_answers_503_and_recovers() {
     // Healthy through the proxy.
     let first = create(&base).await;
     disclose(&base, &demo, &resident, &first).await;
-    // Created before the outage, answered after it.
-    let waiting = create(&base).await;
-    let r = status(&base, &waiting).await;
-    assert_eq!(r.json::<Value>().await.unwrap(), json!("INITIALIZED"));
+    // Created before the outage: one untouched, one whose wallet has its
+    // presentation ready when Redis goes away.
+    let untouched = create(&base).await;
+    let proving = create(&base).await;
+    let presentation = prove(&demo, &resident, &proving).await;
+    let r = status(&base, &proving).await;
+    assert_eq!(r.json::<Value>().await.unwrap(), json!("CONNECTED"));
 
     // Redis down.
     proxy.set_up(false);
@@ -219,13 +235,17 @@ async fn redis_outage_answers_503_and_recovers() {
         )
         .await;
         assert_store_unavailable(r, &what("POST /session")).await;
-        assert_store_unavailable(status(&base, &waiting).await, &what("status")).await;
-        let r = timed(client().get(format!("{base}/session/{}/result", waiting.token))).await;
-        assert_store_unavailable(r, &what("result")).await;
-        let r = timed(client().get(format!("{base}/session/{}/statusevents", waiting.token))).await;
-        assert_store_unavailable(r, &what("statusevents")).await;
-        let r = timed(client().get(&waiting.wallet_url)).await;
-        assert_store_unavailable(r, &what("wallet GET")).await;
+        for s in [&untouched, &proving] {
+            assert_store_unavailable(status(&base, s).await, &what("status")).await;
+            let r = timed(client().get(format!("{base}/session/{}/result", s.token))).await;
+            assert_store_unavailable(r, &what("result")).await;
+            let r = timed(client().get(format!("{base}/session/{}/statusevents", s.token))).await;
+            assert_store_unavailable(r, &what("statusevents")).await;
+            let r = timed(client().get(&s.wallet_url)).await;
+            assert_store_unavailable(r, &what("wallet GET")).await;
+        }
+        let r = post_presentation(&proving, presentation.clone()).await;
+        assert_store_unavailable(r, &what("presentation")).await;
         let r = timed(client().get(format!("{base}/readyz"))).await;
         assert_store_unavailable(r, &what("readyz")).await;
         let r = timed(client().get(format!("{base}/healthz"))).await;
@@ -236,25 +256,44 @@ async fn redis_outage_answers_503_and_recovers() {
     proxy.set_up(true);
     let r = timed(client().get(format!("{base}/readyz"))).await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    let r = status(&base, &waiting).await;
+    // The sessions from before the outage are intact and finish: the
+    // presentation refused during the outage is accepted now.
+    let r = status(&base, &untouched).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap(), json!("INITIALIZED"));
-    disclose(&base, &demo, &resident, &waiting).await;
+    let r = status(&base, &proving).await;
+    assert_eq!(r.json::<Value>().await.unwrap(), json!("CONNECTED"));
+    answer(&base, &proving, presentation).await;
+    disclose(&base, &demo, &resident, &untouched).await;
     for _ in 0..3 {
         let s = create(&base).await;
         disclose(&base, &demo, &resident, &s).await;
     }
-    // Status streams work again too: one opened on a fresh session ends
-    // with DONE once the wallet has answered.
-    let s = create(&base).await;
-    let events = timed(client().get(format!("{base}/session/{}/statusevents", s.token))).await;
-    assert_eq!(events.status(), 200);
-    disclose(&base, &demo, &resident, &s).await;
-    let text = tokio::time::timeout(Duration::from_secs(10), events.text())
-        .await
-        .expect("the stream ends after DONE")
-        .unwrap();
-    assert!(text.contains("\"DONE\""), "{text}");
+
+    // Status events travel over Redis pub/sub again once the store has
+    // resubscribed (it retries every 500 ms): a stream then sees DONE at
+    // once, not only at its 5 s re-check.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        let s = create(&base).await;
+        let events = timed(client().get(format!("{base}/session/{}/statusevents", s.token))).await;
+        assert_eq!(events.status(), 200);
+        disclose(&base, &demo, &resident, &s).await;
+        let waited = Instant::now();
+        let text = tokio::time::timeout(Duration::from_secs(10), events.text())
+            .await
+            .expect("the stream ends after DONE")
+            .unwrap();
+        assert!(text.contains("\"DONE\""), "{text}");
+        if waited.elapsed() < Duration::from_secs(1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status events did not come back over pub/sub"
+        );
+    }
 
     d.shutdown().await.unwrap();
     assert!(

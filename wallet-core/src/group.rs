@@ -134,14 +134,17 @@ pub fn g() -> RistrettoPoint {
 /// The holder generator `gd = Hg("kenmerk/v1/holder")`, one for all issuers,
 /// so that one holder secret binds all of a resident's credentials.
 pub fn holder_generator() -> RistrettoPoint {
-    hash_to_point(label::HOLDER_GENERATOR, &[])
+    // A constant: hashed once per process.
+    static GD: std::sync::OnceLock<RistrettoPoint> = std::sync::OnceLock::new();
+    *GD.get_or_init(|| hash_to_point(label::HOLDER_GENERATOR, &[]))
 }
 
 /// The Pedersen blinding generator `H` of predicate commitments: the
 /// Bulletproofs crate's `PedersenGens::default().B_blinding`, so that the
 /// range proof speaks about the same commitment.
 pub fn blinding_generator() -> RistrettoPoint {
-    bulletproofs::PedersenGens::default().B_blinding
+    static H: std::sync::OnceLock<RistrettoPoint> = std::sync::OnceLock::new();
+    *H.get_or_init(|| bulletproofs::PedersenGens::default().B_blinding)
 }
 
 /// A uniformly random non-zero scalar from `rng` (a zero would make a

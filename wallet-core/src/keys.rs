@@ -120,8 +120,38 @@ impl IssuerPublicKey {
         self.attributes.len()
     }
 
-    /// Derives `gt` and `g1..gn`.
+    /// Derives `gt` and `g1..gn` (cached per credential type, counter and
+    /// `n`: they are public and the same for every token of the key).
     pub fn generators(&self) -> Generators {
+        type CacheKey = (String, u32, usize);
+        static CACHE: std::sync::OnceLock<
+            std::sync::Mutex<std::collections::HashMap<CacheKey, Generators>>,
+        > = std::sync::OnceLock::new();
+        // Only keys a caller already holds reach this (trusted scheme keys
+        // or the caller's own); the bound keeps memory flat regardless.
+        const MAX_CACHED: usize = 1024;
+        let cache = CACHE.get_or_init(Default::default);
+        let id = (
+            self.credential_type.as_str().to_owned(),
+            self.counter,
+            self.attributes.len(),
+        );
+        if let Ok(map) = cache.lock() {
+            if let Some(g) = map.get(&id) {
+                return g.clone();
+            }
+        }
+        let derived = self.derive_generators();
+        if let Ok(mut map) = cache.lock() {
+            if map.len() >= MAX_CACHED {
+                map.clear();
+            }
+            map.insert(id, derived.clone());
+        }
+        derived
+    }
+
+    fn derive_generators(&self) -> Generators {
         let gen = |i: u32| {
             HashInput::new(crate::group::label::GENERATOR)
                 .part(self.credential_type.as_str().as_bytes())
