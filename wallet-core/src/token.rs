@@ -31,7 +31,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::cbor;
 use crate::encoding::AttributeValue;
-use crate::group::{g, label, HashInput};
+use crate::group::{label, HashInput};
 use crate::ids::CredentialTypeId;
 use crate::keys::{IssuerPublicKey, KeyId};
 
@@ -196,7 +196,8 @@ impl Token {
         if self.h == id || self.sz == id {
             return Err(TokenCheckError::Identity);
         }
-        let a = RistrettoPoint::vartime_multiscalar_mul([self.sr, -self.sc], [g(), key.g0]);
+        // g^sr' · g0^-sc' with the precomputed base-point table for g.
+        let a = RistrettoPoint::vartime_double_scalar_mul_basepoint(&-self.sc, &key.g0, &self.sr);
         let b = RistrettoPoint::vartime_multiscalar_mul([self.sr, -self.sc], [self.h, self.sz]);
         if token_challenge(&self.key_id, &self.ti, &self.h, &self.sz, &a, &b) == self.sc {
             Ok(())
