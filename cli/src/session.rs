@@ -309,44 +309,47 @@ pub async fn run(
             issue(wallet, client, target, offer, consent, lang, now).await
         }
         FirstMessage::Disclosure(m) => {
-            let context = m.context();
-            disclose(
-                wallet,
-                Some((client, target.url())),
-                Some(target.host()),
-                Asked {
-                    kind: SessionKind::Disclosing,
-                    verifier: m.verifier,
-                    request: m.request,
-                    context,
-                },
-                consent,
-                lang,
-                now,
-            )
-            .await
-            .map(|(o, _)| o)
+            let asked = Asked {
+                kind: SessionKind::Disclosing,
+                context: m.context(),
+                verifier: m.verifier,
+                request: m.request,
+            };
+            disclose_online(wallet, client, target, asked, consent, lang, now).await
         }
         FirstMessage::Signing(m) => {
-            let context = m.context();
-            disclose(
-                wallet,
-                Some((client, target.url())),
-                Some(target.host()),
-                Asked {
-                    kind: SessionKind::Signing,
-                    verifier: m.verifier,
-                    request: m.request,
-                    context,
-                },
-                consent,
-                lang,
-                now,
-            )
-            .await
-            .map(|(o, _)| o)
+            let asked = Asked {
+                kind: SessionKind::Signing,
+                context: m.context(),
+                verifier: m.verifier,
+                request: m.request,
+            };
+            disclose_online(wallet, client, target, asked, consent, lang, now).await
         }
     }
+}
+
+/// A disclosure or signing session against a verifier daemon.
+async fn disclose_online(
+    wallet: &mut OpenWallet,
+    client: &Client,
+    target: &SessionTarget,
+    asked: Asked,
+    consent: &mut dyn ConsentPolicy,
+    lang: Lang,
+    now: i64,
+) -> Result<SessionOutcome, SessionError> {
+    disclose(
+        wallet,
+        Some((client, target.url())),
+        Some(target.host()),
+        asked,
+        consent,
+        lang,
+        now,
+    )
+    .await
+    .map(|(o, _)| o)
 }
 
 /// Answer an offline challenge (base64url of a `DisclosureRequestMessage`,
