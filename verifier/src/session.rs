@@ -216,39 +216,14 @@ impl SessionResult {
 struct Body {
     verifier: VerifierId,
     /// The request, canonical CBOR (its SHA-256 is the request digest).
-    #[serde(with = "serde_bytes_vec")]
+    #[serde(with = "wallet_core::cbor::bytes")]
     request: Vec<u8>,
-    #[serde(with = "serde_bytes_vec")]
+    #[serde(with = "wallet_core::cbor::bytes")]
     nonce: Vec<u8>,
     timestamp: Option<u64>,
     deadline_ms: u64,
     requestor: String,
     result: Option<SessionResult>,
-}
-
-mod serde_bytes_vec {
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("bytes")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
-        }
-        d.deserialize_bytes(V)
-    }
 }
 
 impl Body {

@@ -234,35 +234,8 @@ pub struct StoredSession {
     /// Unix time (milliseconds) after which the store may forget the session.
     pub purge_at_ms: u64,
     /// The rest of the session, encoded by [`crate::session`].
-    #[serde(with = "serde_bytes_as_vec")]
+    #[serde(with = "wallet_core::cbor::bytes")]
     pub body: Vec<u8>,
-}
-
-/// ciborium encodes `Vec<u8>` as an array of integers unless told otherwise;
-/// a byte string is half the size.
-mod serde_bytes_as_vec {
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
-        }
-        d.deserialize_bytes(V)
-    }
 }
 
 impl StoredSession {
