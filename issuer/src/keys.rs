@@ -28,6 +28,8 @@ pub enum KeyFileError {
         path: PathBuf,
         source: SchemeKeyError,
     },
+    #[error("{path}: not a state key: {detail}")]
+    StateKey { path: PathBuf, detail: String },
     #[error("cannot generate a key: {0}")]
     Generate(String),
 }

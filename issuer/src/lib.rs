@@ -22,7 +22,8 @@
 //!
 //! Map: [`config`] (settings), [`server`] (start/stop), [`routes`] (HTTP),
 //! [`service`] (protocol steps), [`store`] (SQL), [`auth`], [`problem`]
-//! (RFC 7807), [`metrics`], [`keys`] (key files), [`publish`] (the scheme).
+//! (RFC 7807), [`metrics`], [`keys`] (key files), [`sealed`] (issuance
+//! nonces encrypted at rest), [`publish`] (the scheme).
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -34,6 +35,7 @@ pub mod metrics;
 pub mod problem;
 pub mod publish;
 pub mod routes;
+pub mod sealed;
 pub mod server;
 pub mod service;
 pub mod store;

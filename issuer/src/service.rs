@@ -39,6 +39,7 @@ use crate::config::{IssuerConfig, RequestorConfig};
 use crate::keys::{self, KeyFileError};
 use crate::metrics::Metrics;
 use crate::publish::{self, PublishError, Published};
+use crate::sealed::{StateKey, STATE_KEY_FILE};
 use crate::store::{AnyStore, KeyRecord, Store, StoreError};
 
 /// Why the service could not start.
@@ -92,6 +93,9 @@ pub struct Service {
     scheme_path: PathBuf,
     key_dir: PathBuf,
     signing_key: SchemeSigningKey,
+    /// Seals the secret session state (nonces `w`) before it reaches the
+    /// database; see [`crate::sealed`].
+    state_key: StateKey,
     /// Issuer secret keys by credential type and counter; old counters stay
     /// for sessions that started before a rotation.
     keys: RwLock<BTreeMap<(CredentialTypeId, u32), Arc<IssuerSecretKey>>>,
@@ -160,6 +164,11 @@ impl Service {
                 public_key = %signing_key.public_key(),
                 "generated a scheme signing key; wallets must pin this public key"
             );
+        }
+
+        let (state_key, generated) = StateKey::load_or_generate(&key_dir.join(STATE_KEY_FILE))?;
+        if generated {
+            tracing::info!("generated the session state key");
         }
 
         // Every credential type of the description gets a key valid now.
@@ -231,6 +240,7 @@ impl Service {
             scheme_path,
             key_dir,
             signing_key,
+            state_key,
             keys: RwLock::new(
                 secret_keys
                     .into_iter()

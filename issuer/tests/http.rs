@@ -1077,3 +1077,184 @@ async fn zero_config_start() {
     assert_eq!(r.status(), StatusCode::CREATED);
     running.shutdown().await.unwrap();
 }
+
+/// Reads `sessions.secret_state` of session `id` straight from the database.
+async fn stored_secret(h: &Harness, id: &str) -> Option<Vec<u8>> {
+    if h.schema.is_some() {
+        let store = issuer::store::PostgresStore::connect(&h.database_url, None)
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT secret_state FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    } else {
+        let store = issuer::store::SqliteStore::connect(&h.database_url)
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT secret_state FROM sessions WHERE id = ?")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    }
+}
+
+/// Overwrites `sessions.secret_state` of session `id`.
+async fn overwrite_secret(h: &Harness, id: &str, bytes: &[u8]) {
+    if h.schema.is_some() {
+        let store = issuer::store::PostgresStore::connect(&h.database_url, None)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE sessions SET secret_state = $1 WHERE id = $2")
+            .bind(bytes)
+            .bind(id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    } else {
+        let store = issuer::store::SqliteStore::connect(&h.database_url)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE sessions SET secret_state = ? WHERE id = ?")
+            .bind(bytes)
+            .bind(id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+}
+
+/// Creates a two-credential session and sends the holder commitment; returns
+/// the session URL, its id, the offer and the issuer's commitments.
+async fn committed(
+    h: &Harness,
+    wallet: &Wallet,
+    subject: &str,
+) -> (
+    String,
+    String,
+    IssuanceOffer,
+    wallet_core::wire::SignerCommitmentsMessage,
+) {
+    let (url, _, _) = h.create_ok(&personal_and_address(subject)).await;
+    let id = url.rsplit('/').next().unwrap().to_owned();
+    let offer = wallet.fetch_offer(h, &url).await;
+    let r = h
+        .post_cbor(
+            &format!("{url}/commitment"),
+            wallet.commitment(&offer).to_bytes(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let signer =
+        wallet_core::wire::SignerCommitmentsMessage::from_bytes(&r.bytes().await.unwrap()).unwrap();
+    (url, id, offer, signer)
+}
+
+/// The nonces `w` are sealed at rest: the stored secret state is version 1
+/// ciphertext that opens only under the state key in the key directory and
+/// only for its own session, contains no plaintext issuer session, a
+/// flipped bit makes the answer fail (500, no record), and issuance with
+/// untouched state completes.
+async fn secret_state_sealed(backend: Backend) {
+    let Some(h) = Harness::start(backend, |_| {}).await else {
+        return;
+    };
+    let wallet = Wallet::new(21, h.scheme().await);
+    let (url, id, offer, signer) = committed(&h, &wallet, "999990020").await;
+
+    let stored = stored_secret(&h, &id)
+        .await
+        .expect("committed: state stored");
+    let key_file = h
+        .dir
+        .path()
+        .join("data")
+        .join("keys")
+        .join(issuer::sealed::STATE_KEY_FILE);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let raw: [u8; 32] = std::fs::read(&key_file).unwrap().try_into().unwrap();
+    let key = issuer::sealed::StateKey::from_bytes(&raw);
+    let framed = key.open(&id, &stored).unwrap();
+    assert!(key.open("another-session", &stored).is_err());
+    let (other, _) = issuer::sealed::StateKey::generate();
+    assert!(other.open(&id, &stored).is_err());
+
+    // The plaintext is the framed CBOR of one issuer session per credential.
+    let mut rest: &[u8] = &framed;
+    let mut frames = Vec::new();
+    while !rest.is_empty() {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        let one = &rest[4..4 + len];
+        wallet_core::issuance::issuer::IssuerSession::from_secret_bytes(one).unwrap();
+        frames.push(one.to_vec());
+        rest = &rest[4 + len..];
+    }
+    assert_eq!(frames.len(), offer.credentials.len());
+    for frame in &frames {
+        assert!(frame.len() > 64);
+        // Not the session, nor any 32-byte piece of it (a nonce or more).
+        assert!(
+            !stored
+                .windows(32)
+                .any(|w| frame.windows(32).any(|f| f == w)),
+            "plaintext issuer session found in the database"
+        );
+    }
+
+    // A flipped bit: the answer is refused as an internal error and
+    // nothing is issued; the session stays open.
+    let (_, challenges) = wallet.challenges(&offer, &signer);
+    let mut flipped = stored.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x80;
+    overwrite_secret(&h, &id, &flipped).await;
+    let r = h
+        .post_cbor(&format!("{url}/challenges"), challenges.to_bytes())
+        .await;
+    problem(r, StatusCode::INTERNAL_SERVER_ERROR).await;
+
+    // State moved to another session's row does not open either.
+    let (url2, id2, offer2, signer2) = committed(&h, &wallet, "999990021").await;
+    let stored2 = stored_secret(&h, &id2).await.unwrap();
+    overwrite_secret(&h, &id2, &stored).await;
+    let (_, challenges2) = wallet.challenges(&offer2, &signer2);
+    let r = h
+        .post_cbor(&format!("{url2}/challenges"), challenges2.to_bytes())
+        .await;
+    problem(r, StatusCode::INTERNAL_SERVER_ERROR).await;
+
+    // Restored state: the issuance completes, and the nonces are gone.
+    overwrite_secret(&h, &id2, &stored2).await;
+    let (pending, challenges2) = wallet.challenges(&offer2, &signer2);
+    let r = h
+        .post_cbor(&format!("{url2}/challenges"), challenges2.to_bytes())
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let tokens = Wallet::finish(pending, &r.bytes().await.unwrap());
+    assert_eq!(tokens.len(), 2);
+    assert!(tokens.iter().all(|t| t.len() == 3));
+    assert_eq!(stored_secret(&h, &id2).await, None);
+
+    // A fresh full issuance works end to end.
+    let (url3, _, _) = h.create_ok(&address_request("Domplein", None)).await;
+    wallet.issue(&h, &url3).await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn secret_state_sealed_sqlite() {
+    secret_state_sealed(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn secret_state_sealed_postgres() {
+    secret_state_sealed(Backend::Postgres).await;
+}

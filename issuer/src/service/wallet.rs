@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use super::requestor::{stored_request, validated_values, SessionStatus};
 use super::{now, now_i64, random_hex, sha256, Service};
 use crate::metrics::{add, inc};
+use crate::sealed::StateKey;
 use crate::store::{
     FinishIssuance, FinishOutcome, InsertSession, NewSession, SessionCredential, SessionKind,
     SessionRecord, SessionState, Store, StoreError,
@@ -74,6 +75,33 @@ fn malformed(e: DecodeError) -> WalletError {
     WalletError::Malformed(e.to_string())
 }
 
+fn corrupt_state() -> WalletError {
+    WalletError::Internal("stored issuer session state is corrupt".to_owned())
+}
+
+/// Frames each credential's secret issuer session (`u32be(len) ‖ bytes`)
+/// and seals the frames for `session_id` so the database never holds the
+/// nonces in plaintext.
+fn seal_secret(
+    key: &StateKey,
+    session_id: &str,
+    sessions: &[IssuerSession],
+) -> Result<Vec<u8>, WalletError> {
+    key.seal(session_id, &encode_secret(sessions))
+        .map_err(|e| WalletError::Internal(e.to_string()))
+}
+
+/// Opens sealed state of `session_id` and decodes its frames; any failure
+/// is the same corrupt-state error.
+fn open_secret(
+    key: &StateKey,
+    session_id: &str,
+    sealed: &[u8],
+) -> Result<Vec<IssuerSession>, WalletError> {
+    let framed = key.open(session_id, sealed).map_err(|_| corrupt_state())?;
+    decode_secret(&framed)
+}
+
 /// Frames each credential's secret issuer session: `u32be(len) ‖ bytes`.
 fn encode_secret(sessions: &[IssuerSession]) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::new());
@@ -87,7 +115,7 @@ fn encode_secret(sessions: &[IssuerSession]) -> Zeroizing<Vec<u8>> {
 }
 
 fn decode_secret(mut bytes: &[u8]) -> Result<Vec<IssuerSession>, WalletError> {
-    let corrupt = || WalletError::Internal("stored issuer session state is corrupt".to_owned());
+    let corrupt = corrupt_state;
     let mut sessions = Vec::new();
     while !bytes.is_empty() {
         let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
@@ -257,7 +285,7 @@ impl Service {
             }
         }
         let signer = SignerCommitmentsMessage::new(commitments).to_bytes();
-        let secret = encode_secret(&sessions);
+        let secret = seal_secret(&self.state_key, &session.id, &sessions)?;
         drop(sessions);
         let holder_bytes = to_cbor(&holder);
         if self
@@ -330,7 +358,7 @@ impl Service {
             .secret_state
             .as_deref()
             .ok_or_else(|| WalletError::Internal("committed session without nonces".to_owned()))?;
-        let sessions = decode_secret(secret)?;
+        let sessions = open_secret(&self.state_key, &session.id, secret)?;
         if sessions.len() != message.challenges.len() {
             return Err(WalletError::Malformed(format!(
                 "expected {} challenge sets, got {}",
