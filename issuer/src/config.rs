@@ -21,6 +21,11 @@ pub const DEFAULT_BATCH_SIZE: usize = 20;
 pub const DEFAULT_TOKEN_VALIDITY_SECS: u64 = 7 * 24 * 3600;
 /// Default time a wallet has to finish a session.
 pub const DEFAULT_SESSION_TIMEOUT_SECS: u64 = 300;
+/// Default time a finished session (with its attribute values and
+/// responses) is kept before the sweep deletes it: one day.
+pub const DEFAULT_FINISHED_SESSION_RETENTION_SECS: u64 = 24 * 3600;
+/// Largest retention accepted (ten years), far inside `i64` seconds.
+const MAX_FINISHED_SESSION_RETENTION_SECS: u64 = 10 * 365 * 24 * 3600;
 /// Default largest request body.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// Default validity of a newly generated issuer key (one year).
@@ -103,6 +108,10 @@ pub struct IssuerConfig {
     pub token_validity_secs: u64,
     /// Seconds a session stays open.
     pub session_timeout_secs: u64,
+    /// Seconds a finished session (done, cancelled, timed out, failed) is
+    /// kept for the requestor's result; then it is deleted. Credential
+    /// records and the audit log are kept.
+    pub finished_session_retention_secs: u64,
     /// Validity of newly generated issuer keys, seconds.
     pub key_validity_secs: u64,
     /// Largest accepted request body, bytes.
@@ -129,6 +138,7 @@ impl Default for IssuerConfig {
             batch_size: DEFAULT_BATCH_SIZE,
             token_validity_secs: DEFAULT_TOKEN_VALIDITY_SECS,
             session_timeout_secs: DEFAULT_SESSION_TIMEOUT_SECS,
+            finished_session_retention_secs: DEFAULT_FINISHED_SESSION_RETENTION_SECS,
             key_validity_secs: DEFAULT_KEY_VALIDITY_SECS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -171,6 +181,7 @@ struct FileConfig {
     batch_size: Option<usize>,
     token_validity_secs: Option<u64>,
     session_timeout_secs: Option<u64>,
+    finished_session_retention_secs: Option<u64>,
     key_validity_secs: Option<u64>,
     max_body_bytes: Option<usize>,
     max_concurrent_requests: Option<usize>,
@@ -220,6 +231,7 @@ impl IssuerConfig {
             batch_size,
             token_validity_secs,
             session_timeout_secs,
+            finished_session_retention_secs,
             key_validity_secs,
             max_body_bytes,
             max_concurrent_requests,
@@ -259,6 +271,9 @@ impl IssuerConfig {
             "BATCH_SIZE" => self.batch_size = parse(key, value)?,
             "TOKEN_VALIDITY_SECS" => self.token_validity_secs = parse(key, value)?,
             "SESSION_TIMEOUT_SECS" => self.session_timeout_secs = parse(key, value)?,
+            "FINISHED_SESSION_RETENTION_SECS" => {
+                self.finished_session_retention_secs = parse(key, value)?
+            }
             "KEY_VALIDITY_SECS" => self.key_validity_secs = parse(key, value)?,
             "MAX_BODY_BYTES" => self.max_body_bytes = parse(key, value)?,
             "MAX_CONCURRENT_REQUESTS" => self.max_concurrent_requests = parse(key, value)?,
@@ -299,6 +314,11 @@ impl IssuerConfig {
         }
         if self.session_timeout_secs == 0 || self.session_timeout_secs > 24 * 3600 {
             return invalid("session_timeout_secs must be 1 to 86400");
+        }
+        if self.finished_session_retention_secs == 0
+            || self.finished_session_retention_secs > MAX_FINISHED_SESSION_RETENTION_SECS
+        {
+            return invalid("finished_session_retention_secs must be 1 to 315360000 (10 years)");
         }
         if self.key_validity_secs < self.token_validity_secs {
             return invalid("key_validity_secs must be at least token_validity_secs");
@@ -407,12 +427,18 @@ admin = true
             env(&[
                 ("KENMERK_ISSUER_BATCH_SIZE", "7"),
                 ("KENMERK_ISSUER_SESSION_TIMEOUT_SECS", "60"),
+                ("KENMERK_ISSUER_FINISHED_SESSION_RETENTION_SECS", "3600"),
             ]),
         )
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.batch_size, 7);
         assert_eq!(c.session_timeout_secs, 60);
+        assert_eq!(c.finished_session_retention_secs, 3600);
+        assert_eq!(
+            IssuerConfig::default().finished_session_retention_secs,
+            24 * 3600
+        );
         assert_eq!(c.effective_database_url(), "postgres://db/issuer");
         assert_eq!(c.requestors.len(), 1);
         assert!(c.requestors[0].admin);
@@ -433,6 +459,13 @@ admin = true
         assert!(
             IssuerConfig::load(None, env(&[("KENMERK_ISSUER_REQUESTOR_TOKEN", "short")])).is_err()
         );
+        for bad in ["0", "-1", "999999999999"] {
+            assert!(IssuerConfig::load(
+                None,
+                env(&[("KENMERK_ISSUER_FINISHED_SESSION_RETENTION_SECS", bad)])
+            )
+            .is_err());
+        }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "listen = 3\n").unwrap();

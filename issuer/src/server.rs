@@ -133,6 +133,9 @@ pub async fn start(config: IssuerConfig) -> Result<RunningIssuer, StartError> {
             if let Err(e) = sweeping.expire_sessions().await {
                 tracing::warn!(error = %e, "could not time out expired sessions");
             }
+            if let Err(e) = sweeping.purge_finished_sessions().await {
+                tracing::warn!(error = %e, "could not delete finished sessions");
+            }
         }
     });
 

@@ -81,6 +81,7 @@ pub(crate) struct Settings {
     pub token_validity_secs: u64,
     pub session_timeout_secs: u64,
     pub key_validity_secs: u64,
+    pub finished_session_retention_secs: u64,
 }
 
 /// The running issuer's state.
@@ -234,6 +235,7 @@ impl Service {
                 token_validity_secs: config.token_validity_secs,
                 session_timeout_secs: config.session_timeout_secs,
                 key_validity_secs: config.key_validity_secs,
+                finished_session_retention_secs: config.finished_session_retention_secs,
             },
             public_url,
             scheme_description,
@@ -327,6 +329,22 @@ impl Service {
         for id in expired {
             crate::metrics::inc(&self.metrics.sessions_timed_out);
             self.notify(&id, SessionStatus::Timeout);
+        }
+        Ok(())
+    }
+
+    /// Deletes finished sessions older than the retention (run
+    /// periodically): their attribute values and responses are no longer
+    /// needed once the requestor had time to fetch the result.
+    pub(crate) async fn purge_finished_sessions(&self) -> Result<(), StoreError> {
+        let retention =
+            i64::try_from(self.settings.finished_session_retention_secs).unwrap_or(i64::MAX);
+        let purged = self
+            .store
+            .purge_finished_sessions(now_i64().saturating_sub(retention))
+            .await?;
+        if purged > 0 {
+            tracing::info!(purged, "deleted finished sessions past their retention");
         }
         Ok(())
     }

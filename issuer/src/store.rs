@@ -376,6 +376,14 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
+    /// Deletes finished sessions (done, cancelled, timed out, failed) that
+    /// last changed before `finished_before`, with their attribute values
+    /// and responses; returns how many. Records and the audit log stay.
+    fn purge_finished_sessions(
+        &self,
+        finished_before: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Loads a credential record.
     fn credential(
         &self,
@@ -525,6 +533,9 @@ impl Store for AnyStore {
     }
     async fn expire_sessions(&self, now: i64) -> Result<Vec<String>, StoreError> {
         forward!(self, expire_sessions(now))
+    }
+    async fn purge_finished_sessions(&self, finished_before: i64) -> Result<u64, StoreError> {
+        forward!(self, purge_finished_sessions(finished_before))
     }
     async fn credential(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
         forward!(self, credential(id))

@@ -1258,3 +1258,90 @@ async fn secret_state_sealed_sqlite() {
 async fn secret_state_sealed_postgres() {
     secret_state_sealed(Backend::Postgres).await;
 }
+
+/// Fetches a session result as the requestor.
+async fn result(h: &Harness, token: &str) -> reqwest::Response {
+    h.client
+        .get(h.url(&format!("/session/{token}/result")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The sweep deletes finished sessions past the retention: the requestor
+/// then gets the very 404 of an unknown session, the wallet's URL is
+/// unknown, and the credential record and audit log stay (refresh works).
+async fn finished_sessions_purged(backend: Backend) {
+    let Some(h) = Harness::start(backend, |c| {
+        // A 4 s timeout sweeps every second.
+        c.session_timeout_secs = 4;
+        c.finished_session_retention_secs = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let wallet = Wallet::new(22, h.scheme().await);
+    let (url, token, records) = h
+        .create_ok(&address_request("Domplein", Some("999990030")))
+        .await;
+    wallet.issue(&h, &url).await;
+    let r = result(&h, &token).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let done: Value = r.json().await.unwrap();
+    assert_eq!(done["status"], "DONE");
+    let (_, cancelled_token, _) = h.create_ok(&address_request("Oudegracht", None)).await;
+    let r = h
+        .client
+        .delete(h.url(&format!("/session/{cancelled_token}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let (_, audit_before) = h.admin_get("/admin/audit").await;
+
+    let unknown = problem(
+        result(&h, "0123456789abcdef0123456789abcdef").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let purged = loop {
+        let r = result(&h, &token).await;
+        if r.status() == StatusCode::NOT_FOUND {
+            break problem(r, StatusCode::NOT_FOUND).await;
+        }
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(std::time::Instant::now() < deadline, "never purged");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(purged, unknown, "a purged session looks unknown");
+    problem(result(&h, &cancelled_token).await, StatusCode::NOT_FOUND).await;
+    problem(
+        h.client.get(&url).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    let (s, record) = h
+        .admin_get(&format!("/admin/credentials/{}", records[0]))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(record["status"], "active");
+    let (_, audit_after) = h.admin_get("/admin/audit").await;
+    assert_eq!(audit_after, audit_before, "audit log kept, nothing added");
+    wallet.refresh(&h, &records[0]).await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn finished_sessions_purged_sqlite() {
+    finished_sessions_purged(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn finished_sessions_purged_postgres() {
+    finished_sessions_purged(Backend::Postgres).await;
+}

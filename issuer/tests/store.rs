@@ -115,6 +115,8 @@ async fn suite<S: Store + InjectFailure>(store: Arc<S>) {
     keys(&*store).await;
     failure_mid_finish(&*store).await;
     racing_answers(store.clone()).await;
+    // Last: it deletes every finished session of the suite.
+    purge_finished(&*store).await;
 }
 
 async fn lifecycle<S: Store>(store: &S) {
@@ -544,4 +546,77 @@ async fn postgres_store_suite() {
         .execute(store.pool())
         .await
         .unwrap();
+}
+
+/// Finished sessions past the cutoff go, with everything they held; open
+/// sessions (however old), later finished ones, records and the audit log
+/// stay.
+async fn purge_finished<S: Store>(store: &S) {
+    let t = NOW + 1_000_000;
+    let at = |id: &str, credential: &str| {
+        let mut s = new_session(id, SessionKind::Issue, credential, Some("999990050"));
+        s.created_at = t;
+        s.expires_at = t + 300;
+        s
+    };
+    let done = at("pf-done", "cred-pf-done");
+    committed(store, &done, b"hd-pf").await;
+    let out = store
+        .finish_session(&FinishIssuance {
+            now: t + 10,
+            ..finish("pf-done", 1)
+        })
+        .await
+        .unwrap();
+    assert!(matches!(out, FinishOutcome::Finished { .. }));
+    let cancelled = at("pf-cancel", "cred-pf-cancel");
+    store.insert_session(&cancelled).await.unwrap();
+    assert!(store
+        .end_session("pf-cancel", SessionState::Cancelled, None, t + 20)
+        .await
+        .unwrap());
+    let failed = at("pf-failed", "cred-pf-failed");
+    store.insert_session(&failed).await.unwrap();
+    assert!(store
+        .end_session("pf-failed", SessionState::Failed, Some("bad proof"), t + 30)
+        .await
+        .unwrap());
+    // Open since long before the cutoff: never purged.
+    let open = at("pf-open", "cred-pf-open");
+    committed(store, &open, b"hd-pf-open").await;
+    let late = at("pf-late", "cred-pf-late");
+    store.insert_session(&late).await.unwrap();
+    assert!(store
+        .end_session("pf-late", SessionState::Cancelled, None, t + 100)
+        .await
+        .unwrap());
+    let audit_before = store.audit(None).await.unwrap();
+
+    let purged = store.purge_finished_sessions(t + 50).await.unwrap();
+    // The suite's earlier finished sessions (all before `t`) go too.
+    assert!(purged >= 3, "{purged}");
+    for id in ["pf-done", "pf-cancel", "pf-failed"] {
+        assert!(store.session(id).await.unwrap().is_none(), "{id} purged");
+        assert!(store
+            .session_by_requestor_token(&format!("rt-{id}"))
+            .await
+            .unwrap()
+            .is_none());
+    }
+    assert!(store.session("life").await.unwrap().is_none());
+    let open = store.session("pf-open").await.unwrap().unwrap();
+    assert_eq!(open.state, SessionState::Committed);
+    assert!(open.secret_state.is_some());
+    assert!(store.session("pf-late").await.unwrap().is_some());
+    // Records and the audit log are kept.
+    let record = store.credential("cred-pf-done").await.unwrap().unwrap();
+    assert_eq!(record.status, CredentialStatus::Active);
+    assert!(store.credential("cred-life").await.unwrap().is_some());
+    assert_eq!(store.audit(None).await.unwrap(), audit_before);
+
+    // The cutoff is exclusive: finished exactly at it stays.
+    assert_eq!(store.purge_finished_sessions(t + 100).await.unwrap(), 0);
+    assert_eq!(store.purge_finished_sessions(t + 101).await.unwrap(), 1);
+    assert!(store.session("pf-late").await.unwrap().is_none());
+    assert!(store.session("pf-open").await.unwrap().is_some());
 }

@@ -11,11 +11,18 @@ use sqlx::{Connection, PgPool};
 use super::sql::{impl_store, migrator, Embedded};
 use super::StoreError;
 
-const MIGRATIONS: Embedded = Embedded(&[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)]);
+const MIGRATIONS: Embedded = Embedded(&[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "finished sessions",
+        include_str!("../../migrations/postgres/0002_finished_sessions.sql"),
+    ),
+]);
 
 /// The PostgreSQL store.
 #[derive(Clone)]

@@ -56,6 +56,9 @@ pub(crate) const CREDENTIAL_COLUMNS: &str = "id, credential_type, subject, attri
 /// The states in which a session is still open.
 pub(crate) const OPEN_STATES: &str = "('initialized', 'connected', 'committed')";
 
+/// The states in which a session is finished (and may be purged).
+pub(crate) const FINISHED_STATES: &str = "('done', 'cancelled', 'timeout', 'failed')";
+
 /// Why older records of a subject were revoked (protocol rule 9).
 pub(crate) const SUPERSEDED: &str = "superseded: a new holder key was issued for this subject";
 
@@ -411,6 +414,20 @@ macro_rules! impl_store {
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
                 self.end_session_inner(id, state, failure, now).await
+            }
+
+            async fn purge_finished_sessions(
+                &self,
+                finished_before: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query(&format!(
+                    "DELETE FROM sessions WHERE updated_at < $1 AND state IN {}",
+                    $crate::store::sql::FINISHED_STATES
+                ))
+                .bind(finished_before)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             }
 
             async fn expire_sessions(&self, now: i64) -> Result<Vec<String>, $crate::store::StoreError> {

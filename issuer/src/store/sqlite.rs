@@ -12,11 +12,18 @@ use sqlx::SqlitePool;
 use super::sql::{impl_store, migrator, Embedded};
 use super::StoreError;
 
-const MIGRATIONS: Embedded = Embedded(&[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)]);
+const MIGRATIONS: Embedded = Embedded(&[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "finished sessions",
+        include_str!("../../migrations/sqlite/0002_finished_sessions.sql"),
+    ),
+]);
 
 /// The SQLite store.
 #[derive(Clone)]

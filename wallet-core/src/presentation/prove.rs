@@ -165,7 +165,11 @@ impl<'a> PresentationBuilder<'a> {
             return Err(ProveError::Nonce);
         }
         for (j, s) in self.shown.iter().enumerate() {
-            if s.token.token.key_id != s.key.key_id() {
+            // The values must fit the key too: a token read back from a
+            // damaged wallet file must give an error, not an index panic.
+            if s.token.token.key_id != s.key.key_id()
+                || s.token.attributes.len() != s.key.attribute_count()
+            {
                 return Err(ProveError::WrongKey(j));
             }
             if let Some(&position) = s.disclosed.iter().find(|&&i| i >= s.key.attribute_count()) {

@@ -211,6 +211,16 @@ fn equality_across_credentials() {
 }
 
 #[test]
+fn damaged_token_is_an_error_not_a_panic() {
+    let w = world();
+    let mut damaged = w.address_tokens[0].clone();
+    damaged.attributes.pop();
+    let mut b = PresentationBuilder::new(&w.holder, context("demo.parking"));
+    b.token(&damaged, w.address.public(), &[3]);
+    assert_eq!(b.prove(&mut OsRng).unwrap_err(), ProveError::WrongKey(0));
+}
+
+#[test]
 fn chained_equalities_share_one_nonce() {
     // (1,3)=(2,3) then (0,3)=(1,3): all three cities in one class.
     let w = world();
