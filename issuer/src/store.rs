@@ -262,7 +262,8 @@ pub struct FinishIssuance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinishOutcome {
     /// Answer recorded, nonces deleted, record created or refreshed.
-    /// `superseded` lists records revoked by protocol rule 9.
+    /// `superseded` lists records revoked by protocol rule 9 (same type,
+    /// or any type under another holder key).
     Finished { superseded: Vec<String> },
     /// The session is no longer waiting for an answer (already answered,
     /// cancelled, timed out, or another request won the race). Nothing was
@@ -353,8 +354,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Committed → Done in one transaction: deletes the secret state,
     /// stores the answer, creates (issue) or refreshes (refresh) the
-    /// credential record, revokes older records of the same subject and
-    /// type (rule 9) and writes the audit log.
+    /// credential record, revokes the subject's older records of the same
+    /// type and its records of any type under another holder key (rule 9)
+    /// and writes the audit log.
     fn finish_session(
         &self,
         finish: &FinishIssuance,

@@ -154,11 +154,31 @@ async fn lifecycle(backend: Backend) {
         .contains("superseded"));
     let (status, _) = wallet.start_refresh(&h, address).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    // The personal data record (another type) is untouched.
+    // The personal data record (another type) was bound to the old holder
+    // key: superseded too, so the resident has one live holder key (rule 9
+    // across types).
     let (_, personal) = h
         .admin_get(&format!("/admin/credentials/{}", records[0]))
         .await;
-    assert_eq!(personal["status"], "active");
+    assert_eq!(personal["status"], "revoked");
+    assert!(personal["status_reason"]
+        .as_str()
+        .unwrap()
+        .contains("superseded"));
+    let (status, _) = wallet.start_refresh(&h, &records[0]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Another type under the new holder key leaves the live record alone.
+    let mut personal_only = personal_and_address("999990019");
+    personal_only["credentials"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    let (url3, _, records3) = h.create_ok(&personal_only).await;
+    wallet2.issue(&h, &url3).await;
+    let (_, address2) = h
+        .admin_get(&format!("/admin/credentials/{}", records2[0]))
+        .await;
+    assert_eq!(address2["status"], "active");
 
     // Revocation by id refuses refresh from then on.
     let (s, v) = h
@@ -187,8 +207,8 @@ async fn lifecycle(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(v["revoked"], json!([records[0]]));
-    let (status, _) = wallet.start_refresh(&h, &records[0]).await;
+    assert_eq!(v["revoked"], json!([records3[0]]));
+    let (status, _) = wallet2.start_refresh(&h, &records3[0]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // An unknown record answers like a revoked one.
     let (status, _) = wallet.start_refresh(&h, "0123456789abcdef").await;
@@ -214,7 +234,8 @@ async fn lifecycle(backend: Backend) {
     assert!(h.metric("kenmerk_issuer_refresh_refused_total").await >= 4);
     assert_eq!(
         h.metric("kenmerk_issuer_tokens_issued_total").await,
-        3 * 2 + 3 + 3 + 3
+        // ... plus the personal-only issuance under the new holder key.
+        3 * 2 + 3 + 3 + 3 + 3
     );
     h.stop().await;
 }
@@ -344,6 +365,20 @@ async fn restart_keeps_state() {
     let wallet = Wallet::new(4, scheme.clone());
     let (url, _, records) = h.create_ok(&address_request("Domplein", None)).await;
     wallet.issue(&h, &url).await;
+    // A session committed before the restart: its sealed nonces must open
+    // under the state key the new process loads from the key directory.
+    let (open_url, _, _) = h.create_ok(&address_request("Oudegracht", None)).await;
+    let offer = wallet.fetch_offer(&h, &open_url).await;
+    let r = h
+        .post_cbor(
+            &format!("{open_url}/commitment"),
+            wallet.commitment(&offer).to_bytes(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let signer =
+        wallet_core::wire::SignerCommitmentsMessage::from_bytes(&r.bytes().await.unwrap()).unwrap();
+    let open_path = open_url.strip_prefix(&h.base).unwrap().to_owned();
     let data = h.dir.path().join("data");
     let db = h.database_url.clone();
     let pin = h.running().scheme_public_key();
@@ -366,20 +401,39 @@ async fn restart_keeps_state() {
     let scheme2 = h2.scheme().await;
     assert_eq!(scheme2.version, scheme.version, "same keys: same version");
     wallet.refresh(&h2, &records[0]).await;
+    let (pending, challenges) = wallet.challenges(&offer, &signer);
+    let r = h2
+        .post_cbor(
+            &h2.url(&format!("{open_path}/challenges")),
+            challenges.to_bytes(),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "sealed state opens after restart"
+    );
+    assert_eq!(
+        Wallet::finish(pending, &r.bytes().await.unwrap())[0].len(),
+        3
+    );
     h2.stop().await;
 }
 
 /// Sessions time out: the wallet gets 410, the requestor TIMEOUT.
 #[tokio::test]
 async fn timeout() {
-    let h = Harness::start(Backend::Sqlite, |c| c.session_timeout_secs = 1)
+    // 2 s, not 1: expiry is in whole seconds, so a 1 s session created
+    // just before a second boundary could already be over at the first
+    // status check.
+    let h = Harness::start(Backend::Sqlite, |c| c.session_timeout_secs = 2)
         .await
         .unwrap();
     let wallet = Wallet::new(5, h.scheme().await);
     let (url, token, _) = h.create_ok(&address_request("Domplein", None)).await;
     let offer = wallet.fetch_offer(&h, &url).await;
     assert_eq!(h.status(&token).await, "CONNECTED");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(h.status(&token).await, "TIMEOUT");
     let r = h
         .post_cbor(
@@ -415,7 +469,7 @@ async fn timeout() {
     let signer =
         wallet_core::wire::SignerCommitmentsMessage::from_bytes(&r.bytes().await.unwrap()).unwrap();
     let (_, challenges) = wallet.challenges(&offer, &signer);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let r = h
         .post_cbor(&format!("{url}/challenges"), challenges.to_bytes())
         .await;

@@ -110,6 +110,7 @@ async fn suite<S: Store + InjectFailure>(store: Arc<S>) {
     one_open_session_per_record(&*store).await;
     expiry(&*store).await;
     rule_nine(&*store).await;
+    rule_nine_across_types(&*store).await;
     refresh_and_revocation(&*store).await;
     subject_revocation_and_update(&*store).await;
     keys(&*store).await;
@@ -619,4 +620,92 @@ async fn purge_finished<S: Store>(store: &S) {
     assert_eq!(store.purge_finished_sessions(t + 101).await.unwrap(), 1);
     assert!(store.session("pf-late").await.unwrap().is_none());
     assert!(store.session("pf-open").await.unwrap().is_some());
+}
+
+/// Issues one credential of `credential_type` for `subject` under `holder`;
+/// returns the records rule 9 superseded, sorted.
+async fn issue_typed<S: Store>(
+    store: &S,
+    id: &str,
+    credential_type: &str,
+    subject: &str,
+    holder: &[u8],
+) -> Vec<String> {
+    let mut s = new_session(id, SessionKind::Issue, &format!("cred-{id}"), Some(subject));
+    s.credentials[0].credential_type = credential_type.to_owned();
+    committed(store, &s, holder).await;
+    match store.finish_session(&finish(id, 1)).await.unwrap() {
+        FinishOutcome::Finished { mut superseded } => {
+            superseded.sort();
+            superseded
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// Rule 9 across credential types: a new holder key revokes the subject's
+/// records of every type under another holder key; records of other types
+/// under the same holder key, and other subjects' records, stay.
+async fn rule_nine_across_types<S: Store>(store: &S) {
+    const PERSONAL: &str = "demo.utrecht.personal";
+    const ADDRESS: &str = "demo.utrecht.address";
+    const AGE: &str = "demo.utrecht.age";
+    let subject = "999990040";
+    let status = |id: &'static str| async move {
+        store
+            .credential(&format!("cred-{id}"))
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    };
+
+    // One holder key, two types: both live.
+    assert!(issue_typed(store, "r9x-a", PERSONAL, subject, b"hd-1")
+        .await
+        .is_empty());
+    assert!(issue_typed(store, "r9x-b", ADDRESS, subject, b"hd-1")
+        .await
+        .is_empty());
+    // Another subject under the same holder key bytes is none of our business.
+    assert!(issue_typed(store, "r9x-o", PERSONAL, "999990041", b"hd-1")
+        .await
+        .is_empty());
+
+    // A new holder key for a third type: both older records go.
+    let superseded = issue_typed(store, "r9x-c", AGE, subject, b"hd-2").await;
+    assert_eq!(superseded, ["cred-r9x-a", "cred-r9x-b"]);
+    assert_eq!(status("r9x-a").await, CredentialStatus::Revoked);
+    assert_eq!(status("r9x-b").await, CredentialStatus::Revoked);
+    assert_eq!(status("r9x-c").await, CredentialStatus::Active);
+    assert_eq!(status("r9x-o").await, CredentialStatus::Active);
+    let old = store.credential("cred-r9x-a").await.unwrap().unwrap();
+    assert!(old.status_reason.unwrap().starts_with("superseded"));
+    let audit = store.audit(Some("cred-r9x-b")).await.unwrap();
+    assert_eq!(
+        audit.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+        ["issued", "revoked"]
+    );
+    assert_eq!(audit[1].actor, "system");
+    assert_eq!(audit[1].credential_type.as_deref(), Some(ADDRESS));
+    assert!(audit[1].detail.contains("other holder key"));
+    assert!(audit[1].detail.contains("cred-r9x-c"));
+
+    // The same new holder key for another type: the live record stays.
+    assert!(issue_typed(store, "r9x-d", ADDRESS, subject, b"hd-2")
+        .await
+        .is_empty());
+    assert_eq!(status("r9x-c").await, CredentialStatus::Active);
+    assert_eq!(status("r9x-d").await, CredentialStatus::Active);
+
+    // Same type, same holder key: still superseded by type (the earlier
+    // rule), and reported once.
+    let superseded = issue_typed(store, "r9x-e", AGE, subject, b"hd-2").await;
+    assert_eq!(superseded, ["cred-r9x-c"]);
+    assert_eq!(status("r9x-d").await, CredentialStatus::Active);
+    assert_eq!(
+        store.audit(Some("cred-r9x-c")).await.unwrap().len(),
+        2,
+        "one revocation entry"
+    );
 }

@@ -362,6 +362,49 @@ macro_rules! impl_store {
                                     superseded.push(old);
                                 }
                             }
+                            // Rule 9 across types: one live holder key per
+                            // subject. Records of any other type bound to
+                            // another holder key go too, so a poll accepting
+                            // either type cannot be answered under two
+                            // pseudonyms. Records with this holder key stay.
+                            let rows = sqlx::query(
+                                "UPDATE credentials SET status = 'revoked', status_reason = $1, \
+                                 updated_at = $2 WHERE subject = $3 AND status = 'active' \
+                                 AND holder_public_key <> $4 AND created_at <= $2 \
+                                 RETURNING id, credential_type",
+                            )
+                            .bind($crate::store::sql::SUPERSEDED)
+                            .bind(f.now)
+                            .bind(subject)
+                            .bind(&holder)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                            let successors = credentials
+                                .iter()
+                                .map(|c| c.record_id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            for r in rows {
+                                let old: String = r.try_get("id")?;
+                                let credential_type: String = r.try_get("credential_type")?;
+                                insert_audit(
+                                    &mut *tx,
+                                    &$crate::store::AuditEntry {
+                                        at: f.now,
+                                        actor: "system".to_owned(),
+                                        event: "revoked".to_owned(),
+                                        credential_id: Some(old.clone()),
+                                        credential_type: Some(credential_type),
+                                        detail: format!(
+                                            "{} (other holder key); successor {}",
+                                            $crate::store::sql::SUPERSEDED,
+                                            successors
+                                        ),
+                                    },
+                                )
+                                .await?;
+                                superseded.push(old);
+                            }
                         }
                     }
                     $crate::store::SessionKind::Refresh => {
