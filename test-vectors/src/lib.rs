@@ -248,6 +248,16 @@ fn keys_from_json(v: &Value) -> R<Vec<IssuerPublicKey>> {
         .collect()
 }
 
+/// `valid/<name>.json` or `invalid/<name>.json`, by the expected outcome.
+fn vector_path(name: &str, expected: &str) -> String {
+    let dir = if expected == "valid" {
+        "valid"
+    } else {
+        "invalid"
+    };
+    format!("{dir}/{name}.json")
+}
+
 fn presentation_vector(
     name: &str,
     description: &str,
@@ -340,14 +350,7 @@ pub fn generate() -> R<Vec<(String, Value)>> {
     let token = iss.tokens[0].token().clone();
     let token_vector = |name: &str, description: &str, bytes: &[u8], expected: String| {
         (
-            format!(
-                "{}/{name}.json",
-                if expected == "valid" {
-                    "valid"
-                } else {
-                    "invalid"
-                }
-            ),
+            vector_path(name, &expected),
             json!({
                 "kind": "token",
                 "name": name,
@@ -421,14 +424,7 @@ pub fn generate() -> R<Vec<(String, Value)>> {
         let mk = |name: &str, description: &str, hd: &HolderPublicKey| {
             let expected = outcome(hd.verify_possession(&proof, b"rule-2-nonce", &kid));
             (
-                format!(
-                    "{}/{name}.json",
-                    if expected == "valid" {
-                        "valid"
-                    } else {
-                        "invalid"
-                    }
-                ),
+                vector_path(name, &expected),
                 json!({
                     "kind": "holder-proof",
                     "name": name,
