@@ -44,6 +44,8 @@ pub mod label {
     pub const PRESENTATION_CONTEXT: &[u8] = b"kenmerk/v1/presentation-context";
     /// Merlin transcript label of a predicate's range proof.
     pub const RANGE_PROOF: &[u8] = b"kenmerk/v1/range-proof";
+    /// Hedged secret nonces ([`crate::nonce`]).
+    pub const NONCE: &[u8] = b"kenmerk/v1/nonce";
 }
 
 /// A framed SHA-512 input under one label (see the module docs).

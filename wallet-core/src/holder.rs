@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! xd = Hs("kenmerk/v1/holder-secret", seed)            seed: 32 bytes from the wallet's recovery phrase
-//! prove:  k ←$ Zq,  T = gd^k,  e = Hs("kenmerk/v1/holder-pok", nonce, key id, hd, T),  s = k + e·xd
+//! prove:  k = hedged nonce (S = xd, T = key id ‖ hd ‖ nonce),  T = gd^k,  e = Hs("kenmerk/v1/holder-pok", nonce, key id, hd, T),  s = k + e·xd
 //! wire:   (e, s)
 //! check:  hd != 1,  T' = gd^s · hd^-e,  e == Hs("kenmerk/v1/holder-pok", nonce, key id, hd, T')
 //! ```
@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::cbor;
-use crate::group::{holder_generator, label, random_nonzero_scalar, HashInput};
+use crate::group::{holder_generator, label, HashInput};
 use crate::keys::KeyId;
+use crate::nonce::NonceSource;
 
 /// The holder secret `xd`. Zeroized on drop, never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -88,11 +89,18 @@ impl HolderSecret {
         nonce: &[u8],
         key_id: &KeyId,
     ) -> HolderProof {
-        let mut k = random_nonzero_scalar(rng);
-        let t = holder_generator() * k;
-        let e = pok_challenge(nonce, key_id, &self.public().0, &t);
-        let s = k + e * self.xd;
-        k.zeroize();
+        let hd = self.public().0;
+        // Hedged (docs/protocol.md §2.4): a replayed RNG state with another
+        // session still gives another k, so two proofs never share one.
+        let mut transcript = Vec::with_capacity(64 + nonce.len());
+        transcript.extend_from_slice(&key_id.0);
+        transcript.extend_from_slice(hd.compress().as_bytes());
+        transcript.extend_from_slice(nonce);
+        let k =
+            NonceSource::new(self.xd.as_bytes(), &transcript).nonzero_scalar(rng, "holder-pok", 0);
+        let t = holder_generator() * *k;
+        let e = pok_challenge(nonce, key_id, &hd, &t);
+        let s = *k + e * self.xd;
         HolderProof { e, s }
     }
 
@@ -145,6 +153,28 @@ mod tests {
                 .verify_possession(&p, b"nonce-1", &KeyId([2; 32])),
             Err(HolderProofError::Invalid)
         );
+    }
+
+    /// A replayed RNG state (a restored VM snapshot) must not repeat `k`
+    /// across sessions: two proofs with one `k` reveal `xd = (s1 - s2) /
+    /// (e1 - e2)`.
+    #[test]
+    fn replayed_rng_does_not_repeat_the_nonce() {
+        use rand_chacha::ChaCha20Rng;
+        use rand_core::SeedableRng;
+        let h = HolderSecret::from_seed(&[7; 32]);
+        let kid = KeyId([1; 32]);
+        let p1 = h.prove_possession(&mut ChaCha20Rng::from_seed([5; 32]), b"session-1", &kid);
+        let p2 = h.prove_possession(&mut ChaCha20Rng::from_seed([5; 32]), b"session-2", &kid);
+        let extracted = (p1.s - p2.s) * (p1.e - p2.e).invert();
+        assert_ne!(extracted, h.xd, "one nonce answered two challenges");
+        // Same RNG state, another secret: another nonce (T = gd^k differs,
+        // seen through e for the same session).
+        let other = HolderSecret::from_seed(&[8; 32]);
+        let p3 = other.prove_possession(&mut ChaCha20Rng::from_seed([5; 32]), b"session-1", &kid);
+        let t1 = holder_generator() * p1.s - h.public().0 * p1.e;
+        let t3 = holder_generator() * p3.s - other.public().0 * p3.e;
+        assert_ne!(t1, t3);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - [`group`]: hash-to-scalar, hash-to-group, domain-separation labels.
 //! - [`encoding`]: attribute values and their encoding to scalars.
 //! - [`keys`]: issuer keys and derived generators.
+//! - [`nonce`]: hedged secret nonces (secret, transcript and fresh randomness).
 //! - [`holder`]: the resident's holder secret and its proof of possession.
 //! - [`token`]: token information, one-show tokens and the token check.
 //! - [`issuance`]: blind batch issuance, the issuer's and the wallet's side.
@@ -33,6 +34,7 @@ pub mod ids;
 pub mod issuance;
 pub mod keys;
 pub mod matching;
+pub mod nonce;
 pub mod predicate;
 pub mod presentation;
 pub mod pseudonym;

@@ -19,9 +19,9 @@ use super::{
 };
 use crate::cbor::{self, DecodeError};
 use crate::encoding::{AttributeValue, ValueError};
-use crate::group::random_nonzero_scalar;
 use crate::holder::{HolderProof, HolderProofError, HolderPublicKey};
 use crate::keys::{IssuerSecretKey, KeyId};
+use crate::nonce::NonceSource;
 use crate::token::{TokenInfo, TokenInfoError};
 
 /// Why the issuer refused to go on.
@@ -116,7 +116,20 @@ impl IssuerSession {
         let gamma = gamma(pk, attributes, token_info, holder);
         // Secret exponents: constant-time scalar multiplications.
         let sz = gamma * key.y0();
-        let w: Vec<Scalar> = (0..batch).map(|_| random_nonzero_scalar(rng)).collect();
+        // Hedged nonces (docs/protocol.md §2.4): a replayed RNG state for
+        // another holder, other values or another session gives other `w`,
+        // so a restored snapshot cannot make one `w` answer two challenges.
+        let mut transcript = Vec::with_capacity(64 + nonce.len());
+        transcript.extend_from_slice(&key_id.0);
+        transcript.extend_from_slice(gamma.compress().as_bytes());
+        transcript.extend_from_slice(nonce);
+        let source = NonceSource::new(key.y0().as_bytes(), &transcript);
+        // `batch <= MAX_BATCH`, so the index fits a u32; exact capacity, no
+        // reallocation leaves a copy of a nonce behind.
+        let mut w: Vec<Scalar> = Vec::with_capacity(batch);
+        for k in 0..batch as u32 {
+            w.push(*source.nonzero_scalar(rng, "issuance-w", k));
+        }
         // g^w from the precomputed base-point table (constant time, ~3x faster).
         let sa = w.iter().map(RistrettoPoint::mul_base).collect();
         let sb = w.iter().map(|w| gamma * w).collect();

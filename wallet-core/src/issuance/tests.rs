@@ -364,3 +364,88 @@ pub(crate) fn issue(
     let (_a, responses) = session.answer(k, &challenges).unwrap();
     pending.finish(&responses).unwrap()
 }
+
+/// Hedged nonces: an issuer restored twice from one VM snapshot (the same
+/// RNG state) serving two sessions must not reuse `w`; otherwise the two
+/// answers reveal `y0 = (sr1 - sr2) / (sc1 - sc2)`.
+#[test]
+fn replayed_rng_does_not_repeat_the_issuer_nonce() {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    let k = key();
+    let run = |holder_seed: u8, nonce: &[u8]| {
+        let holder = HolderSecret::from_seed(&[holder_seed; 32]);
+        let proof = holder.prove_possession(&mut OsRng, nonce, &k.public().key_id());
+        // The snapshot: every run starts from the same RNG state.
+        let mut snapshot = ChaCha20Rng::from_seed([77; 32]);
+        let (session, commitments) = IssuerSession::start(
+            &mut snapshot,
+            &k,
+            &values(),
+            &ti(&k),
+            &holder.public(),
+            &proof,
+            nonce,
+            1,
+        )
+        .unwrap();
+        let (_p, challenges) = PendingIssuance::start(
+            &mut OsRng,
+            k.public(),
+            &holder,
+            values(),
+            ti(&k),
+            NOW,
+            &commitments,
+        )
+        .unwrap();
+        let (_a, responses) = session.answer(&k, &challenges).unwrap();
+        (commitments, challenges, responses)
+    };
+    // Another session nonce (same holder), and another holder.
+    let (c1, ch1, r1) = run(1, b"session-1");
+    for (c2, ch2, r2) in [run(1, b"session-2"), run(2, b"session-1")] {
+        assert_ne!(c1.sa[0], c2.sa[0], "the replayed RNG repeated w");
+        let y0 = (r1.sr[0] - r2.sr[0]) * (ch1.sc[0] - ch2.sc[0]).invert();
+        assert_ne!(g() * y0, k.public().g0, "two answers revealed y0");
+    }
+}
+
+/// Hedged blinding: a wallet restored from one snapshot blinds two
+/// batches with other factors, so the issuer cannot link them.
+#[test]
+fn replayed_rng_does_not_repeat_the_wallet_blinding() {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    let k = key();
+    let holder = HolderSecret::from_seed(&[1; 32]);
+    let run = |nonce: &[u8]| {
+        let proof = holder.prove_possession(&mut OsRng, nonce, &k.public().key_id());
+        let (session, commitments) = IssuerSession::start(
+            &mut OsRng,
+            &k,
+            &values(),
+            &ti(&k),
+            &holder.public(),
+            &proof,
+            nonce,
+            1,
+        )
+        .unwrap();
+        let (pending, challenges) = PendingIssuance::start(
+            &mut ChaCha20Rng::from_seed([78; 32]),
+            k.public(),
+            &holder,
+            values(),
+            ti(&k),
+            NOW,
+            &commitments,
+        )
+        .unwrap();
+        let (_a, responses) = session.answer(&k, &challenges).unwrap();
+        pending.finish(&responses).unwrap()
+    };
+    let (a, b) = (run(b"session-1"), run(b"session-2"));
+    // h = gamma^alpha: equal only if alpha repeated.
+    assert_ne!(a[0].token().h, b[0].token().h);
+}

@@ -13,9 +13,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{gamma, IssuanceChallenges, IssuanceResponses, SignerCommitments, MAX_BATCH};
 use crate::encoding::{AttributeValue, ValueError};
-use crate::group::random_nonzero_scalar;
 use crate::holder::HolderSecret;
 use crate::keys::IssuerPublicKey;
+use crate::nonce::NonceSource;
 use crate::token::{
     token_challenge, CredentialToken, Token, TokenCheckError, TokenInfo, TokenInfoError,
 };
@@ -116,28 +116,38 @@ impl PendingIssuance {
         }
 
         let gamma = gamma(key, &attributes, &token_info, &holder.public());
+        // Hedged blinding factors (docs/protocol.md §2.4): a replayed RNG
+        // state in another session gives other factors, so two batches stay
+        // unlinkable for the issuer even after a restored snapshot.
+        let mut transcript = Vec::with_capacity(96 + 64 * batch);
+        transcript.extend_from_slice(&key_id.0);
+        transcript.extend_from_slice(gamma.compress().as_bytes());
+        transcript.extend_from_slice(commitments.sz.compress().as_bytes());
+        for (sa, sb) in commitments.sa.iter().zip(&commitments.sb) {
+            transcript.extend_from_slice(sa.compress().as_bytes());
+            transcript.extend_from_slice(sb.compress().as_bytes());
+        }
+        let source = NonceSource::new(holder.xd().as_bytes(), &transcript);
         let mut blinded = Vec::with_capacity(batch);
         let mut sc = Vec::with_capacity(batch);
-        for (sa, sb) in commitments.sa.iter().zip(&commitments.sb) {
-            let mut alpha = random_nonzero_scalar(rng);
-            let mut b1 = Scalar::random(rng);
-            let b2 = Scalar::random(rng);
-            let h = gamma * alpha;
-            let sz_prime = commitments.sz * alpha;
-            let sa_prime = key.g0 * b1 + RistrettoPoint::mul_base(&b2) + sa;
-            let sb_prime = sz_prime * b1 + h * b2 + sb * alpha;
+        for (k, (sa, sb)) in (0u32..).zip(commitments.sa.iter().zip(&commitments.sb)) {
+            let alpha = source.nonzero_scalar(rng, "issuance-alpha", k);
+            let b1 = source.scalar(rng, "issuance-b1", k);
+            let b2 = source.scalar(rng, "issuance-b2", k);
+            let h = gamma * *alpha;
+            let sz_prime = commitments.sz * *alpha;
+            let sa_prime = key.g0 * *b1 + RistrettoPoint::mul_base(&b2) + sa;
+            let sb_prime = sz_prime * *b1 + h * *b2 + sb * *alpha;
             let sc_prime =
                 token_challenge(&key_id, &token_info, &h, &sz_prime, &sa_prime, &sb_prime);
-            sc.push(sc_prime + b1);
+            sc.push(sc_prime + *b1);
             blinded.push(BlindedToken {
                 alpha_inv: alpha.invert(),
-                b2,
+                b2: *b2,
                 sc_prime,
                 h,
                 sz_prime,
             });
-            alpha.zeroize();
-            b1.zeroize();
         }
         Ok((
             PendingIssuance {

@@ -1,17 +1,19 @@
 //! The wallet's side: building a presentation.
 //!
-//! Every nonce (`w0`, `wi`, `wd`, `wt`) is drawn fresh from the caller's
-//! CSPRNG for each presentation (Rule 3: reusing them across two challenges
-//! reveals `xd`), and all secret-dependent group operations are
-//! constant-time.
+//! Every nonce (`w0`, `wi`, `wd`, `t`, `wt` and the range proofs' own
+//! blinding) is a hedged nonce ([`crate::nonce`]): derived from `xd` and the
+//! tokens' `alpha_inv`, the context and the whole statement, and fresh bytes
+//! from the caller's CSPRNG, for each presentation (Rule 3: reusing them
+//! across two challenges reveals `xd`). All secret-dependent group
+//! operations are constant-time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::MultiscalarMul;
 use rand_core::{CryptoRng, RngCore};
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use super::{
     challenge, ChallengeContext, Commitments, Disclosed, Equality, Hidden, PredicateProof,
@@ -21,6 +23,7 @@ use super::{
 use crate::group::{blinding_generator, g, holder_generator};
 use crate::holder::HolderSecret;
 use crate::keys::IssuerPublicKey;
+use crate::nonce::{transcript_part, NonceSource};
 use crate::predicate::{prove_range, Predicate, PredicateError};
 use crate::pseudonym::{Scope, MAX_SCOPE_BYTES};
 use crate::token::CredentialToken;
@@ -215,73 +218,118 @@ impl<'a> PresentationBuilder<'a> {
         Ok(())
     }
 
-    /// Draws the nonces, computes the commitments, range proofs, the
-    /// challenge and the responses.
+    /// The nonce source of this presentation (docs/protocol.md §2.4):
+    /// `S = xd ‖ alpha_inv_0 ‖ …`, `T` the context digest and the whole
+    /// statement, so a replayed RNG state with any other context or
+    /// statement gives other nonces.
+    fn nonce_source(&self, context_digest: &[u8; 64]) -> NonceSource {
+        let mut secret = Zeroizing::new(Vec::with_capacity(32 * (1 + self.shown.len())));
+        secret.extend_from_slice(self.holder.xd().as_bytes());
+        for s in &self.shown {
+            secret.extend_from_slice(s.token.alpha_inv.as_bytes());
+        }
+        let mut t = Vec::with_capacity(1024);
+        t.extend_from_slice(context_digest);
+        let count = |t: &mut Vec<u8>, n: usize| {
+            t.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes())
+        };
+        count(&mut t, self.shown.len());
+        for s in &self.shown {
+            transcript_part(&mut t, &s.token.token.to_bytes());
+            let positions: Vec<u8> = s.disclosed.iter().map(|&i| i as u8).collect();
+            transcript_part(&mut t, &positions);
+        }
+        count(&mut t, self.pseudonyms.len());
+        for scope in &self.pseudonyms {
+            transcript_part(&mut t, scope.0.as_bytes());
+        }
+        count(&mut t, self.equalities.len());
+        for Equality(a, b) in &self.equalities {
+            t.extend_from_slice(&[a.0, a.1, b.0, b.1]);
+        }
+        count(&mut t, self.predicates.len());
+        for (token, position, predicate) in &self.predicates {
+            t.extend_from_slice(&[*token as u8, *position as u8]);
+            transcript_part(&mut t, &crate::cbor::to_cbor(predicate));
+        }
+        NonceSource::new(&secret, &t)
+    }
+
+    /// Derives the nonces, computes the commitments, range proofs, the
+    /// challenge and the responses. Every secret lives in a [`Zeroizing`]
+    /// wrapper allocated at its final size, so it is wiped on every path,
+    /// early returns included.
     pub fn prove<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Presentation, ProveError> {
         self.validate()?;
         let gd = holder_generator();
         let big_h = blinding_generator();
-        let mut wd = Scalar::random(rng);
+        let context_digest = self.context.digest();
+        let source = self.nonce_source(&context_digest);
+        let wd = source.scalar(rng, "wd", 0);
 
-        // One nonce per hidden (token, position); equal attributes share one.
-        let mut w: BTreeMap<(usize, usize), Scalar> = BTreeMap::new();
+        // One nonce per hidden (token, position), flat at offset[j] + i;
+        // disclosed positions keep 0 and are never used.
+        let mut offsets = Vec::with_capacity(self.shown.len());
+        let mut total = 0usize;
+        for s in &self.shown {
+            offsets.push(total);
+            total += s.key.attribute_count();
+        }
+        let mut w: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(total));
         for (j, s) in self.shown.iter().enumerate() {
             for i in 0..s.key.attribute_count() {
-                if !s.disclosed.contains(&i) {
-                    w.insert((j, i), Scalar::random(rng));
-                }
+                w.push(if s.disclosed.contains(&i) {
+                    Scalar::ZERO
+                } else {
+                    // j < MAX_TOKENS and i < 64: the index is j·256 + i.
+                    *source.scalar(rng, "wi", (j * 256 + i) as u32)
+                });
             }
         }
-        // Equalities link attributes into classes (a union-find over
-        // (token, position)); every member of a class takes the nonce of the
-        // class representative, so chained equalities share one `wi`.
-        let mut parent: BTreeMap<(usize, usize), (usize, usize)> =
-            w.keys().map(|&k| (k, k)).collect();
-        fn root(
-            parent: &BTreeMap<(usize, usize), (usize, usize)>,
-            mut x: (usize, usize),
-        ) -> (usize, usize) {
-            while let Some(&p) = parent.get(&x) {
-                if p == x {
-                    break;
-                }
-                x = p;
+        // Equalities link attributes into classes (a union-find over the
+        // flat index); every member of a class takes the nonce of the class
+        // representative, so chained equalities share one `wi`.
+        let mut parent: Vec<usize> = (0..total).collect();
+        fn root(parent: &[usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                x = parent[x];
             }
             x
         }
         for Equality(a, b) in &self.equalities {
-            let ra = root(&parent, (usize::from(a.0), usize::from(a.1)));
-            let rb = root(&parent, (usize::from(b.0), usize::from(b.1)));
+            // validate() checked both are hidden positions of shown tokens.
+            let fa = offsets[usize::from(a.0)] + usize::from(a.1);
+            let fb = offsets[usize::from(b.0)] + usize::from(b.1);
+            let (ra, rb) = (root(&parent, fa), root(&parent, fb));
             if ra != rb {
-                parent.insert(rb, ra);
+                parent[rb] = ra;
             }
         }
-        let members: Vec<(usize, usize)> = w.keys().copied().collect();
-        for m in members {
+        for m in 0..total {
             let r = root(&parent, m);
-            if let Some(wr) = w.get(&r).copied() {
-                w.insert(m, wr);
-            }
+            w[m] = w[r];
         }
 
-        let mut w0s = Vec::with_capacity(self.shown.len());
+        let mut w0s: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(self.shown.len()));
         let mut token_commitments = Vec::with_capacity(self.shown.len());
         let mut token_proofs = Vec::with_capacity(self.shown.len());
         for (j, s) in self.shown.iter().enumerate() {
             let gens = s.key.generators();
-            let w0 = Scalar::random(rng);
-            let mut scalars = vec![w0, wd];
-            let mut points = vec![s.token.token.h, gd];
-            for i in 0..s.key.attribute_count() {
-                if let Some(wi) = w.get(&(j, i)) {
-                    scalars.push(*wi);
-                    points.push(gens.attributes[i]);
-                }
+            let n = s.key.attribute_count();
+            let w0 = source.scalar(rng, "w0", j as u32);
+            let mut scalars: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(n + 2));
+            scalars.push(*w0);
+            scalars.push(*wd);
+            let mut points = Vec::with_capacity(n + 2);
+            points.push(s.token.token.h);
+            points.push(gd);
+            for i in (0..n).filter(|i| !s.disclosed.contains(i)) {
+                scalars.push(w[offsets[j] + i]);
+                points.push(gens.attributes[i]);
             }
             // Secret scalars: constant-time multiscalar multiplication.
-            token_commitments.push(RistrettoPoint::multiscalar_mul(&scalars, &points));
-            scalars.zeroize();
-            w0s.push(w0);
+            token_commitments.push(RistrettoPoint::multiscalar_mul(scalars.iter(), &points));
+            w0s.push(*w0);
             token_proofs.push(TokenProof {
                 token: s.token.token.clone(),
                 disclosed: s
@@ -290,7 +338,7 @@ impl<'a> PresentationBuilder<'a> {
                     .map(|&i| Disclosed(i as u8, s.token.attributes[i].clone()))
                     .collect(),
                 // Positions now (they enter the challenge), responses later.
-                hidden: (0..s.key.attribute_count())
+                hidden: (0..n)
                     .filter(|i| !s.disclosed.contains(i))
                     .map(|i| Hidden(i as u8, Scalar::ZERO))
                     .collect(),
@@ -307,14 +355,15 @@ impl<'a> PresentationBuilder<'a> {
             })
             .collect();
         let pseudonym_commitments: Vec<RistrettoPoint> =
-            self.pseudonyms.iter().map(|s| s.base() * wd).collect();
+            self.pseudonyms.iter().map(|s| s.base() * *wd).collect();
 
-        let context_digest = self.context.digest();
-        let mut predicate_proofs = Vec::with_capacity(self.predicates.len());
-        let mut predicate_commitments = Vec::with_capacity(self.predicates.len());
-        let mut bounds = Vec::with_capacity(self.predicates.len());
-        let mut blindings = Vec::with_capacity(self.predicates.len());
-        for (token, position, predicate) in &self.predicates {
+        let np = self.predicates.len();
+        let mut predicate_proofs = Vec::with_capacity(np);
+        let mut predicate_commitments = Vec::with_capacity(np);
+        let mut bounds = Vec::with_capacity(np);
+        let mut ts: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(np));
+        let mut wts: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(np));
+        for (k, (token, position, predicate)) in self.predicates.iter().enumerate() {
             let (token, position) = (*token, *position);
             let s = &self.shown[token];
             let value = &s.token.attributes[position];
@@ -324,34 +373,39 @@ impl<'a> PresentationBuilder<'a> {
                 error,
             };
             let b = predicate.bounds(s.key.attributes[position]).map_err(err)?;
-            let x = match value.ordinal() {
+            let x = Zeroizing::new(match value.ordinal() {
                 Some(x) => x,
                 None if self.forging() => 0,
                 None => return Err(err(PredicateError::False)),
-            };
-            let t = Scalar::random(rng);
-            let wt = Scalar::random(rng);
-            let commitment = g() * Scalar::from(x) + big_h * t;
-            let wi = w.get(&(token, position)).copied().unwrap_or(Scalar::ZERO);
-            predicate_commitments.push(g() * wi + big_h * wt);
+            });
+            let k = k as u32;
+            let t = source.scalar(rng, "t", k);
+            let wt = source.scalar(rng, "wt", k);
+            // The Bulletproofs prover draws its own blinding factors: give
+            // it an RNG seeded from a hedged nonce too.
+            let mut proof_rng = source.rng(rng, "range-proof", k);
+            let commitment = g() * Scalar::from(*x) + big_h * *t;
+            let wi = w[offsets[token] + position];
+            predicate_commitments.push(g() * wi + big_h * *wt);
             #[cfg(feature = "attack-vectors")]
             let range_proof = match self.forged_lower_bound {
                 Some(lo) => crate::predicate::prove_range_unchecked(
-                    rng,
+                    &mut proof_rng,
                     &context_digest,
                     &commitment,
-                    x,
+                    *x,
                     &t,
                     (lo, b.1),
                 ),
-                None => prove_range(rng, &context_digest, &commitment, x, &t, b),
+                None => prove_range(&mut proof_rng, &context_digest, &commitment, *x, &t, b),
             }
             .map_err(err)?;
             #[cfg(not(feature = "attack-vectors"))]
-            let range_proof =
-                prove_range(rng, &context_digest, &commitment, x, &t, b).map_err(err)?;
+            let range_proof = prove_range(&mut proof_rng, &context_digest, &commitment, *x, &t, b)
+                .map_err(err)?;
             bounds.push(b);
-            blindings.push((t, wt));
+            ts.push(*t);
+            wts.push(*wt);
             predicate_proofs.push(PredicateProof {
                 token: token as u8,
                 position: position as u8,
@@ -383,27 +437,20 @@ impl<'a> PresentationBuilder<'a> {
         );
 
         presentation.c = c;
-        presentation.rd = -c * self.holder.xd() + wd;
+        presentation.rd = -c * self.holder.xd() + *wd;
         for (j, (proof, s)) in presentation.tokens.iter_mut().zip(&self.shown).enumerate() {
             proof.r0 = c * s.token.alpha_inv + w0s[j];
             for Hidden(i, r) in proof.hidden.iter_mut() {
                 let i = usize::from(*i);
-                let wi = w.get(&(j, i)).copied().unwrap_or(Scalar::ZERO);
-                *r = -c * s.token.attributes[i].encode() + wi;
+                *r = -c * s.token.attributes[i].encode() + w[offsets[j] + i];
             }
         }
-        for (q, (t, wt)) in presentation.predicates.iter_mut().zip(&blindings) {
+        for (q, (t, wt)) in presentation
+            .predicates
+            .iter_mut()
+            .zip(ts.iter().zip(wts.iter()))
+        {
             q.rt = -c * t + wt;
-        }
-
-        wd.zeroize();
-        w0s.zeroize();
-        for v in w.values_mut() {
-            v.zeroize();
-        }
-        for (t, wt) in blindings.iter_mut() {
-            t.zeroize();
-            wt.zeroize();
         }
         Ok(presentation)
     }

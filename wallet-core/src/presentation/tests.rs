@@ -457,3 +457,48 @@ proptest! {
         prop_assert_eq!(a == b, pa == pb);
     }
 }
+
+/// Hedged nonces: a wallet restored twice from one snapshot (the same RNG
+/// state) answering two challenges must not reuse `wd`; otherwise
+/// `xd = (rd2 - rd1) / (c1 - c2)`. Shown for another verifier nonce and for
+/// another statement under the same context.
+#[test]
+fn replayed_rng_does_not_repeat_presentation_nonces() {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    let w = world();
+    let prove = |ctx: ChallengeContext, disclosed: &[usize]| {
+        let mut b = PresentationBuilder::new(&w.holder, ctx);
+        b.token(&w.address_tokens[0], w.address.public(), disclosed);
+        b.prove(&mut ChaCha20Rng::from_seed([79; 32])).unwrap()
+    };
+    let first = prove(context("demo.parking"), &[2, 3]);
+    let mut other_nonce = context("demo.parking");
+    other_nonce.nonce = vec![10; 32];
+    for second in [
+        prove(other_nonce, &[2, 3]),
+        prove(context("demo.parking"), &[3]),
+    ] {
+        let xd = (second.rd - first.rd) * (first.c - second.c).invert();
+        assert_ne!(
+            crate::group::holder_generator() * xd,
+            w.holder.public().0,
+            "two presentations revealed xd"
+        );
+        // alpha_inv leaks the same way through r0 when w0 repeats.
+        let alpha_inv = (first.tokens[0].r0 - second.tokens[0].r0) * (first.c - second.c).invert();
+        assert_ne!(alpha_inv, w.address_tokens[0].alpha_inv);
+    }
+}
+
+/// Secrets of the protocol states are wiped by their own drop, on every
+/// path (a compile-time check: these types must stay `ZeroizeOnDrop`).
+#[test]
+fn secret_states_zeroize_on_drop() {
+    fn zeroize_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    zeroize_on_drop::<crate::holder::HolderSecret>();
+    zeroize_on_drop::<crate::issuance::issuer::IssuerSession>();
+    zeroize_on_drop::<crate::token::CredentialToken>();
+    zeroize_on_drop::<crate::keys::IssuerSecretKey>();
+    zeroize_on_drop::<zeroize::Zeroizing<Vec<curve25519_dalek::scalar::Scalar>>>();
+}
