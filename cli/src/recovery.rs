@@ -37,13 +37,19 @@ pub fn phrase_from_seed(seed: &HolderSeed) -> Zeroizing<String> {
 /// Parse a phrase typed by a person: case and extra whitespace are forgiven,
 /// the word list and checksum are not.
 pub fn seed_from_phrase(phrase: &str) -> Result<HolderSeed, PhraseError> {
-    let normalised = Zeroizing::new(
-        phrase
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
+    // Built in one buffer of its final capacity: per-word `String`s or a
+    // growing buffer would leave copies of the words in freed memory.
+    // Lower-casing the ASCII word list never lengthens a word; other text is
+    // refused by the word list below anyway.
+    let mut normalised = Zeroizing::new(String::with_capacity(phrase.len()));
+    for word in phrase.split_whitespace() {
+        if !normalised.is_empty() {
+            normalised.push(' ');
+        }
+        for c in word.chars() {
+            normalised.push(c.to_ascii_lowercase());
+        }
+    }
     let count = normalised.split(' ').filter(|w| !w.is_empty()).count();
     if count != PHRASE_WORDS {
         return Err(PhraseError::WordCount(count));
@@ -55,11 +61,9 @@ pub fn seed_from_phrase(phrase: &str) -> Result<HolderSeed, PhraseError> {
     if len != 32 {
         return Err(PhraseError::WordCount(count));
     }
-    let mut seed = [0u8; 32];
+    let mut seed = Zeroizing::new([0u8; 32]);
     seed.copy_from_slice(&entropy[..32]);
-    let out = HolderSeed::new(seed);
-    zeroize::Zeroize::zeroize(&mut seed);
-    Ok(out)
+    Ok(HolderSeed::new(*seed))
 }
 
 #[cfg(test)]
@@ -76,6 +80,14 @@ mod tests {
         // A person's typing: upper case, extra spaces, newline.
         let sloppy = format!("  {}\n", phrase.to_uppercase().replace(' ', "   "));
         assert_eq!(seed_from_phrase(&sloppy).unwrap(), seed);
+    }
+
+    /// The parsed mnemonic holds the seed's words: it must wipe itself
+    /// (bip39's `zeroize` feature), on the error paths too.
+    #[test]
+    fn mnemonic_zeroizes_on_drop() {
+        fn zeroize_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        zeroize_on_drop::<Mnemonic>();
     }
 
     #[test]

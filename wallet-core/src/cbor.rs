@@ -14,6 +14,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The largest message any decoder accepts (a presentation of several
 /// credentials with predicates is a few KiB; a scheme some tens of KiB).
@@ -73,6 +74,57 @@ pub fn from_cbor<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, Dec
         return Err(DecodeError::TrailingBytes);
     }
     if to_cbor(&value) != bytes {
+        return Err(DecodeError::NonCanonical);
+    }
+    Ok(value)
+}
+
+/// Size of the decoder's scratch buffer (ciborium's default): byte strings
+/// up to this size are read into it.
+const SCRATCH_BYTES: usize = 4096;
+
+/// [`to_cbor`] for a value holding secrets (a key file, a stored issuance
+/// session): written into a buffer of exactly its size, so no reallocation
+/// leaves a copy in freed memory, and wiped on drop.
+pub fn to_cbor_secret<T: Serialize + ?Sized>(value: &T) -> Zeroizing<Vec<u8>> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let mut out = Zeroizing::new(Vec::new());
+    if ciborium::into_writer(value, &mut count).is_ok() {
+        out.reserve_exact(count.0);
+        if ciborium::into_writer(value, &mut *out).is_err() {
+            out.clear();
+        }
+    }
+    out
+}
+
+/// [`from_cbor`] for a value holding secrets: the decoder's scratch buffer
+/// and the re-encoding for the canonicity check are wiped on every path.
+/// `T` must wipe itself on drop (so an early error wipes it too).
+pub fn from_cbor_secret<T: Serialize + DeserializeOwned + zeroize::ZeroizeOnDrop>(
+    bytes: &[u8],
+) -> Result<T, DecodeError> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(DecodeError::TooLarge);
+    }
+    let mut scratch = Zeroizing::new(vec![0u8; SCRATCH_BYTES]);
+    let mut reader = bytes;
+    let value: T =
+        ciborium::de::from_reader_with_buffer(&mut reader, &mut scratch).map_err(classify)?;
+    if !reader.is_empty() {
+        return Err(DecodeError::TrailingBytes);
+    }
+    if to_cbor_secret(&value).as_slice() != bytes {
         return Err(DecodeError::NonCanonical);
     }
     Ok(value)
@@ -173,12 +225,79 @@ pub mod scalar {
     pub fn serialize<S: serde::Serializer>(x: &Scalar, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(x.as_bytes())
     }
-    /// Deserializes a canonical scalar.
+    /// Deserializes a canonical scalar (decoded in place: a scalar may be
+    /// secret, so no copy of its bytes is left on the heap).
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
-        let b = de_bytes(d)?;
-        decode_scalar(&b).map_err(|e| serde::de::Error::custom(marker(e)))
+        d.deserialize_bytes(ScalarVisitor)
     }
 }
+
+struct ScalarVisitor;
+impl<'de> serde::de::Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a 32-byte scalar")
+    }
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Scalar, E> {
+        decode_scalar(v).map_err(|e| E::custom(marker(e)))
+    }
+    fn visit_byte_buf<E: serde::de::Error>(self, mut v: Vec<u8>) -> Result<Scalar, E> {
+        let r = self.visit_bytes(&v);
+        v.zeroize();
+        r
+    }
+}
+
+/// A scalar element of a list, decoded in place.
+struct ScalarElement(Scalar);
+impl<'de> serde::Deserialize<'de> for ScalarElement {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_bytes(ScalarVisitor).map(ScalarElement)
+    }
+}
+
+/// serde for a list of secret scalars (the issuer's stored nonces): each
+/// decoded in place into a buffer allocated once for the list's declared
+/// length (at most [`MAX_SECRET_LIST`]), wiped if decoding fails half-way.
+pub mod secret_scalars {
+    pub use super::scalars::serialize;
+    use super::*;
+
+    struct ListVisitor;
+    impl<'de> serde::de::Visitor<'de> for ListVisitor {
+        type Value = Vec<Scalar>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of at most {MAX_SECRET_LIST} scalars")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Scalar>, A::Error> {
+            let n = seq.size_hint().unwrap_or(MAX_SECRET_LIST);
+            if n > MAX_SECRET_LIST {
+                return Err(serde::de::Error::invalid_length(n, &self));
+            }
+            let mut out = Zeroizing::new(Vec::with_capacity(n));
+            while let Some(ScalarElement(x)) = seq.next_element()? {
+                if out.len() == n {
+                    // More than declared (or than the cap): refuse rather
+                    // than reallocate.
+                    return Err(serde::de::Error::invalid_length(n + 1, &self));
+                }
+                out.push(x);
+            }
+            Ok(std::mem::take(&mut *out))
+        }
+    }
+
+    /// Deserializes a list of canonical scalars.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Scalar>, D::Error> {
+        d.deserialize_seq(ListVisitor)
+    }
+}
+
+/// Longest list [`secret_scalars`] decodes (the issuance batch limit).
+pub const MAX_SECRET_LIST: usize = 128;
 
 /// serde for a list of scalars.
 pub mod scalars {

@@ -225,6 +225,8 @@ impl Drop for SecretKeyFile {
         self.y0.zeroize();
     }
 }
+// The manual `Drop` above wipes `y0` on every path.
+impl zeroize::ZeroizeOnDrop for SecretKeyFile {}
 
 impl IssuerSecretKey {
     /// Generates a fresh key from `rng` (use `OsRng`).
@@ -263,12 +265,12 @@ impl IssuerSecretKey {
             pk: self.public.clone(),
             y0: self.y0,
         };
-        zeroize::Zeroizing::new(cbor::to_cbor(&file))
+        cbor::to_cbor_secret(&file)
     }
 
     /// Decodes a key file; refuses a secret that does not match its public key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
-        let file: SecretKeyFile = cbor::from_cbor(bytes)?;
+        let file: SecretKeyFile = cbor::from_cbor_secret(bytes)?;
         check_version(file.v, KEY_VERSION)?;
         file.pk.validate()?;
         if RistrettoPoint::mul_base(&file.y0) != file.pk.g0 {

@@ -26,6 +26,7 @@ use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
+use zeroize::Zeroizing;
 
 use crate::encoding::{iso_date, AttributeKind, AttributeValue, MAX_INTEGER};
 use crate::group::{g, label};
@@ -172,12 +173,15 @@ pub(crate) fn prove_range_unchecked<R: RngCore + CryptoRng>(
 ) -> Result<Vec<u8>, PredicateError> {
     let (bp, pc) = generators();
     let mut tr = transcript(context, commitment, lo, hi);
+    // The committed values and blindings are secret: wiped on every path.
+    let values = Zeroizing::new([x.wrapping_sub(lo), hi.wrapping_sub(x)]);
+    let blindings = Zeroizing::new([*t, -t]);
     let (proof, _) = RangeProof::prove_multiple_with_rng(
         bp,
         pc,
         &mut tr,
-        &[x.wrapping_sub(lo), hi.wrapping_sub(x)],
-        &[*t, -t],
+        values.as_ref(),
+        blindings.as_ref(),
         RANGE_BITS,
         rng,
     )

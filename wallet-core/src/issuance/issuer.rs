@@ -57,7 +57,7 @@ pub struct IssuerSession {
     #[zeroize(skip)]
     #[serde(rename = "k")]
     key_id: KeyId,
-    #[serde(with = "cbor::scalars")]
+    #[serde(with = "cbor::secret_scalars")]
     w: Vec<Scalar>,
 }
 
@@ -197,12 +197,12 @@ impl IssuerSession {
 
     /// Secret CBOR for the issuer's store (holds the nonces).
     pub fn to_secret_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
-        zeroize::Zeroizing::new(cbor::to_cbor(self))
+        cbor::to_cbor_secret(self)
     }
 
     /// Reads a stored session.
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let s: Self = cbor::from_cbor(bytes)?;
+        let s: Self = cbor::from_cbor_secret(bytes)?;
         cbor::check_version(s.v, ISSUANCE_VERSION)?;
         if s.w.is_empty() || s.w.len() > MAX_BATCH {
             return Err(DecodeError::Invalid("batch size"));

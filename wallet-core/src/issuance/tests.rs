@@ -449,3 +449,32 @@ fn replayed_rng_does_not_repeat_the_wallet_blinding() {
     // h = gamma^alpha: equal only if alpha repeated.
     assert_ne!(a[0].token().h, b[0].token().h);
 }
+
+/// The stored session and the key file are written into buffers of exactly
+/// their size: a growing buffer reallocates and leaves copies of `w` or
+/// `y0` in freed memory that no `Zeroizing` wipes.
+#[test]
+fn secret_encodings_do_not_reallocate() {
+    let k = key();
+    let holder = HolderSecret::from_seed(&[1; 32]);
+    let proof = holder.prove_possession(&mut OsRng, b"n", &k.public().key_id());
+    let (session, _c) = IssuerSession::start(
+        &mut OsRng,
+        &k,
+        &values(),
+        &ti(&k),
+        &holder.public(),
+        &proof,
+        b"n",
+        crate::issuance::MAX_BATCH,
+    )
+    .unwrap();
+    let stored = session.to_secret_bytes();
+    assert_eq!(stored.capacity(), stored.len());
+    let file = k.to_bytes();
+    assert_eq!(file.capacity(), file.len());
+    // And they read back.
+    let back = IssuerSession::from_secret_bytes(&stored).unwrap();
+    assert_eq!(back.batch_size(), crate::issuance::MAX_BATCH);
+    assert!(IssuerSecretKey::from_bytes(&file).is_ok());
+}
