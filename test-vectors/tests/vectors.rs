@@ -79,3 +79,75 @@ fn single_byte_changes_to_valid_vectors_fail() {
         }
     }
 }
+
+fn load(path: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir().join(path)).unwrap()).unwrap()
+}
+
+/// The issuance check verifies the equations that tie the transcript
+/// together, not only that each part decodes: a wrong response, a wrong
+/// `alpha` or tokens in another order are caught.
+#[test]
+fn issuance_check_verifies_the_response_equations() {
+    use curve25519_dalek::scalar::Scalar;
+    use wallet_core::issuance::IssuanceResponses;
+    let v = load("valid/issuance-batch.json");
+    assert_eq!(test_vectors::check(&v).unwrap(), "valid");
+
+    let mut r =
+        IssuanceResponses::from_bytes(&hex::decode(v["responses"].as_str().unwrap()).unwrap())
+            .unwrap();
+    r.sr[1] += Scalar::ONE;
+    let mut wrong_response = v.clone();
+    wrong_response["responses"] = Value::String(hex::encode(r.to_bytes()));
+    assert_eq!(
+        test_vectors::check(&wrong_response).unwrap(),
+        "issuance.response"
+    );
+
+    let mut wrong_alpha = v.clone();
+    wrong_alpha["alphas"][2] = wrong_alpha["alphas"][0].clone();
+    assert_eq!(
+        test_vectors::check(&wrong_alpha).unwrap(),
+        "issuance.unblinding"
+    );
+
+    let mut swapped = v.clone();
+    let t0 = swapped["tokens"][0].clone();
+    swapped["tokens"][0] = swapped["tokens"][1].clone();
+    swapped["tokens"][1] = t0;
+    assert_eq!(
+        test_vectors::check(&swapped).unwrap(),
+        "issuance.unblinding"
+    );
+}
+
+/// Expected outcomes are stable names from one list, not a library's debug
+/// output, and docs/protocol.md lists every one of them.
+#[test]
+fn expected_outcomes_are_stable_names_listed_in_the_spec() {
+    let spec = std::fs::read_to_string(dir().join("../docs/protocol.md")).unwrap();
+    for name in test_vectors::names::ALL {
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.'),
+            "{name} is not a stable name"
+        );
+        assert!(
+            spec.contains(&format!("`{name}`")),
+            "docs/protocol.md does not list `{name}`"
+        );
+    }
+    for sub in ["valid", "invalid"] {
+        for e in std::fs::read_dir(dir().join(sub)).unwrap() {
+            let v: Value =
+                serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap();
+            let expected = v["expected"].as_str().unwrap();
+            assert!(
+                test_vectors::names::ALL.contains(&expected),
+                "{}: {expected} is not a stable name",
+                v["name"]
+            );
+        }
+    }
+}

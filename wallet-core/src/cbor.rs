@@ -413,6 +413,30 @@ mod tests {
         }
     }
 
+    /// Duplicate map keys are refused by the derived struct decoder
+    /// (`Syntax`, serde's "duplicate field"), before the re-encoding check;
+    /// `docs/protocol.md` §3 says so.
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let good = to_cbor(&sample());
+        // a3 61 76 01 …: turn the 3-entry map into 4 entries, repeating `v: 1`.
+        assert_eq!(good[..4], [0xa3, 0x61, 0x76, 0x01]);
+        let mut dup = vec![0xa4, 0x61, 0x76, 0x01];
+        dup.extend_from_slice(&good[1..]);
+        assert!(matches!(
+            from_cbor::<Msg>(&dup),
+            Err(DecodeError::Syntax(_))
+        ));
+        // A repeated key after the others.
+        let mut dup_last = good.clone();
+        dup_last[0] = 0xa4;
+        dup_last.extend_from_slice(&[0x61, 0x76, 0x01]);
+        assert!(matches!(
+            from_cbor::<Msg>(&dup_last),
+            Err(DecodeError::Syntax(_))
+        ));
+    }
+
     #[test]
     fn round_trip() {
         let bytes = to_cbor(&sample());
