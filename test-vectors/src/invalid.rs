@@ -68,6 +68,21 @@ pub(crate) fn vectors(f: &Fixture) -> R<Vec<(String, Value)>> {
             &noncanon,
             decode_outcome(Token::from_bytes(&noncanon)),
         ));
+        // The token map with its first entry (`k`: key id) repeated at the
+        // end: duplicate keys are refused (docs/protocol.md §3).
+        let mut duplicate = bytes.clone();
+        if duplicate.first() != Some(&0xa6) || duplicate.get(1..3) != Some(&[0x61, b'k'][..]) {
+            return Err("token map layout changed".into());
+        }
+        duplicate[0] = 0xa7;
+        duplicate.extend_from_slice(&bytes[1..3 + 2 + 32]);
+        out.push(token_vector(
+            &w.address,
+            "rule-4-token-duplicate-key",
+            "Token map with its key id entry repeated at the end (7 entries, the key k twice)",
+            &duplicate,
+            decode_outcome(Token::from_bytes(&duplicate)),
+        ));
         let mut trailing = bytes.clone();
         trailing.push(0);
         out.push(token_vector(
