@@ -356,9 +356,26 @@ impl WalletContents {
         Ok(serde_json::from_slice(bytes)?)
     }
 
-    /// Serialise into a buffer that is wiped on drop.
+    /// Serialise into a buffer that is wiped on drop. The buffer is
+    /// allocated at its final size (a first pass counts the bytes): a
+    /// growing `Vec` would reallocate and leave copies of the seed and the
+    /// tokens in freed memory that nothing wipes.
     pub fn to_plaintext(&self) -> Result<Zeroizing<Vec<u8>>, serde_json::Error> {
-        Ok(Zeroizing::new(serde_json::to_vec(self)?))
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0 += b.len();
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        serde_json::to_writer(&mut count, self)?;
+        let mut out = Zeroizing::new(Vec::with_capacity(count.0));
+        serde_json::to_writer(&mut *out, self)?;
+        Ok(out)
     }
 
     /// Allocate the next local credential handle.
@@ -402,6 +419,15 @@ pub enum FindError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plaintext (seed, tokens) is written into a buffer of exactly its
+    /// size: no reallocation leaves an unwiped copy behind.
+    #[test]
+    fn plaintext_buffer_never_reallocates() {
+        let p = sample().to_plaintext().unwrap();
+        assert_eq!(p.capacity(), p.len());
+        assert!(WalletContents::from_plaintext(&p).is_ok());
+    }
 
     fn sample() -> WalletContents {
         let mut w = WalletContents::new(HolderSeed::new([9u8; 32]), 1_700_000_000);
