@@ -88,8 +88,9 @@ pub fn check(v: &Value) -> R<String> {
         }
         "signature" => {
             let keys = keys_from_json(v)?;
+            let at = v["at"].as_u64().ok_or("at")?;
             decoded(AttributeSignature::from_bytes(&unhex(v, "signature")?))
-                .map(|s| outcome(s.verify(&keys, v["at"].as_u64().unwrap_or(0))))
+                .map(|s| outcome(s.verify(&keys, at)))
         }
         other => return Err(format!("unknown vector kind {other}")),
     };
