@@ -35,7 +35,10 @@ pub const VALIDITY: u64 = 14 * 86_400;
 
 type R<T> = Result<T, String>;
 
-/// Builds every vector: `(relative path, JSON)`.
+/// Builds every vector: `(relative path, JSON)`. A module that adds
+/// vectors hooks in with one line here, `out.extend(module::vectors(&fixture)?);`;
+/// its `expected` values must be stable names ([`names`]; a new error
+/// variant needs a name there, or `names.rs` does not compile).
 pub fn generate() -> R<Vec<(String, Value)>> {
     let fixture = common::Fixture::build()?;
     let mut out = valid::vectors(&fixture)?;
