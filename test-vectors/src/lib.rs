@@ -13,6 +13,8 @@
 
 use std::path::Path;
 
+mod rule8;
+
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use rand_chacha::ChaCha20Rng;
@@ -466,23 +468,8 @@ pub fn generate() -> R<Vec<(String, Value)>> {
         ));
     }
 
-    // Rule 8: token information off the grid.
-    {
-        let mut ti = iss.token_info.clone();
-        ti.expiry += 3600;
-        out.push((
-            "invalid/rule-8-expiry-off-grid.json".into(),
-            json!({
-                "kind": "token-info",
-                "name": "rule-8-expiry-off-grid",
-                "description": "Token information whose expiry is one hour off the weekly grid (a private expiry tags the resident): the wallet refuses the batch",
-                "public_key": h(&w.address.public().to_bytes()),
-                "token_info": h(&cbor::to_cbor(&ti)),
-                "now": NOW,
-                "expected": outcome(ti.check_for_wallet(w.address.public(), NOW)),
-            }),
-        ));
-    }
+    // Rule 8: token information against the scheme (rule8.rs).
+    out.extend(rule8::vectors(&w)?);
 
     // --- presentations --------------------------------------------------
     let both = [&w.personal, &w.address];
@@ -886,13 +873,7 @@ pub fn check(v: &Value) -> R<String> {
                 .map_err(|e| e.to_string())?;
             outcome(answered.replay(&challenges))
         }
-        "token-info" => {
-            let pk =
-                IssuerPublicKey::from_bytes(&unhex(v, "public_key")?).map_err(|e| e.to_string())?;
-            let ti: TokenInfo =
-                cbor::from_cbor(&unhex(v, "token_info")?).map_err(|e| e.to_string())?;
-            outcome(ti.check_for_wallet(&pk, v["now"].as_u64().ok_or("now")?))
-        }
+        "token-info" => rule8::check(v)?,
         "presentation" => {
             let keys = keys_from_json(v)?;
             let ctx = context_from_json(&v["context"])?;
