@@ -731,8 +731,20 @@ impl SignedScheme {
 
     /// The document's version *without* checking anything (to show what an
     /// update offers); trust only [`Self::verify`].
+    ///
+    /// Reads only the `version` field, so that it also works on a document
+    /// of an older shape (before the token policy fields): an issuer then
+    /// still signs its successor with a higher version, which wallets that
+    /// pinned the old one accept.
     pub fn unverified_version(&self) -> Option<u64> {
-        cbor::from_cbor::<Scheme>(&self.scheme)
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            version: u64,
+        }
+        if self.scheme.len() > cbor::MAX_MESSAGE_BYTES {
+            return None;
+        }
+        ciborium::from_reader::<VersionOnly, _>(self.scheme.as_slice())
             .ok()
             .map(|s| s.version)
     }

@@ -317,6 +317,39 @@ mod token_policy {
             .unwrap()
     }
 
+    /// A document signed before the token policy fields existed no longer
+    /// verifies, but its version is still read, so the issuer signs the
+    /// next one above it (wallets refuse a lower version).
+    #[test]
+    fn the_version_of_an_older_document_shape_is_still_read() {
+        let key = SchemeSigningKey::generate().unwrap();
+        let doc: Scheme = cbor::from_cbor(&signed(&key, 7).scheme).unwrap();
+        let mut value: ciborium::Value = ciborium::Value::serialized(&doc).unwrap();
+        if let ciborium::Value::Map(top) = &mut value {
+            for (k, v) in top.iter_mut() {
+                if k.as_text() == Some("credential_types") {
+                    for ct in v.as_array_mut().unwrap() {
+                        ct.as_map_mut().unwrap().retain(|(k, _)| {
+                            !matches!(k.as_text(), Some("token_validity" | "grid_step"))
+                        });
+                    }
+                }
+            }
+        }
+        let mut old = Vec::new();
+        ciborium::into_writer(&value, &mut old).unwrap();
+        let old = SignedScheme {
+            v: 1,
+            signature: key.pair.sign(&signed_message(&old)).as_ref().to_vec(),
+            scheme: old,
+        };
+        assert!(matches!(
+            old.verify(&key.public_key(), None, NOW),
+            Err(SchemeVerifyError::Decode(_))
+        ));
+        assert_eq!(old.unverified_version(), Some(7));
+    }
+
     #[test]
     fn descriptions_without_policy_get_the_weekly_default() {
         let b = demo_builder().unwrap();
