@@ -267,10 +267,9 @@ fn issuer_refuses_to_start_when_its_validity_disagrees_with_the_scheme() {
     let s = Setup::new();
     let mut config = s.config("disagree", &s.keys(), None);
     config.token_validity_secs = Some(14 * 86_400);
-    let e =
-        s.rt.block_on(issuer::start(config))
-            .err()
-            .expect("start refused");
+    let Err(e) = s.rt.block_on(issuer::start(config)) else {
+        panic!("an issuer whose validity disagrees with the scheme started");
+    };
     assert!(e.to_string().contains("disagrees with the scheme"), "{e}");
     // Agreeing with it (the demo scheme's one week) is fine.
     let mut config = s.config("agree", &s.keys(), None);
