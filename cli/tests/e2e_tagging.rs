@@ -241,18 +241,28 @@ fn wallet_refuses_an_issuer_configured_with_an_older_key() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, old_keys.join(path.file_name().unwrap())).unwrap();
     }
+    // The wallet pins the scheme before the rotation (counter 1 only) ...
+    let w = Wallet::new();
+    w.pin(&honest);
+    let version = |w: &Wallet| {
+        let out = w.run(&["scheme", "list", "--json"]);
+        assert_ok(&out);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()[0]["version"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = version(&w);
     s.post(
         &format!("{}/admin/keys/demo.utrecht.address/rotate", honest.url),
         &json!({}),
     );
-    let w = Wallet::new();
-    w.pin(&honest);
-    let schemes = w.run(&["scheme", "list", "--json"]);
-    assert_ok(&schemes);
 
     // An issuer still holding only counter 1 (valid for a year yet).
     let old = s.start(s.config("old", &old_keys, None));
+    // ... and fetches it again when an issuance session starts, so the
+    // stale scheme cannot make counter 1 look current.
     let (en, nl) = w.refused_twice(&s.issue_address(&old));
+    assert!(version(&w) > before, "scheme not updated before issuance");
     assert_refused(&en, &["older key than the current key"]);
     assert_refused(&nl, &["oudere sleutel dan de huidige sleutel"]);
     assert_eq!(w.credentials(), 0);
