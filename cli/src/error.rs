@@ -9,7 +9,10 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use wallet_core::issuance::wallet::FinishIssuanceError;
 use wallet_core::scheme::SchemeVerifyError;
+use wallet_core::token::TokenInfoError;
+use wallet_core::wire::OfferError;
 
 use crate::client::ClientError;
 use crate::consent::ConsentError;
@@ -526,6 +529,19 @@ fn client_report(lang: Lang, e: &ClientError) -> Report {
     }
 }
 
+/// The message for token information that would single the resident out
+/// (Rule 8): an expiry other than the scheme's, or an older key.
+fn tagging(e: TokenInfoError) -> Option<Key> {
+    match e {
+        TokenInfoError::ExpiryNotFromScheme
+        | TokenInfoError::OffGrid
+        | TokenInfoError::TooFar
+        | TokenInfoError::InPast => Some(Key::IssuerTagExpiry),
+        TokenInfoError::NotCurrentKey => Some(Key::IssuerTagOldKey),
+        TokenInfoError::KeyMismatch => None,
+    }
+}
+
 fn session_report(lang: Lang, e: &SessionError) -> Report {
     match e {
         SessionError::Pointer(detail) => report(
@@ -555,6 +571,17 @@ fn session_report(lang: Lang, e: &SessionError) -> Report {
             exit::USAGE,
         ),
         SessionError::Save(s) => save_report(lang, s),
+        SessionError::Offer(OfferError::TokenInfo(ti))
+        | SessionError::Issuance(FinishIssuanceError::TokenInfo(ti))
+            if tagging(*ti).is_some() =>
+        {
+            report(
+                "issuer-tagging",
+                t(lang, tagging(*ti).unwrap_or(Key::IssuerTagExpiry)).to_owned(),
+                Some(t(lang, Key::IssuerTagHint).into()),
+                exit::REFUSED,
+            )
+        }
         SessionError::Offer(_)
         | SessionError::Request(_)
         | SessionError::UnknownSession(_)

@@ -489,6 +489,18 @@ messages! {
         en: "get the credential from its issuer first, or run `kenmerk refresh` if yours ran out",
         nl: "haal het kenmerk eerst op bij de uitgever, of voer `kenmerk refresh` uit als het op is",
     },
+    IssuerTagExpiry => {
+        en: "the issuer offered tokens with another end date than the scheme gives everyone for this credential; such tokens could make you recognisable, so nothing was accepted",
+        nl: "de uitgever bood tokens aan met een andere einddatum dan het schema iedereen geeft voor dit kenmerk; aan zulke tokens kunt u herkend worden, dus er is niets aangenomen",
+    },
+    IssuerTagOldKey => {
+        en: "the issuer signs with an older key than the current key the scheme lists for this credential; such tokens could make you recognisable, so nothing was accepted",
+        nl: "de uitgever ondertekent met een oudere sleutel dan de huidige sleutel in het schema voor dit kenmerk; aan zulke tokens kunt u herkend worden, dus er is niets aangenomen",
+    },
+    IssuerTagHint => {
+        en: "update the scheme (`kenmerk scheme add <address>`) and check your computer's clock; if it keeps happening, report this issuer to the scheme's manager",
+        nl: "werk het schema bij (`kenmerk scheme add <adres>`) en kijk of de klok van uw computer goed staat; gebeurt het vaker, meld de uitgever dan bij de beheerder van het schema",
+    },
     SessionFailed => {
         en: "the session failed: {detail}",
         nl: "de sessie is mislukt: {detail}",

@@ -206,7 +206,7 @@ impl SessionTarget {
         }
     }
 
-    fn kind(&self) -> Option<SessionKind> {
+    pub(crate) fn kind(&self) -> Option<SessionKind> {
         match self {
             SessionTarget::Pointer(p) => Some(p.irmaqr),
             SessionTarget::Url(_) => None,

@@ -17,8 +17,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
 pub const DEFAULT_DATA_DIR: &str = "./kenmerk-issuer-data";
 /// Default tokens per batch (protocol notes: 20).
 pub const DEFAULT_BATCH_SIZE: usize = 20;
-/// Default token validity: one week (the expiry grid step).
-pub const DEFAULT_TOKEN_VALIDITY_SECS: u64 = 7 * 24 * 3600;
+/// The token validity a scheme description gets when it names none (one
+/// week, on the weekly grid). The validity itself is set per credential type
+/// in the scheme, not here.
+pub const DEFAULT_TOKEN_VALIDITY_SECS: u64 = wallet_core::token::DEFAULT_TOKEN_VALIDITY;
 /// Default time a wallet has to finish a session.
 pub const DEFAULT_SESSION_TIMEOUT_SECS: u64 = 300;
 /// Default time a finished session (with its attribute values and
@@ -104,8 +106,13 @@ pub struct IssuerConfig {
     pub scheme_key_file: Option<PathBuf>,
     /// Tokens per batch.
     pub batch_size: usize,
-    /// Token validity in seconds (expiry rounds up to the weekly grid).
-    pub token_validity_secs: u64,
+    /// Token validity in seconds, as a cross-check only: the scheme sets the
+    /// validity (and grid step) per credential type and is the one source of
+    /// truth. `None` (the default): take it from the scheme. `Some(v)`: the
+    /// start is refused unless every credential type of the scheme has
+    /// validity `v` (so an operator's old setting cannot silently differ from
+    /// what wallets accept).
+    pub token_validity_secs: Option<u64>,
     /// Seconds a session stays open.
     pub session_timeout_secs: u64,
     /// Seconds a finished session (done, cancelled, timed out, failed) is
@@ -136,7 +143,7 @@ impl Default for IssuerConfig {
             scheme_file: None,
             scheme_key_file: None,
             batch_size: DEFAULT_BATCH_SIZE,
-            token_validity_secs: DEFAULT_TOKEN_VALIDITY_SECS,
+            token_validity_secs: None,
             session_timeout_secs: DEFAULT_SESSION_TIMEOUT_SECS,
             finished_session_retention_secs: DEFAULT_FINISHED_SESSION_RETENTION_SECS,
             key_validity_secs: DEFAULT_KEY_VALIDITY_SECS,
@@ -229,7 +236,6 @@ impl IssuerConfig {
             listen,
             data_dir,
             batch_size,
-            token_validity_secs,
             session_timeout_secs,
             finished_session_retention_secs,
             key_validity_secs,
@@ -243,6 +249,7 @@ impl IssuerConfig {
         take_opt!(
             database_url,
             public_url,
+            token_validity_secs,
             key_dir,
             scheme_file,
             scheme_key_file
@@ -269,7 +276,7 @@ impl IssuerConfig {
             "SCHEME_FILE" => self.scheme_file = Some(PathBuf::from(value)),
             "SCHEME_KEY_FILE" => self.scheme_key_file = Some(PathBuf::from(value)),
             "BATCH_SIZE" => self.batch_size = parse(key, value)?,
-            "TOKEN_VALIDITY_SECS" => self.token_validity_secs = parse(key, value)?,
+            "TOKEN_VALIDITY_SECS" => self.token_validity_secs = Some(parse(key, value)?),
             "SESSION_TIMEOUT_SECS" => self.session_timeout_secs = parse(key, value)?,
             "FINISHED_SESSION_RETENTION_SECS" => {
                 self.finished_session_retention_secs = parse(key, value)?
@@ -301,16 +308,48 @@ impl IssuerConfig {
         Ok(())
     }
 
+    /// Checks the settings against the scheme the issuer publishes (the one
+    /// source of the token validity): `token_validity_secs`, when set, must
+    /// equal every credential type's validity, and generated keys must live
+    /// at least as long as the longest validity.
+    pub fn check_against_scheme(
+        &self,
+        scheme: &wallet_core::scheme::Scheme,
+    ) -> Result<(), ConfigError> {
+        for ct in &scheme.credential_types {
+            if let Some(v) = self.token_validity_secs {
+                if v != ct.token_validity {
+                    return Err(ConfigError::Invalid(format!(
+                        "token_validity_secs = {v} disagrees with the scheme, which gives \
+                         credential type {} a token validity of {} seconds; wallets accept \
+                         only the scheme's: remove token_validity_secs or change the scheme",
+                        ct.id, ct.token_validity
+                    )));
+                }
+            }
+            if self.key_validity_secs < ct.token_validity {
+                return Err(ConfigError::Invalid(format!(
+                    "key_validity_secs must be at least the token validity of {} ({} seconds)",
+                    ct.id, ct.token_validity
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks ranges and requestor entries.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
         if self.batch_size == 0 || self.batch_size > wallet_core::issuance::MAX_BATCH {
             return invalid("batch_size must be 1 to 100");
         }
-        if self.token_validity_secs == 0
-            || self.token_validity_secs > wallet_core::token::MAX_TOKEN_VALIDITY
-        {
-            return invalid("token_validity_secs must be 1 to 8 weeks (wallets refuse longer)");
+        if let Some(v) = self.token_validity_secs {
+            if v == 0 || v > wallet_core::token::MAX_TOKEN_VALIDITY {
+                return invalid(
+                    "token_validity_secs must be 1 to 8 weeks (schemes allow no longer); \
+                     better leave it out: the scheme sets it per credential type",
+                );
+            }
         }
         if self.session_timeout_secs == 0 || self.session_timeout_secs > 24 * 3600 {
             return invalid("session_timeout_secs must be 1 to 86400");
@@ -320,7 +359,7 @@ impl IssuerConfig {
         {
             return invalid("finished_session_retention_secs must be 1 to 315360000 (10 years)");
         }
-        if self.key_validity_secs < self.token_validity_secs {
+        if self.key_validity_secs < self.token_validity_secs.unwrap_or(1) {
             return invalid("key_validity_secs must be at least token_validity_secs");
         }
         if self.max_body_bytes < 1024 {
@@ -475,5 +514,37 @@ admin = true
         ));
         std::fs::write(&path, "unknown_key = 3\n").unwrap();
         assert!(IssuerConfig::load(Some(&path), Vec::new()).is_err());
+    }
+
+    /// The scheme is the one source of the token validity: a setting that
+    /// disagrees with a credential type's validity refuses the start.
+    #[test]
+    fn token_validity_must_agree_with_the_scheme() {
+        let scheme = wallet_core::scheme::demo::demo_builder().unwrap();
+        let scheme = scheme.scheme();
+        // Not set: the scheme's validity is used.
+        let c = IssuerConfig::load(None, Vec::new()).unwrap();
+        assert_eq!(c.token_validity_secs, None);
+        assert!(c.check_against_scheme(scheme).is_ok());
+        // Set to what the scheme says (one week): accepted.
+        let c = IssuerConfig::load(
+            None,
+            env(&[("KENMERK_ISSUER_TOKEN_VALIDITY_SECS", "604800")]),
+        )
+        .unwrap();
+        assert!(c.check_against_scheme(scheme).is_ok());
+        // Set to anything else: refused, naming the credential type.
+        let c = IssuerConfig::load(
+            None,
+            env(&[("KENMERK_ISSUER_TOKEN_VALIDITY_SECS", "1209600")]),
+        )
+        .unwrap();
+        let e = c.check_against_scheme(scheme).unwrap_err().to_string();
+        assert!(e.contains("disagrees with the scheme"), "{e}");
+        assert!(e.contains("demo.utrecht.personal"), "{e}");
+        // Keys must outlive the scheme's validity.
+        let c =
+            IssuerConfig::load(None, env(&[("KENMERK_ISSUER_KEY_VALIDITY_SECS", "3600")])).unwrap();
+        assert!(c.check_against_scheme(scheme).is_err());
     }
 }

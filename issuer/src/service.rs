@@ -78,7 +78,6 @@ pub(crate) struct StatusEvent {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub batch_size: usize,
-    pub token_validity_secs: u64,
     pub session_timeout_secs: u64,
     pub key_validity_secs: u64,
     pub finished_session_retention_secs: u64,
@@ -177,6 +176,8 @@ impl Service {
         let mut secret_keys = keys::load_issuer_keys(&key_dir)?;
         let description = wallet_core::scheme::SchemeBuilder::from_toml(&scheme_description)
             .map_err(PublishError::from)?;
+        // The scheme is the one source of the token validity (config.rs).
+        config.check_against_scheme(description.scheme())?;
         for ct in &description.scheme().credential_types {
             let has_valid = secret_keys
                 .iter()
@@ -232,7 +233,6 @@ impl Service {
             auth,
             settings: Settings {
                 batch_size: config.batch_size,
-                token_validity_secs: config.token_validity_secs,
                 session_timeout_secs: config.session_timeout_secs,
                 key_validity_secs: config.key_validity_secs,
                 finished_session_retention_secs: config.finished_session_retention_secs,

@@ -67,15 +67,7 @@ pub fn check(v: &Value) -> R<String> {
                 .map_err(|e| e.to_string())?;
             Ok(outcome(answered.replay(&challenges)))
         }
-        "token-info" => {
-            let pk =
-                IssuerPublicKey::from_bytes(&unhex(v, "public_key")?).map_err(|e| e.to_string())?;
-            let ti: TokenInfo =
-                cbor::from_cbor(&unhex(v, "token_info")?).map_err(|e| e.to_string())?;
-            Ok(outcome(
-                ti.check_for_wallet(&pk, v["now"].as_u64().ok_or("now")?),
-            ))
-        }
+        "token-info" => crate::rule8::check(v),
         "presentation" => {
             let keys = keys_from_json(v)?;
             let ctx = context_from_json(&v["context"])?;

@@ -140,24 +140,6 @@ pub(crate) fn vectors(f: &Fixture) -> R<Vec<(String, Value)>> {
         out.push((vector_path("issuance-wrong-response", &expected), v));
     }
 
-    // Rule 8: token information off the grid.
-    {
-        let mut ti = iss.token_info.clone();
-        ti.expiry += 3600;
-        out.push((
-            "invalid/rule-8-expiry-off-grid.json".into(),
-            json!({
-                "kind": "token-info",
-                "name": "rule-8-expiry-off-grid",
-                "description": "Token information whose expiry is one hour off the weekly grid (a private expiry tags the resident): the wallet refuses the batch",
-                "public_key": h(&w.address.public().to_bytes()),
-                "token_info": h(&cbor::to_cbor(&ti)),
-                "now": NOW,
-                "expected": outcome(ti.check_for_wallet(w.address.public(), NOW)),
-            }),
-        ));
-    }
-
     // --- presentations, one change each ---------------------------------
     {
         // Rule 7: an absent birth date "proven" with a lower bound of 0.

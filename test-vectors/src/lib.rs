@@ -24,6 +24,7 @@ pub mod check;
 mod common;
 mod invalid;
 pub mod names;
+mod rule8;
 mod valid;
 
 pub use check::check;
@@ -43,6 +44,7 @@ pub fn generate() -> R<Vec<(String, Value)>> {
     let fixture = common::Fixture::build()?;
     let mut out = valid::vectors(&fixture)?;
     out.extend(invalid::vectors(&fixture)?);
+    out.extend(rule8::vectors(&fixture.w)?);
     Ok(out)
 }
 

@@ -14,7 +14,7 @@ use wallet_core::keys::KeyError;
 use wallet_core::predicate::PredicateError;
 use wallet_core::presentation::VerifyError;
 use wallet_core::signature::SignatureError;
-use wallet_core::token::{TokenCheckError, TokenInfoError};
+use wallet_core::token::{TokenCheckError, TokenInfoError, TokenPolicyError};
 
 /// An error with a stable name.
 pub trait StableName {
@@ -74,6 +74,17 @@ impl StableName for TokenInfoError {
             TokenInfoError::InPast => "token_info.in_past",
             TokenInfoError::TooFar => "token_info.too_far",
             TokenInfoError::KeyMismatch => "token_info.key_mismatch",
+            TokenInfoError::ExpiryNotFromScheme => "token_info.expiry_not_from_scheme",
+            TokenInfoError::NotCurrentKey => "token_info.not_current_key",
+        }
+    }
+}
+
+impl StableName for TokenPolicyError {
+    fn stable_name(&self) -> &'static str {
+        match self {
+            TokenPolicyError::Validity => "token_policy.validity",
+            TokenPolicyError::GridStep => "token_policy.grid_step",
         }
     }
 }
@@ -190,6 +201,11 @@ pub const ALL: &[&str] = &[
     "token_info.in_past",
     "token_info.too_far",
     "token_info.key_mismatch",
+    "token_info.expiry_not_from_scheme",
+    "token_info.not_current_key",
+    "token_info.no_current_key",
+    "token_policy.validity",
+    "token_policy.grid_step",
     "token.wrong_key",
     "token.token_info",
     "token.identity",

@@ -31,7 +31,13 @@
 //! [`Scheme::sign`], [`SignedScheme::verify`]. The demo scheme is in
 //! [`demo`].
 
+mod build;
 pub mod demo;
+
+pub use build::{
+    AttributeDescription, CredentialDescription, IssuerDescription, SchemeBuildError,
+    SchemeBuilder, SchemeDescription, VerifierDescription,
+};
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -44,10 +50,11 @@ use zeroize::Zeroizing;
 
 use crate::cbor::{self, check_version, DecodeError};
 use crate::encoding::AttributeKind;
-use crate::ids::{AttributeId, CredentialTypeId, IdError, IssuerId, SchemeId, VerifierId};
+use crate::ids::{AttributeId, CredentialTypeId, IssuerId, SchemeId, VerifierId};
 use crate::keys::{IssuerPublicKey, KeyId, KeyParams, MAX_ATTRIBUTES};
 use crate::presentation::IssuerKeys;
 use crate::request::PredicateOperator;
+use crate::token::{TokenPolicy, TokenPolicyError};
 
 /// Version of the scheme document format (both the signed envelope and the
 /// document inside it).
@@ -126,6 +133,13 @@ pub struct CredentialType {
     pub name: Translated,
     /// The attributes; index = attribute position (0-based).
     pub attributes: Vec<AttributeType>,
+    /// How long its tokens are valid, seconds (1 s to 8 weeks): the
+    /// revocation latency. Wallets accept only the expiry that follows
+    /// ([`crate::token::TokenPolicy`]).
+    pub token_validity: u64,
+    /// Expiry grid step, seconds: 86400 (midnights UTC) or 604800 (Mondays
+    /// 00:00 UTC).
+    pub grid_step: u64,
 }
 
 impl CredentialType {
@@ -137,6 +151,11 @@ impl CredentialType {
     /// Position (0-based) of an attribute of this type.
     pub fn position(&self, attribute: &AttributeId) -> Option<usize> {
         self.attributes.iter().position(|a| &a.id == attribute)
+    }
+
+    /// The token validity and grid step as a checked policy.
+    pub fn token_policy(&self) -> Result<TokenPolicy, TokenPolicyError> {
+        TokenPolicy::new(self.token_validity, self.grid_step)
     }
 
     /// Parameters for generating an issuer key for this type.
@@ -242,6 +261,8 @@ pub enum SchemeError {
     AttributeCount(CredentialTypeId),
     #[error("attribute {0} does not belong to credential type {1}")]
     MisplacedAttribute(AttributeId, CredentialTypeId),
+    #[error("credential type {0}: {1}")]
+    TokenPolicy(CredentialTypeId, TokenPolicyError),
     #[error("issuer key {0} (counter {1}) is for a credential type not in the scheme")]
     KeyForUnknownType(CredentialTypeId, u32),
     #[error(
@@ -382,6 +403,8 @@ impl Scheme {
                 return Err(SchemeError::UnknownIssuer(c.id.clone(), issuer));
             }
             check_text(&c.name, &c.id)?;
+            c.token_policy()
+                .map_err(|e| SchemeError::TokenPolicy(c.id.clone(), e))?;
             if c.attributes.is_empty() || c.attributes.len() > MAX_ATTRIBUTES {
                 return Err(SchemeError::AttributeCount(c.id.clone()));
             }
@@ -708,8 +731,20 @@ impl SignedScheme {
 
     /// The document's version *without* checking anything (to show what an
     /// update offers); trust only [`Self::verify`].
+    ///
+    /// Reads only the `version` field, so that it also works on a document
+    /// of an older shape (before the token policy fields): an issuer then
+    /// still signs its successor with a higher version, which wallets that
+    /// pinned the old one accept.
     pub fn unverified_version(&self) -> Option<u64> {
-        cbor::from_cbor::<Scheme>(&self.scheme)
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            version: u64,
+        }
+        if self.scheme.len() > cbor::MAX_MESSAGE_BYTES {
+            return None;
+        }
+        ciborium::from_reader::<VersionOnly, _>(self.scheme.as_slice())
             .ok()
             .map(|s| s.version)
     }
@@ -895,496 +930,5 @@ mod issuer_keys_serde {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Building from TOML
-
-/// Why a scheme description could not be turned into a scheme.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SchemeBuildError {
-    #[error("invalid scheme description TOML: {0}")]
-    Toml(String),
-    #[error("invalid identifier in the description: {0}")]
-    Id(#[from] IdError),
-    #[error(transparent)]
-    Scheme(#[from] SchemeError),
-}
-
-/// The TOML description of a scheme: local names, composed into full
-/// identifiers under the scheme id. See `docs/scheme-and-requests.md` and
-/// `scheme/demo.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SchemeDescription {
-    /// Scheme id.
-    pub id: SchemeId,
-    /// Document version.
-    pub version: u64,
-    /// Display name.
-    pub name: Translated,
-    /// Issuers and their credential types.
-    #[serde(default)]
-    pub issuers: Vec<IssuerDescription>,
-    /// Registered verifiers.
-    #[serde(default)]
-    pub verifiers: Vec<VerifierDescription>,
-}
-
-/// An issuer in a TOML description.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssuerDescription {
-    /// Local name (`utrecht`).
-    pub id: String,
-    /// Display name.
-    pub name: Translated,
-    /// Contact.
-    pub contact: String,
-    /// Its credential types.
-    #[serde(default)]
-    pub credentials: Vec<CredentialDescription>,
-}
-
-/// A credential type in a TOML description.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialDescription {
-    /// Local name (`address`).
-    pub id: String,
-    /// Display name.
-    pub name: Translated,
-    /// Attributes in position order.
-    pub attributes: Vec<AttributeDescription>,
-}
-
-/// An attribute in a TOML description.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AttributeDescription {
-    /// Local name (`city`).
-    pub id: String,
-    /// Kind (`string`, `integer`, `date`, `boolean`).
-    pub kind: AttributeKind,
-    /// Whether it may be absent.
-    #[serde(default)]
-    pub optional: bool,
-    /// Label.
-    pub label: Translated,
-}
-
-/// A verifier in a TOML description (attributes by full identifier, as
-/// they may span issuers).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VerifierDescription {
-    /// Local name (`parking`).
-    pub id: String,
-    /// Display name.
-    pub name: Translated,
-    /// Host names.
-    pub hosts: Vec<String>,
-    /// Attributes it may ask.
-    #[serde(default)]
-    pub attributes: Vec<AttributeId>,
-    /// Predicates it may ask.
-    #[serde(default)]
-    pub predicates: Vec<AllowedPredicate>,
-    /// Whether it may ask a pseudonym.
-    #[serde(default)]
-    pub pseudonym: bool,
-    /// Purpose.
-    pub purpose: Translated,
-}
-
-/// Assembles a scheme document; [`Self::build`] validates it.
-#[derive(Debug, Clone)]
-pub struct SchemeBuilder {
-    scheme: Scheme,
-}
-
-impl SchemeBuilder {
-    /// An empty scheme `id` at `version`, valid from `issued_at` to `expires_at`.
-    pub fn new(id: SchemeId, name: Translated, version: u64) -> Self {
-        SchemeBuilder {
-            scheme: Scheme {
-                v: SCHEME_FORMAT_VERSION,
-                id,
-                version,
-                issued_at: 0,
-                expires_at: 0,
-                name,
-                issuers: Vec::new(),
-                credential_types: Vec::new(),
-                issuer_keys: Vec::new(),
-                verifiers: Vec::new(),
-            },
-        }
-    }
-
-    /// Starts from a TOML description (issuers, credential types, verifiers).
-    pub fn from_toml(text: &str) -> Result<Self, SchemeBuildError> {
-        let d: SchemeDescription =
-            toml::from_str(text).map_err(|e| SchemeBuildError::Toml(e.to_string()))?;
-        Self::from_description(d)
-    }
-
-    /// Starts from a parsed description.
-    pub fn from_description(d: SchemeDescription) -> Result<Self, SchemeBuildError> {
-        let mut b = SchemeBuilder::new(d.id.clone(), d.name, d.version);
-        for i in d.issuers {
-            let issuer: IssuerId = format!("{}.{}", d.id, i.id).parse()?;
-            for c in i.credentials {
-                let ct = issuer.credential(&c.id)?;
-                let attributes = c
-                    .attributes
-                    .into_iter()
-                    .map(|a| {
-                        Ok(AttributeType {
-                            id: ct.attribute(&a.id)?,
-                            kind: a.kind,
-                            optional: a.optional,
-                            label: a.label,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, IdError>>()?;
-                b = b.add_credential_type(CredentialType {
-                    id: ct,
-                    name: c.name,
-                    attributes,
-                });
-            }
-            b = b.add_issuer(Issuer {
-                id: issuer,
-                name: i.name,
-                contact: i.contact,
-            });
-        }
-        for v in d.verifiers {
-            b = b.add_verifier(RegisteredVerifier {
-                id: format!("{}.{}", d.id, v.id).parse()?,
-                name: v.name,
-                hosts: v.hosts,
-                attributes: v.attributes,
-                predicates: v.predicates,
-                pseudonym: v.pseudonym,
-                purpose: v.purpose,
-            });
-        }
-        Ok(b)
-    }
-
-    /// Sets the document version.
-    pub fn version(mut self, version: u64) -> Self {
-        self.scheme.version = version;
-        self
-    }
-
-    /// Sets the validity period (Unix seconds).
-    pub fn validity(mut self, issued_at: u64, expires_at: u64) -> Self {
-        self.scheme.issued_at = issued_at;
-        self.scheme.expires_at = expires_at;
-        self
-    }
-
-    /// Adds an issuer.
-    pub fn add_issuer(mut self, issuer: Issuer) -> Self {
-        self.scheme.issuers.push(issuer);
-        self
-    }
-
-    /// Adds a credential type.
-    pub fn add_credential_type(mut self, credential: CredentialType) -> Self {
-        self.scheme.credential_types.push(credential);
-        self
-    }
-
-    /// Adds an issuer public key (a new counter for rotation).
-    pub fn add_issuer_key(mut self, key: IssuerPublicKey) -> Self {
-        self.scheme.issuer_keys.push(key);
-        self
-    }
-
-    /// Adds a verifier.
-    pub fn add_verifier(mut self, verifier: RegisteredVerifier) -> Self {
-        self.scheme.verifiers.push(verifier);
-        self
-    }
-
-    /// The document so far (to read credential types while generating keys).
-    pub fn scheme(&self) -> &Scheme {
-        &self.scheme
-    }
-
-    /// Validates and returns the document.
-    pub fn build(self) -> Result<Scheme, SchemeError> {
-        self.scheme.validate()?;
-        Ok(self.scheme)
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::demo::{build_demo_scheme, demo_builder, generate_demo_issuer_keys};
-    use super::*;
-    use crate::keys::IssuerSecretKey;
-    use rand_core::OsRng;
-
-    const NOW: u64 = 1_795_000_000;
-
-    fn keys() -> Vec<IssuerPublicKey> {
-        generate_demo_issuer_keys(&mut OsRng, NOW - 10)
-            .unwrap()
-            .iter()
-            .map(|k| k.public().clone())
-            .collect()
-    }
-
-    fn signed(key: &SchemeSigningKey, version: u64) -> SignedScheme {
-        build_demo_scheme(key, &keys(), version, NOW).unwrap()
-    }
-
-    #[test]
-    fn sign_verify_and_round_trip() {
-        let key = SchemeSigningKey::generate().unwrap();
-        let s = signed(&key, 3);
-        let v = s.verify(&key.public_key(), Some(2), NOW + 1).unwrap();
-        assert_eq!(v.version, 3);
-        assert_eq!(v.signed(), &s);
-        // CBOR and JSON round trips keep the signature valid.
-        let back = SignedScheme::from_cbor(&s.to_cbor()).unwrap();
-        assert_eq!(back, s);
-        let json = s.to_json_pretty().unwrap();
-        assert!(json.contains("\"demo.utrecht.address.city\""));
-        let back = SignedScheme::from_json(&json).unwrap();
-        assert_eq!(back, s);
-        back.verify(&key.public_key(), Some(3), NOW + 1).unwrap();
-        // The key file round-trips.
-        let again = SchemeSigningKey::from_pkcs8(key.pkcs8()).unwrap();
-        assert_eq!(again.public_key(), key.public_key());
-        assert!(!format!("{key:?}").contains(&hex::encode(key.pkcs8())));
-    }
-
-    #[test]
-    fn rejects_bad_signature_wrong_key_and_tampering() {
-        let key = SchemeSigningKey::generate().unwrap();
-        let other = SchemeSigningKey::generate().unwrap();
-        let s = signed(&key, 1);
-        assert_eq!(
-            s.verify(&other.public_key(), None, NOW).unwrap_err(),
-            SchemeVerifyError::BadSignature
-        );
-        let mut bad = s.clone();
-        bad.signature[0] ^= 1;
-        assert_eq!(
-            bad.verify(&key.public_key(), None, NOW).unwrap_err(),
-            SchemeVerifyError::BadSignature
-        );
-        // Editing the readable JSON (a verifier granting itself the BSN) breaks it.
-        let json = s.to_json_pretty().unwrap().replace(
-            "\"demo.utrecht.address.city\",",
-            "\"demo.utrecht.personal.bsn\",",
-        );
-        let edited = SignedScheme::from_json(&json).unwrap();
-        assert_eq!(
-            edited.verify(&key.public_key(), None, NOW).unwrap_err(),
-            SchemeVerifyError::BadSignature
-        );
-        // Every single-byte change of the CBOR is refused somewhere.
-        let bytes = s.to_cbor();
-        for i in (0..bytes.len()).step_by(7) {
-            let mut b = bytes.clone();
-            b[i] ^= 0x01;
-            let accepted = SignedScheme::from_cbor(&b)
-                .ok()
-                .and_then(|x| x.verify(&key.public_key(), None, NOW).ok());
-            assert!(accepted.is_none(), "byte {i} change accepted");
-        }
-    }
-
-    #[test]
-    fn rejects_rollback_expiry_and_unknown_format() {
-        let key = SchemeSigningKey::generate().unwrap();
-        let s = signed(&key, 4);
-        assert_eq!(
-            s.verify(&key.public_key(), Some(5), NOW).unwrap_err(),
-            SchemeVerifyError::Rollback {
-                found: 4,
-                trusted: 5
-            }
-        );
-        assert!(s.verify(&key.public_key(), Some(4), NOW).is_ok());
-        assert!(matches!(
-            s.verify(
-                &key.public_key(),
-                None,
-                NOW + super::demo::DEMO_SCHEME_VALIDITY
-            ),
-            Err(SchemeVerifyError::Expired { .. })
-        ));
-        // A future envelope format: refused by the decoder and by verify.
-        let mut future = s.clone();
-        future.v = 2;
-        assert_eq!(
-            SignedScheme::from_cbor(&future.to_cbor()).unwrap_err(),
-            DecodeError::UnknownVersion(2)
-        );
-        assert_eq!(
-            future.verify(&key.public_key(), None, NOW).unwrap_err(),
-            SchemeVerifyError::UnknownFormat(2)
-        );
-        // A future document format inside a valid signature: refused too.
-        let mut doc: Scheme = cbor::from_cbor(&s.scheme).unwrap();
-        doc.v = 2;
-        let inner = doc.to_cbor();
-        let forged = SignedScheme {
-            v: 1,
-            signature: key.pair.sign(&signed_message(&inner)).as_ref().to_vec(),
-            scheme: inner,
-        };
-        assert_eq!(
-            forged.verify(&key.public_key(), None, NOW).unwrap_err(),
-            SchemeVerifyError::Invalid(SchemeError::UnknownFormat(2))
-        );
-        // Trailing bytes after the envelope.
-        let mut long = s.to_cbor();
-        long.push(0);
-        assert_eq!(
-            SignedScheme::from_cbor(&long).unwrap_err(),
-            DecodeError::TrailingBytes
-        );
-    }
-
-    #[test]
-    fn expired_issuer_keys_are_refused_at_lookup() {
-        let key = SchemeSigningKey::generate().unwrap();
-        let s = signed(&key, 1);
-        let v = s.verify(&key.public_key(), None, NOW).unwrap();
-        let id = v.issuer_keys[0].key_id();
-        assert!(v.valid_key(&id, NOW).is_ok());
-        assert!(v.issuer_key(&id).is_some());
-        assert!(matches!(
-            v.valid_key(&id, NOW + super::demo::DEMO_KEY_VALIDITY),
-            Err(KeyLookupError::NotValid { .. })
-        ));
-        assert!(matches!(
-            v.valid_key(&KeyId([0; 32]), NOW),
-            Err(KeyLookupError::Unknown(_))
-        ));
-        let ct = v.issuer_keys[0].credential_type.clone();
-        assert_eq!(v.current_issuer_key(&ct, NOW).unwrap().key_id(), id);
-    }
-
-    #[test]
-    fn inconsistent_documents_are_refused() {
-        let base = || {
-            keys()
-                .into_iter()
-                .fold(demo_builder().unwrap().validity(NOW, NOW + 10), |b, k| {
-                    b.add_issuer_key(k)
-                })
-        };
-        assert!(base().build().is_ok());
-        // A key whose kinds differ from its credential type.
-        let mut k = keys().remove(0);
-        k.attributes.reverse();
-        k.attributes[0] = AttributeKind::Boolean;
-        let wrong = IssuerSecretKey::generate(
-            &mut OsRng,
-            KeyParams {
-                credential_type: k.credential_type.clone(),
-                counter: 2,
-                valid_from: NOW,
-                valid_until: NOW + 10,
-                attributes: k.attributes.clone(),
-            },
-        )
-        .unwrap();
-        assert!(matches!(
-            base().add_issuer_key(wrong.public().clone()).build(),
-            Err(SchemeError::KeyKindsMismatch(_, 2))
-        ));
-        // The same key counter twice.
-        assert!(matches!(
-            base().add_issuer_key(keys().remove(0)).build(),
-            Err(SchemeError::Duplicate(_))
-        ));
-        // A verifier naming an attribute that does not exist.
-        let mut v = base().scheme().verifiers[0].clone();
-        v.id = "demo.library".parse().unwrap();
-        v.attributes
-            .push("demo.utrecht.address.colour".parse().unwrap());
-        assert!(matches!(
-            base().add_verifier(v).build(),
-            Err(SchemeError::UnknownVerifierAttribute(_, _))
-        ));
-        // A verifier of another scheme.
-        let mut v = base().scheme().verifiers[0].clone();
-        v.id = "other.parking".parse().unwrap();
-        assert!(matches!(
-            base().add_verifier(v).build(),
-            Err(SchemeError::ForeignId(_, _))
-        ));
-        // Age predicate on a string.
-        let mut v = base().scheme().verifiers[0].clone();
-        v.id = "demo.desk".parse().unwrap();
-        v.predicates = vec![AllowedPredicate {
-            attribute: "demo.utrecht.address.city".parse().unwrap(),
-            operator: PredicateOperator::AgeAtLeast,
-        }];
-        assert!(matches!(
-            base().add_verifier(v).build(),
-            Err(SchemeError::PredicateKind(_, _, _))
-        ));
-        // Validity.
-        assert_eq!(
-            base().validity(NOW, NOW).build().unwrap_err(),
-            SchemeError::Validity
-        );
-    }
-
-    #[test]
-    fn toml_errors_are_clear() {
-        let e = SchemeBuilder::from_toml("id = \"demo\"\nversion = 1\n").unwrap_err();
-        assert!(e.to_string().contains("missing field `name`"), "{e}");
-        let e = SchemeBuilder::from_toml(
-            "id = \"demo\"\nversion = 1\nname = { nl = \"a\", en = \"b\" }\n\
-             [[issuers]]\nid = \"ut recht\"\nname = { nl = \"a\", en = \"b\" }\ncontact = \"x\"\n",
-        )
-        .unwrap_err();
-        assert!(matches!(e, SchemeBuildError::Id(_)), "{e}");
-        let e = SchemeBuilder::from_toml(&DEMO_TOML_WITH_BAD_KIND.replace("KIND", "colour"))
-            .unwrap_err();
-        assert!(e.to_string().contains("unknown variant `colour`"), "{e}");
-    }
-
-    const DEMO_TOML_WITH_BAD_KIND: &str = r#"
-id = "demo"
-version = 1
-name = { nl = "a", en = "b" }
-[[issuers]]
-id = "x"
-name = { nl = "a", en = "b" }
-contact = "c"
-[[issuers.credentials]]
-id = "y"
-name = { nl = "a", en = "b" }
-attributes = [{ id = "z", kind = "KIND", label = { nl = "a", en = "b" } }]
-"#;
-
-    #[test]
-    fn fingerprint_and_public_key_text() {
-        let key = SchemeSigningKey::generate().unwrap();
-        let pk = key.public_key();
-        let fp = pk.fingerprint();
-        assert_eq!(fp.len(), 64 + 15);
-        assert_eq!(fp.split(' ').count(), 16);
-        assert_eq!(fp.replace(' ', ""), hex::encode(Sha256::digest(pk.0)));
-        assert_eq!(pk.to_string().parse::<SchemePublicKey>().unwrap(), pk);
-        assert!("abcd".parse::<SchemePublicKey>().is_err());
-        let json = serde_json::to_string(&pk).unwrap();
-        assert_eq!(serde_json::from_str::<SchemePublicKey>(&json).unwrap(), pk);
-        assert_eq!(
-            cbor::from_cbor::<SchemePublicKey>(&cbor::to_cbor(&pk)).unwrap(),
-            pk
-        );
-    }
-}
+mod tests;

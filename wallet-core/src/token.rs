@@ -19,9 +19,12 @@
 //! a token for attribute values and an expiry of their choice.
 //!
 //! Token information `TI = (credential type, key counter, expiry)` is hashed
-//! to `xt = Hs("kenmerk/v1/ti", CBOR(TI))`. Expiry lies on a weekly grid
-//! (Mondays 00:00 UTC) so that all tokens of a week share it and an expiry
-//! cannot tag a resident (Rule 8).
+//! to `xt = Hs("kenmerk/v1/ti", CBOR(TI))`. The signed scheme fixes, per
+//! credential type, a [`TokenPolicy`]: the token validity and the grid step
+//! (a day or a week; grid points are midnights UTC, week points Mondays).
+//! The wallet accepts only the expiry that follows from it and only the
+//! type's current key, so that every resident issued in the same grid step
+//! shares `TI` and neither an expiry nor a key counter can tag her (Rule 8).
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
@@ -35,13 +38,23 @@ use crate::group::{label, HashInput};
 use crate::ids::CredentialTypeId;
 use crate::keys::{IssuerPublicKey, KeyId};
 
-/// Seconds in the expiry grid step (one week).
-pub const GRID_STEP: u64 = 7 * 24 * 3600;
-/// A grid point: Monday 1970-01-05 00:00 UTC.
-pub const GRID_ORIGIN: u64 = 4 * 24 * 3600;
-/// Longest token validity a wallet accepts: an expiry further than this
-/// (plus one grid step for rounding) from now is refused (Rule 8).
-pub const MAX_TOKEN_VALIDITY: u64 = 8 * GRID_STEP;
+/// One day, in seconds: the finer grid step a scheme may choose.
+pub const DAY: u64 = 24 * 3600;
+/// One week, in seconds: the default grid step.
+pub const WEEK: u64 = 7 * DAY;
+/// Seconds in the default expiry grid step (one week); [`TokenInfo::new`]
+/// uses it.
+pub const GRID_STEP: u64 = WEEK;
+/// The grid steps a scheme may set for a credential type. Only two, so that
+/// a scheme cannot give one type an unusual grid either.
+pub const GRID_STEPS: [u64; 2] = [DAY, WEEK];
+/// A grid point of both grids: Monday 1970-01-05 00:00 UTC.
+pub const GRID_ORIGIN: u64 = 4 * DAY;
+/// Longest token validity a scheme may set for a credential type.
+pub const MAX_TOKEN_VALIDITY: u64 = 8 * WEEK;
+/// Token validity when a scheme description gives none (the issuer
+/// service's historical default).
+pub const DEFAULT_TOKEN_VALIDITY: u64 = WEEK;
 
 /// Token information: what every token of a batch shares.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -53,15 +66,17 @@ pub struct TokenInfo {
     /// The issuer key counter.
     #[serde(rename = "kc")]
     pub key_counter: u32,
-    /// Expiry, Unix seconds, on the weekly grid.
+    /// Expiry, Unix seconds, on the credential type's grid.
     #[serde(rename = "ex")]
     pub expiry: u64,
 }
 
-/// Why token information was refused.
+/// Why token information was refused. The issuer is at fault for every
+/// variant (its offer does not follow the pinned scheme), unless the
+/// wallet's clock is off by more than one grid step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenInfoError {
-    #[error("token expiry is not on the weekly grid")]
+    #[error("token expiry is not on the credential type's grid")]
     OffGrid,
     #[error("token expiry is in the past")]
     InPast,
@@ -69,23 +84,121 @@ pub enum TokenInfoError {
     TooFar,
     #[error("token information does not match the issuer key")]
     KeyMismatch,
+    #[error("token expiry is not the one the scheme gives for this credential type now")]
+    ExpiryNotFromScheme,
+    #[error("the issuer signs with an older key than the credential type's current key")]
+    NotCurrentKey,
+}
+
+/// Why a credential type's token validity or grid step is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenPolicyError {
+    #[error("token validity must be 1 second to {MAX_TOKEN_VALIDITY} seconds (8 weeks)")]
+    Validity,
+    #[error("grid step must be {DAY} (a day) or {WEEK} (a week) seconds")]
+    GridStep,
+}
+
+/// What the scheme fixes for the tokens of one credential type: how long
+/// they are valid and on which grid their expiry lies. Made only from
+/// values in range ([`TokenPolicy::new`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenPolicy {
+    validity: u64,
+    grid_step: u64,
+}
+
+impl Default for TokenPolicy {
+    /// The scheme defaults: one week's validity on the weekly grid.
+    fn default() -> Self {
+        TokenPolicy {
+            validity: DEFAULT_TOKEN_VALIDITY,
+            grid_step: WEEK,
+        }
+    }
+}
+
+/// Whether `t` is a point of the `step` grid.
+fn on_grid(t: u64, step: u64) -> bool {
+    t >= GRID_ORIGIN && (t - GRID_ORIGIN).is_multiple_of(step)
+}
+
+/// The first point of the `step` grid at or after `t`.
+fn grid_ceil(t: u64, step: u64) -> u64 {
+    let t = t.max(GRID_ORIGIN);
+    let steps = (t - GRID_ORIGIN).div_ceil(step);
+    GRID_ORIGIN.saturating_add(steps.saturating_mul(step))
+}
+
+impl TokenPolicy {
+    /// A policy: `validity` 1 s to [`MAX_TOKEN_VALIDITY`], `grid_step` one of
+    /// [`GRID_STEPS`].
+    pub fn new(validity: u64, grid_step: u64) -> Result<Self, TokenPolicyError> {
+        if validity == 0 || validity > MAX_TOKEN_VALIDITY {
+            return Err(TokenPolicyError::Validity);
+        }
+        if !GRID_STEPS.contains(&grid_step) {
+            return Err(TokenPolicyError::GridStep);
+        }
+        Ok(TokenPolicy {
+            validity,
+            grid_step,
+        })
+    }
+
+    /// Token validity, seconds.
+    pub fn validity(&self) -> u64 {
+        self.validity
+    }
+
+    /// Grid step, seconds.
+    pub fn grid_step(&self) -> u64 {
+        self.grid_step
+    }
+
+    /// The expiry of a batch issued at `now`: the first grid point at or
+    /// after `now + validity`.
+    pub fn expiry_at(&self, now: u64) -> u64 {
+        grid_ceil(now.saturating_add(self.validity), self.grid_step)
+    }
+
+    /// Token information for a batch issued at `now` with key `key_counter`.
+    pub fn token_info(
+        &self,
+        credential_type: CredentialTypeId,
+        key_counter: u32,
+        now: u64,
+    ) -> TokenInfo {
+        TokenInfo {
+            credential_type,
+            key_counter,
+            expiry: self.expiry_at(now),
+        }
+    }
+
+    /// The expiries a wallet whose clock reads `now` accepts: those computed
+    /// from any time within one grid step of `now` (clock skew either way).
+    /// At most three consecutive grid points.
+    pub fn accepted_expiries(&self, now: u64) -> std::ops::RangeInclusive<u64> {
+        self.expiry_at(now.saturating_sub(self.grid_step))
+            ..=self.expiry_at(now.saturating_add(self.grid_step))
+    }
 }
 
 impl TokenInfo {
-    /// Token information expiring at the first grid point at or after
-    /// `now + validity` (seconds).
+    /// Token information expiring at the first point of the *weekly* grid at
+    /// or after `now + validity` (seconds). Issuers use
+    /// [`TokenPolicy::token_info`] with the scheme's policy instead.
     pub fn new(
         credential_type: CredentialTypeId,
         key_counter: u32,
         now: u64,
         validity: u64,
     ) -> Self {
-        let target = now.saturating_add(validity).max(GRID_ORIGIN);
-        let steps = (target - GRID_ORIGIN).div_ceil(GRID_STEP);
         TokenInfo {
             credential_type,
             key_counter,
-            expiry: GRID_ORIGIN + steps * GRID_STEP,
+            expiry: grid_ceil(now.saturating_add(validity), WEEK),
         }
     }
 
@@ -96,18 +209,51 @@ impl TokenInfo {
             .to_scalar()
     }
 
-    /// The wallet's check before it accepts a batch (Rule 8): on the grid,
-    /// in the future, not further than [`MAX_TOKEN_VALIDITY`] plus one step,
-    /// and for this key.
-    pub fn check_for_wallet(&self, key: &IssuerPublicKey, now: u64) -> Result<(), TokenInfoError> {
-        self.check_key(key)?;
-        if self.expiry < GRID_ORIGIN || !(self.expiry - GRID_ORIGIN).is_multiple_of(GRID_STEP) {
+    /// The wallet's check before it accepts a batch (Rule 8), with the
+    /// credential type's `policy` and `current_key` from the pinned scheme
+    /// (the newest key of the type valid at `now`), in this order: the type
+    /// is the key's, the counter is the current key's (an older key still
+    /// valid would single the resident out), the expiry is on the type's
+    /// grid, in the future, and one of [`TokenPolicy::accepted_expiries`]
+    /// (any other expiry, far or near, would single her out).
+    pub fn check_for_wallet(
+        &self,
+        policy: &TokenPolicy,
+        current_key: &IssuerPublicKey,
+        now: u64,
+    ) -> Result<(), TokenInfoError> {
+        if self.credential_type != current_key.credential_type {
+            return Err(TokenInfoError::KeyMismatch);
+        }
+        if self.key_counter != current_key.counter {
+            return Err(TokenInfoError::NotCurrentKey);
+        }
+        if !on_grid(self.expiry, policy.grid_step) {
             return Err(TokenInfoError::OffGrid);
         }
         if self.expiry <= now {
             return Err(TokenInfoError::InPast);
         }
-        if self.expiry - now > MAX_TOKEN_VALIDITY + GRID_STEP {
+        if !policy.accepted_expiries(now).contains(&self.expiry) {
+            return Err(TokenInfoError::ExpiryNotFromScheme);
+        }
+        Ok(())
+    }
+
+    /// The bounds every batch must meet whatever the scheme says, checked
+    /// again when blinding starts (defence in depth; the scheme's policy is
+    /// checked on the offer by [`Self::check_for_wallet`]): the key's type and
+    /// counter, an expiry on the day grid (every scheme grid point is one),
+    /// in the future and at most [`MAX_TOKEN_VALIDITY`] plus a week away.
+    pub fn check_bounds(&self, key: &IssuerPublicKey, now: u64) -> Result<(), TokenInfoError> {
+        self.check_key(key)?;
+        if !on_grid(self.expiry, DAY) {
+            return Err(TokenInfoError::OffGrid);
+        }
+        if self.expiry <= now {
+            return Err(TokenInfoError::InPast);
+        }
+        if self.expiry - now > MAX_TOKEN_VALIDITY + WEEK {
             return Err(TokenInfoError::TooFar);
         }
         Ok(())
@@ -269,16 +415,267 @@ impl CredentialToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encoding::AttributeKind;
+    use crate::keys::{IssuerSecretKey, KeyParams};
+    use proptest::prelude::*;
+    use rand_core::OsRng;
+
+    const NOW: u64 = 1_795_000_000; // 2026-11-19, a Thursday
+
+    fn ct() -> CredentialTypeId {
+        "demo.utrecht.address".parse().unwrap()
+    }
+
+    fn key(counter: u32) -> IssuerPublicKey {
+        IssuerSecretKey::generate(
+            &mut OsRng,
+            KeyParams {
+                credential_type: ct(),
+                counter,
+                valid_from: 0,
+                valid_until: 4_000_000_000,
+                attributes: vec![AttributeKind::String],
+            },
+        )
+        .unwrap()
+        .public()
+        .clone()
+    }
+
+    fn weekly() -> TokenPolicy {
+        TokenPolicy::default()
+    }
+
+    fn daily(validity: u64) -> TokenPolicy {
+        TokenPolicy::new(validity, DAY).unwrap()
+    }
+
+    fn with_expiry(counter: u32, expiry: u64) -> TokenInfo {
+        TokenInfo {
+            credential_type: ct(),
+            key_counter: counter,
+            expiry,
+        }
+    }
 
     #[test]
     fn expiry_on_grid() {
-        let ct: CredentialTypeId = "demo.utrecht.address".parse().unwrap();
         let now = 1_764_000_000; // 2025-11-24
-        let ti = TokenInfo::new(ct, 1, now, 14 * 24 * 3600);
+        let ti = TokenInfo::new(ct(), 1, now, 14 * 24 * 3600);
         assert_eq!((ti.expiry - GRID_ORIGIN) % GRID_STEP, 0);
         assert!(ti.expiry >= now + 14 * 24 * 3600);
         assert!(ti.expiry < now + 14 * 24 * 3600 + GRID_STEP);
         // 1970-01-05 was a Monday: the origin is midnight UTC on a Monday.
         assert_eq!(GRID_ORIGIN % 86_400, 0);
+        // The weekly default policy gives what `TokenInfo::new` gives.
+        let p = TokenPolicy::new(14 * DAY, WEEK).unwrap();
+        assert_eq!(p.token_info(ct(), 1, now), ti);
+    }
+
+    #[test]
+    fn the_derived_expiry_is_accepted() {
+        let k = key(3);
+        for p in [
+            weekly(),
+            daily(DAY),
+            daily(30 * DAY),
+            TokenPolicy::new(1, WEEK).unwrap(),
+        ] {
+            let ti = p.token_info(ct(), 3, NOW);
+            assert_eq!(ti.check_for_wallet(&p, &k, NOW), Ok(()), "{p:?}");
+            assert!(ti.expiry >= NOW + p.validity());
+            assert!(ti.expiry < NOW + p.validity() + p.grid_step());
+        }
+    }
+
+    /// Rule 8: an expiry on the grid but further than the scheme gives,
+    /// which today's wallet (anything up to 9 weeks) accepted, singles the
+    /// resident out.
+    #[test]
+    fn rule8_far_expiry_on_the_grid_is_refused() {
+        let k = key(1);
+        let p = weekly();
+        let derived = p.expiry_at(NOW);
+        for weeks in 2..=7 {
+            let far = with_expiry(1, derived + weeks * WEEK);
+            assert!(far.expiry - NOW <= MAX_TOKEN_VALIDITY + WEEK);
+            assert_eq!(
+                far.check_for_wallet(&p, &k, NOW),
+                Err(TokenInfoError::ExpiryNotFromScheme),
+                "{weeks} weeks further"
+            );
+        }
+        // A nearer one too (the derived one minus two steps, still future).
+        let p = TokenPolicy::new(4 * WEEK, WEEK).unwrap();
+        let near = with_expiry(1, p.expiry_at(NOW) - 2 * WEEK);
+        assert!(near.expiry > NOW);
+        assert_eq!(
+            near.check_for_wallet(&p, &k, NOW),
+            Err(TokenInfoError::ExpiryNotFromScheme)
+        );
+    }
+
+    /// Rule 8: a key counter that is still valid but not the type's current
+    /// key singles the resident out.
+    #[test]
+    fn rule8_old_key_still_valid_is_refused() {
+        let current = key(2);
+        let p = weekly();
+        let old = p.token_info(ct(), 1, NOW);
+        assert_eq!(
+            old.check_for_wallet(&p, &current, NOW),
+            Err(TokenInfoError::NotCurrentKey)
+        );
+        let newer = p.token_info(ct(), 3, NOW);
+        assert_eq!(
+            newer.check_for_wallet(&p, &current, NOW),
+            Err(TokenInfoError::NotCurrentKey)
+        );
+        let mut other_type = p.token_info(ct(), 2, NOW);
+        other_type.credential_type = "demo.utrecht.personal".parse().unwrap();
+        assert_eq!(
+            other_type.check_for_wallet(&p, &current, NOW),
+            Err(TokenInfoError::KeyMismatch)
+        );
+        assert_eq!(
+            p.token_info(ct(), 2, NOW)
+                .check_for_wallet(&p, &current, NOW),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn day_grid_only_where_the_scheme_says_day_grid() {
+        let k = key(1);
+        let day = daily(7 * DAY);
+        let ti = day.token_info(ct(), 1, NOW);
+        // NOW is a Thursday: the day-grid expiry is not a Monday.
+        assert_ne!((ti.expiry - GRID_ORIGIN) % WEEK, 0);
+        assert_eq!(ti.check_for_wallet(&day, &k, NOW), Ok(()));
+        assert_eq!(
+            ti.check_for_wallet(&weekly(), &k, NOW),
+            Err(TokenInfoError::OffGrid)
+        );
+        // Off both grids.
+        let mut off = ti.clone();
+        off.expiry += 3600;
+        assert_eq!(
+            off.check_for_wallet(&day, &k, NOW),
+            Err(TokenInfoError::OffGrid)
+        );
+        // A day-grid expiry a day further than derived (and past the skew).
+        let later = with_expiry(1, day.expiry_at(NOW) + 2 * DAY);
+        assert_eq!(
+            later.check_for_wallet(&day, &k, NOW),
+            Err(TokenInfoError::ExpiryNotFromScheme)
+        );
+    }
+
+    /// One grid step of clock skew either way, not more.
+    #[test]
+    fn skew_edges() {
+        let k = key(1);
+        for step in GRID_STEPS {
+            let p = TokenPolicy::new(2 * WEEK, step).unwrap();
+            // A wallet clock where now + validity is a grid point: the
+            // derived expiry is exactly now + validity.
+            let base = NOW - (NOW - GRID_ORIGIN) % step;
+            let now = base - p.validity() + 2 * step;
+            assert_eq!(p.expiry_at(now), now + p.validity());
+            // Issuer clock one step ahead: accepted; a second later: refused.
+            let ahead = p.token_info(ct(), 1, now + step);
+            assert_eq!(ahead.check_for_wallet(&p, &k, now), Ok(()));
+            let too_far = p.token_info(ct(), 1, now + step + 1);
+            assert_eq!(
+                too_far.check_for_wallet(&p, &k, now),
+                Err(TokenInfoError::ExpiryNotFromScheme)
+            );
+            // A wallet clock one second past a grid point (after
+            // validity): issuer one step behind accepted, a second more not.
+            let now = now + 1;
+            let behind = p.token_info(ct(), 1, now - step);
+            assert_eq!(behind.check_for_wallet(&p, &k, now), Ok(()));
+            let too_old = p.token_info(ct(), 1, now - step - 1);
+            assert_eq!(
+                too_old.check_for_wallet(&p, &k, now),
+                Err(TokenInfoError::ExpiryNotFromScheme)
+            );
+            let window = p.accepted_expiries(now);
+            assert!((window.end() - window.start()) / step <= 2);
+        }
+    }
+
+    #[test]
+    fn policy_ranges() {
+        assert_eq!(TokenPolicy::new(0, WEEK), Err(TokenPolicyError::Validity));
+        assert_eq!(
+            TokenPolicy::new(MAX_TOKEN_VALIDITY + 1, WEEK),
+            Err(TokenPolicyError::Validity)
+        );
+        assert!(TokenPolicy::new(MAX_TOKEN_VALIDITY, WEEK).is_ok());
+        for bad in [0, 1, 3600, 2 * DAY, 2 * WEEK] {
+            assert_eq!(TokenPolicy::new(DAY, bad), Err(TokenPolicyError::GridStep));
+        }
+        // Expiries before the origin or near the end of time stay on the grid
+        // and never panic.
+        let p = daily(1);
+        assert_eq!(p.expiry_at(0), GRID_ORIGIN);
+        let far = p.expiry_at(u64::MAX);
+        assert!(with_expiry(1, far)
+            .check_for_wallet(&p, &key(1), u64::MAX)
+            .is_err());
+        assert_eq!(
+            with_expiry(1, 0).check_for_wallet(&p, &key(1), 0),
+            Err(TokenInfoError::OffGrid)
+        );
+    }
+
+    #[test]
+    fn bounds_stay_for_blinding() {
+        let k = key(1);
+        let ti = TokenInfo::new(ct(), 1, NOW, 14 * DAY);
+        assert_eq!(ti.check_bounds(&k, NOW), Ok(()));
+        let mut off = ti.clone();
+        off.expiry += 3600;
+        assert_eq!(off.check_bounds(&k, NOW), Err(TokenInfoError::OffGrid));
+        let far = TokenInfo::new(ct(), 1, NOW, 365 * DAY);
+        assert_eq!(far.check_bounds(&k, NOW), Err(TokenInfoError::TooFar));
+        assert_eq!(
+            ti.check_bounds(&key(2), NOW),
+            Err(TokenInfoError::KeyMismatch)
+        );
+    }
+
+    proptest! {
+        /// Whatever the policy and however the two clocks differ within one
+        /// grid step, the issuer's derived expiry passes the wallet's check;
+        /// every other point of the grid within the old 9-week window is
+        /// refused unless it is the expiry of a clock within one step.
+        #[test]
+        fn derived_expiry_accepted_within_one_step_of_skew(
+            validity in 1..=MAX_TOKEN_VALIDITY,
+            weekly_grid: bool,
+            now in 1_600_000_000u64..2_000_000_000,
+            skew_fraction in -1.0f64..=1.0,
+            other in 0u64..80,
+        ) {
+            let step = if weekly_grid { WEEK } else { DAY };
+            let p = TokenPolicy::new(validity, step).unwrap();
+            static KEY: std::sync::OnceLock<IssuerPublicKey> = std::sync::OnceLock::new();
+            let k = KEY.get_or_init(|| key(1));
+            let skew = (skew_fraction * step as f64) as i64;
+            let issuer_now = now.checked_add_signed(skew).unwrap();
+            let ti = p.token_info(ct(), 1, issuer_now);
+            prop_assume!(ti.expiry > now);
+            prop_assert_eq!(ti.check_for_wallet(&p, k, now), Ok(()));
+            let candidate = with_expiry(1, GRID_ORIGIN + ((now - GRID_ORIGIN) / step + other) * step);
+            let from_some_clock = p.accepted_expiries(now).contains(&candidate.expiry);
+            let got = candidate.check_for_wallet(&p, k, now);
+            if candidate.expiry <= now {
+                prop_assert_eq!(got, Err(TokenInfoError::InPast));
+            } else {
+                prop_assert_eq!(got.is_ok(), from_some_clock);
+            }
+        }
     }
 }

@@ -42,7 +42,7 @@ use crate::keys::IssuerPublicKey;
 use crate::presentation::{ChallengeContext, Presentation};
 use crate::request::{SessionKind, SessionRequest};
 use crate::scheme::{KeyLookupError, VerifiedScheme};
-use crate::token::{TokenInfo, TokenInfoError};
+use crate::token::{TokenInfo, TokenInfoError, TokenPolicyError};
 
 /// Version of every wire message defined here.
 pub const WIRE_VERSION: u16 = 1;
@@ -200,13 +200,17 @@ pub enum OfferError {
     MissingAttribute(crate::ids::AttributeId),
     #[error("token information refused: {0}")]
     TokenInfo(#[from] TokenInfoError),
+    #[error("credential type {0} in the pinned scheme: {1}")]
+    TokenPolicy(CredentialTypeId, TokenPolicyError),
 }
 
 impl OfferedCredential {
     /// The wallet's checks before consent (Rule 8): the credential type is
     /// in the pinned scheme and issued by `issuer`, the key is there and
     /// valid at `now`, the values fit the kinds (required ones present),
-    /// and the token information is acceptable. Returns the issuer key.
+    /// and the token information is the one the scheme gives: the type's
+    /// current key and the expiry its token policy derives from `now`
+    /// ([`TokenInfo::check_for_wallet`]). Returns the issuer key.
     pub fn check<'a>(
         &self,
         issuer: &IssuerId,
@@ -238,7 +242,12 @@ impl OfferedCredential {
                 return Err(OfferError::MissingAttribute(def.id.clone()));
             }
         }
-        self.token_info.check_for_wallet(key, now)?;
+        let policy = ct
+            .token_policy()
+            .map_err(|e| OfferError::TokenPolicy(ct_id.clone(), e))?;
+        // `key` is valid at `now`, so the type has a current key.
+        let current = scheme.current_issuer_key(ct_id, now).unwrap_or(key);
+        self.token_info.check_for_wallet(&policy, current, now)?;
         Ok(key)
     }
 }

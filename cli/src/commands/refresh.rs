@@ -47,7 +47,7 @@ pub fn needs_refresh(c: &StoredCredential, args: &RefreshArgs, now: i64) -> bool
 /// issuer keys are known before new batches signed with them arrive. The
 /// pinned key and the rollback rule apply as for `kenmerk scheme add`; a
 /// failure is reported and the stored scheme kept.
-fn update_schemes(ctx: &Context, wallet: &mut OpenWallet, client: &Client, now: i64) {
+pub(crate) fn update_schemes(ctx: &Context, wallet: &mut OpenWallet, client: &Client, now: i64) {
     let sources: Vec<(String, String)> = wallet
         .contents
         .schemes

@@ -221,6 +221,15 @@ pub fn run(ctx: &Context, args: SessionArgs) -> Result<u8, CliError> {
     let client = Client::new()?;
     let (file, contents) = ctx.open_wallet()?;
     let mut wallet = OpenWallet { file, contents };
+    let now = now();
+    if target.kind() == Some(SessionKind::Issuing) {
+        // The offer is checked against the type's current key (Rule 8):
+        // fetch the pinned schemes again first, as a refresh does, so that
+        // a stale scheme does not make an older key look current. Only for
+        // issuance: before a disclosure the fetch would tell the scheme's
+        // host when the resident presents.
+        crate::commands::refresh::update_schemes(ctx, &mut wallet, &client, now);
+    }
     let mut policy = Policy {
         auto: args.yes.then(|| AutoConsent {
             choose: args.choose.clone(),
@@ -239,7 +248,7 @@ pub fn run(ctx: &Context, args: SessionArgs) -> Result<u8, CliError> {
         &target,
         &mut policy,
         ctx.lang,
-        now(),
+        now,
     ));
     policy.spinner.stop();
     report_outcome(ctx, &outcome?, args.signature_out.as_deref())

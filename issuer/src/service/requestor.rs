@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use wallet_core::encoding::AttributeValue;
 use wallet_core::ids::{CredentialTypeId, IssuerId};
 use wallet_core::request::{CredentialRequest, SessionKind as RequestKind, SessionRequest};
-use wallet_core::token::TokenInfo;
 use wallet_core::wire::{
     IssuanceOffer, Nonce, OfferedCredential, RecordId, SessionPointer, WireMessage,
 };
@@ -223,11 +222,17 @@ impl Service {
         let mut stored = Vec::new();
         for cr in request.credentials() {
             requestor.require_credential_type(cr.credential.as_str())?;
-            if published.scheme.credential_type(&cr.credential).is_none() {
+            // The scheme sets the token validity and grid step (Rule 8);
+            // a published scheme is validated, so its policies are in range.
+            let Some(policy) = published
+                .scheme
+                .credential_type(&cr.credential)
+                .and_then(|ct| ct.token_policy().ok())
+            else {
                 return Err(CreateSessionError::UnknownCredentialType(
                     cr.credential.to_string(),
                 ));
-            }
+            };
             let this_issuer = cr.credential.issuer();
             match &issuer {
                 None => issuer = Some(this_issuer),
@@ -245,12 +250,7 @@ impl Service {
                 .ok_or_else(|| CreateSessionError::NoKey(cr.credential.to_string()))?;
             let record = new_record_id();
             offered.push(OfferedCredential {
-                token_info: TokenInfo::new(
-                    cr.credential.clone(),
-                    counter,
-                    now,
-                    self.settings.token_validity_secs,
-                ),
+                token_info: policy.token_info(cr.credential.clone(), counter, now),
                 attributes: values,
                 record: record.clone(),
             });

@@ -4,7 +4,6 @@
 use wallet_core::cbor::{from_cbor, to_cbor, DecodeError};
 use wallet_core::holder::{HolderProof, HolderPublicKey};
 use wallet_core::issuance::issuer::{IssueError, IssuerSession};
-use wallet_core::token::TokenInfo;
 use wallet_core::wire::{
     ChallengesMessage, HolderCommitment, IssuanceOffer, Nonce, OfferedCredential, RefreshProof,
     RefreshRequest, ResponsesMessage, SignerCommitmentsMessage, WireMessage,
@@ -465,15 +464,17 @@ impl Service {
         let counter = self
             .current_counter(&credential.credential, now)
             .ok_or_else(|| RefreshError::NoKey(credential.credential.to_string()))?;
+        // The scheme's token policy for the type (Rule 8): the same expiry
+        // as every other batch of the type issued in this grid step.
+        let policy = published
+            .scheme
+            .credential_type(&credential.credential)
+            .and_then(|ct| ct.token_policy().ok())
+            .ok_or_else(|| RefreshError::NoKey(credential.credential.to_string()))?;
         let offer = IssuanceOffer::new(
             credential.credential.issuer(),
             vec![OfferedCredential {
-                token_info: TokenInfo::new(
-                    credential.credential.clone(),
-                    counter,
-                    now,
-                    self.settings.token_validity_secs,
-                ),
+                token_info: policy.token_info(credential.credential.clone(), counter, now),
                 attributes: values,
                 record: request.record.clone(),
             }],

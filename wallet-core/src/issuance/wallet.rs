@@ -76,8 +76,10 @@ impl std::fmt::Debug for PendingIssuance {
 
 impl PendingIssuance {
     /// Checks what the issuer offered and blinds one challenge per token.
-    /// `key` must come from the wallet's pinned scheme (Rule 8); `now` is
-    /// Unix seconds.
+    /// `key` must come from the wallet's pinned scheme and the offer must
+    /// have passed [`crate::wire::OfferedCredential::check`], which holds it
+    /// to the scheme's current key and token policy (Rule 8); here only the
+    /// scheme-independent bounds are checked again. `now` is Unix seconds.
     pub fn start<R: RngCore + CryptoRng>(
         rng: &mut R,
         key: &IssuerPublicKey,
@@ -109,7 +111,7 @@ impl PendingIssuance {
         if !key.is_valid_at(now) {
             return Err(FinishIssuanceError::KeyNotValid);
         }
-        token_info.check_for_wallet(key, now)?;
+        token_info.check_bounds(key, now)?;
         if token_info.expiry > key.valid_until {
             // Tokens that outlive their key would fail verification later.
             return Err(FinishIssuanceError::OutlivesKey);
