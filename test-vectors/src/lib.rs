@@ -289,7 +289,13 @@ fn verify_presentation_bytes(
 ) -> String {
     match Presentation::from_bytes(bytes) {
         Err(e) => format!("Decode({e:?})"),
-        Ok(p) => outcome(verify(&p, ctx, keys, now)),
+        Ok(p) => outcome(verify(
+            &p,
+            &wallet_core::presentation::Expected::protocol_limits(),
+            ctx,
+            keys,
+            now,
+        )),
     }
 }
 
@@ -907,7 +913,11 @@ pub fn check(v: &Value) -> R<String> {
             let keys = keys_from_json(v)?;
             match AttributeSignature::from_bytes(&unhex(v, "signature")?) {
                 Err(e) => format!("{e:?}"),
-                Ok(s) => outcome(s.verify(&keys, v["at"].as_u64().ok_or("at")?)),
+                Ok(s) => outcome(s.verify(
+                    &wallet_core::presentation::Expected::protocol_limits(),
+                    &keys,
+                    v["at"].as_u64().ok_or("at")?,
+                )),
             }
         }
         other => return Err(format!("unknown vector kind {other}")),
