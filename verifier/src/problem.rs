@@ -327,4 +327,15 @@ mod tests {
         assert!(v["title"].is_string() && v["detail"].is_string());
         assert!(v.get("reason").is_none());
     }
+
+    #[tokio::test]
+    async fn a_busy_verifier_says_when_to_retry() {
+        let r = Problem::from(crate::session::WalletError::Busy).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["type"], "urn:kenmerk:verifier:verifier-busy");
+    }
 }

@@ -600,7 +600,13 @@ async fn cancel_and_decline() {
 #[tokio::test]
 async fn malformed_and_oversized_input() {
     let demo = Demo::new();
-    let d = daemon(&demo, |c| c.body_limit = 16 * 1024).await;
+    // Enough wrong answers allowed to see each refusal on one session
+    // (failing after a few is tests/refusal.rs's subject).
+    let d = daemon(&demo, |c| {
+        c.body_limit = 16 * 1024;
+        c.max_wrong_answers = 10;
+    })
+    .await;
     let base = format!("http://{}", d.addr());
     let send = |body: Vec<u8>| {
         client()
