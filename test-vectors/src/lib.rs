@@ -38,6 +38,8 @@ pub const NOW: u64 = 1_795_000_000;
 /// Token validity used in the vectors: two weeks.
 pub const VALIDITY: u64 = 14 * 86_400;
 
+mod rule11;
+
 type R<T> = Result<T, String>;
 
 fn rng(seed: u8) -> ChaCha20Rng {
@@ -689,6 +691,7 @@ pub fn generate() -> R<Vec<(String, Value)>> {
             &p,
         );
     }
+    out.extend(rule11::generate(&w)?);
     Ok(out)
 }
 
@@ -920,6 +923,7 @@ pub fn check(v: &Value) -> R<String> {
                 )),
             }
         }
+        "presentation-for-request" => rule11::check(v)?,
         other => return Err(format!("unknown vector kind {other}")),
     })
 }
