@@ -9,9 +9,11 @@
 //! (counting first) and verifies the one-token answer, as the verifier does.
 //! Each `refuse/*` body is that answer filled to the verifier daemon's
 //! default body limit (256 KiB) with one kind of part; it goes through the
-//! same call and is refused by count. `within_count/disclosed_flood` fills
-//! the one allowed token's disclosed list instead (the counts hold, so it
-//! is decoded and refused by the partition check). `unchecked/decode_*` is
+//! same call and is refused by count (`disclosed_flood`: the one allowed
+//! token's disclosed list, longer than any key). `within_count/*` are
+//! bodies whose counts hold: a request with one predicate answered with a
+//! range proof padded to 256 KiB (decoded, hashed into the challenge and
+//! refused there), next to `honest/with_predicate`. `unchecked/decode_*` is
 //! what decoding the pseudonym flood alone costs (the first step before
 //! Rule 11). The ratios to `honest` go in `docs/performance.md`.
 
@@ -39,6 +41,7 @@ const NOW: u64 = 1_795_000_000;
 /// The verifier daemon's default body limit (`verifier::config::DEFAULT_BODY_LIMIT`).
 const BODY_LIMIT: usize = 256 * 1024;
 const REQUEST: &str = r#"{"@context":"https://irma.app/ld/request/disclosure/v2","disclose":[[["demo.utrecht.address.city"]]]}"#;
+const REQUEST_PREDICATE: &str = r#"{"@context":"https://irma.app/ld/request/disclosure/v2","disclose":[[["demo.utrecht.address.city"]]],"predicates":[{"attribute":"demo.utrecht.address.number","operator":">=","value":"1"}]}"#;
 
 fn address() -> (IssuerSecretKey, HolderSecret, CredentialToken) {
     use AttributeKind::*;
@@ -86,10 +89,7 @@ fn address() -> (IssuerSecretKey, HolderSecret, CredentialToken) {
     )
     .expect("wallet start");
     let (_, responses) = session.answer(&key, &challenges).expect("issuer answer");
-    let token = pending
-        .finish(&responses)
-        .expect("wallet finish")
-        .remove(0);
+    let token = pending.finish(&responses).expect("wallet finish").remove(0);
     (key, holder, token)
 }
 
@@ -121,6 +121,8 @@ fn all(c: &mut Criterion) {
     let keys: Vec<IssuerPublicKey> = vec![key.public().clone()];
     let request = SessionRequest::from_json(REQUEST).expect("request");
     let expected = Expected::for_request(&request);
+    let expected_predicate =
+        Expected::for_request(&SessionRequest::from_json(REQUEST_PREDICATE).expect("request"));
     let ctx = ChallengeContext {
         verifier: "demo.parking".into(),
         request_digest: request.request_digest(),
@@ -165,22 +167,37 @@ fn all(c: &mut Criterion) {
         Disclosed(3, AttributeValue::String("Utrecht".into())),
         |p| &mut p.tokens[0].disclosed,
     );
+    let floods = [
+        floods[0].clone(),
+        floods[1].clone(),
+        floods[2].clone(),
+        ("disclosed_flood", disclosed_flood),
+    ];
 
-    let check = |bytes: &[u8]| {
+    let mut padded = with_predicate.clone();
+    padded.predicates[0]
+        .range_proof
+        .resize(BODY_LIMIT - 4096, 0);
+    let padded = padded.to_bytes();
+    let with_predicate = with_predicate.to_bytes();
+
+    let check_with = |expected: &Expected, bytes: &[u8]| {
         expected
             .decode(bytes)
             .ok()
-            .and_then(|p| verify(&p, &expected, &ctx, &keys, NOW).ok())
+            .and_then(|p| verify(&p, expected, &ctx, &keys, NOW).ok())
             .is_some()
     };
+    let check = |bytes: &[u8]| check_with(&expected, bytes);
     println!("honest presentation: {} bytes", honest_bytes.len());
     assert!(check(&honest_bytes), "the honest answer verifies");
     for (name, bytes) in &floods {
         println!("{name}: {} bytes", bytes.len());
         assert!(!check(bytes), "{name} is refused");
     }
-    println!("disclosed_flood: {} bytes", disclosed_flood.len());
-    assert!(!check(&disclosed_flood), "disclosed_flood is refused");
+    assert!(check_with(&expected_predicate, &with_predicate));
+    println!("range proof padded: {} bytes", padded.len());
+    assert!(!check_with(&expected_predicate, &padded));
 
     let mut g = c.benchmark_group("refusal");
     g.bench_function("honest/decode_and_verify", |b| {
@@ -191,8 +208,11 @@ fn all(c: &mut Criterion) {
             b.iter(|| check(black_box(bytes)))
         });
     }
-    g.bench_function("within_count/disclosed_flood_256k", |b| {
-        b.iter(|| check(black_box(&disclosed_flood)))
+    g.bench_function("honest/with_predicate", |b| {
+        b.iter(|| check_with(&expected_predicate, black_box(&with_predicate)))
+    });
+    g.bench_function("within_count/range_proof_256k", |b| {
+        b.iter(|| check_with(&expected_predicate, black_box(&padded)))
     });
     g.bench_function("unchecked/decode_pseudonym_flood_256k", |b| {
         b.iter(|| Presentation::from_bytes(black_box(&floods[0].1)).is_ok())

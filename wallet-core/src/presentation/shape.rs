@@ -18,6 +18,7 @@ use std::fmt;
 
 use crate::cbor::{DecodeError, MAX_MESSAGE_BYTES};
 use crate::ids::CredentialTypeId;
+use crate::keys::MAX_ATTRIBUTES;
 use crate::request::SessionRequest;
 
 use super::{Presentation, MAX_TOKENS};
@@ -39,6 +40,9 @@ pub enum Part {
     Equalities,
     /// Predicates on hidden attributes (`q`).
     Predicates,
+    /// Disclosed (`d`) or hidden (`u`) entries of one token: never more
+    /// than a key's attributes ([`MAX_ATTRIBUTES`]).
+    Attributes,
 }
 
 impl fmt::Display for Part {
@@ -48,6 +52,7 @@ impl fmt::Display for Part {
             Part::Pseudonyms => "pseudonyms",
             Part::Equalities => "equalities",
             Part::Predicates => "predicates",
+            Part::Attributes => "disclosed or hidden entries in one token",
         })
     }
 }
@@ -63,6 +68,8 @@ pub struct Shape {
     pub equalities: usize,
     /// Predicates.
     pub predicates: usize,
+    /// The longest disclosed or hidden list of any token.
+    pub attributes: usize,
 }
 
 /// A presentation carries more than was asked for (Rule 11). The sender is
@@ -125,6 +132,7 @@ impl Expected {
                 pseudonyms,
                 equalities: 0,
                 predicates: request.predicates().len(),
+                attributes: MAX_ATTRIBUTES,
             },
         }
     }
@@ -139,6 +147,7 @@ impl Expected {
                 pseudonyms: MAX_PARTS,
                 equalities: MAX_PARTS,
                 predicates: MAX_PARTS,
+                attributes: MAX_ATTRIBUTES,
             },
         }
     }
@@ -155,6 +164,7 @@ impl Expected {
             (Part::Pseudonyms, shape.pseudonyms, self.max.pseudonyms),
             (Part::Equalities, shape.equalities, self.max.equalities),
             (Part::Predicates, shape.predicates, self.max.predicates),
+            (Part::Attributes, shape.attributes, self.max.attributes),
         ] {
             if found > max {
                 return Err(Unrequested { part, found, max });
@@ -202,6 +212,7 @@ impl Expected {
                 pseudonyms: usize::MAX,
                 equalities: usize::MAX,
                 predicates: usize::MAX,
+                attributes: usize::MAX,
             },
         }
     }
@@ -212,6 +223,7 @@ impl Expected {
             Part::Pseudonyms => self.max.pseudonyms,
             Part::Equalities => self.max.equalities,
             Part::Predicates => self.max.predicates,
+            Part::Attributes => self.max.attributes,
         }
     }
 }
@@ -233,15 +245,45 @@ fn walk(c: &mut Cursor<'_>, limit: &Expected) -> Result<Shape, ReadError> {
             }
         };
         let n = c.array_header()?;
-        let found = usize::try_from(n).unwrap_or(usize::MAX);
-        let max = limit.max_of(part);
-        if found > max {
-            return Err(Unrequested { part, found, max }.into());
+        *slot = count(n, part, limit)?;
+        if part == Part::Tokens {
+            // Each token's lists too: a token may not carry more entries
+            // than any key has attributes.
+            for _ in 0..n {
+                shape.attributes = shape.attributes.max(walk_token(c, limit)?);
+            }
+        } else {
+            c.skip_n(n)?;
         }
-        *slot = found;
-        c.skip_n(n)?;
     }
     Ok(shape)
+}
+
+fn count(n: u64, part: Part, limit: &Expected) -> Result<usize, ReadError> {
+    let found = usize::try_from(n).unwrap_or(usize::MAX);
+    let max = limit.max_of(part);
+    if found > max {
+        return Err(Unrequested { part, found, max }.into());
+    }
+    Ok(found)
+}
+
+/// One token proof's map: its `d` and `u` lists counted, the rest skipped;
+/// the longer list's length.
+fn walk_token(c: &mut Cursor<'_>, limit: &Expected) -> Result<usize, ReadError> {
+    let mut longest = 0;
+    let entries = c.map_header()?;
+    for _ in 0..entries {
+        match c.text()? {
+            b"d" | b"u" => {
+                let n = c.array_header()?;
+                longest = longest.max(count(n, Part::Attributes, limit)?);
+                c.skip_n(n)?;
+            }
+            _ => c.skip()?,
+        }
+    }
+    Ok(longest)
 }
 
 /// Why bytes were refused before verification: too many parts (checked
@@ -262,6 +304,12 @@ impl Shape {
             pseudonyms: p.pseudonyms.len(),
             equalities: p.equalities.len(),
             predicates: p.predicates.len(),
+            attributes: p
+                .tokens
+                .iter()
+                .map(|t| t.disclosed.len().max(t.hidden.len()))
+                .max()
+                .unwrap_or(0),
         }
     }
 

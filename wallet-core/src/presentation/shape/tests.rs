@@ -68,7 +68,8 @@ fn limits_follow_the_request() {
             tokens: 2,
             pseudonyms: 0,
             equalities: 0,
-            predicates: 1
+            predicates: 1,
+            attributes: crate::keys::MAX_ATTRIBUTES,
         }
     );
     // A pseudonym alone needs one token to carry the holder key.
@@ -215,6 +216,27 @@ fn excess_is_refused_before_any_point_is_decoded() {
         Presentation::from_bytes(&flood),
         Err(DecodeError::NonCanonicalPoint)
     );
+}
+
+/// A token's disclosed list longer than any key is refused by its count,
+/// before the values are decoded.
+#[test]
+fn a_token_with_more_entries_than_any_key_is_refused() {
+    let w = world();
+    let mut p = parking(&w);
+    let extra = p.tokens[0].disclosed[0].clone();
+    p.tokens[0]
+        .disclosed
+        .extend(std::iter::repeat_n(extra, crate::keys::MAX_ATTRIBUTES));
+    let e = Expected::for_request(&parking_request());
+    match e.decode(&p.to_bytes()) {
+        Err(ReadError::Unrequested(u)) => assert_eq!(u.part, Part::Attributes),
+        other => panic!("{other:?}"),
+    }
+    match verify(&p, &e, &context("demo.parking"), &keys(&w), NOW) {
+        Err(VerifyError::Unrequested(u)) => assert_eq!(u.part, Part::Attributes),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// A header that claims more items than the body holds is refused by its
