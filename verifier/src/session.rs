@@ -22,7 +22,8 @@
 //! on its undecoded bytes against what the request asks
 //! ([`Expected::for_request`]) on the async worker, before any group
 //! operation; decoding and verification then run on the bounded
-//! [`VerifyPool`] (full: `503` with `Retry-After`, no queue); and every
+//! [`VerifyPool`] (full: a short bounded line, then `503` with
+//! `Retry-After`); and every
 //! refused presentation (malformed, unrequested, for another context)
 //! counts, so that after `max_wrong_answers` of them the session is FAILED
 //! and refuses the rest. The price: whoever saw the QR code can fail a
