@@ -395,6 +395,11 @@ impl Sessions {
         &self.inner.metrics
     }
 
+    /// The bounded pool every verification runs on.
+    pub fn verify_pool(&self) -> &VerifyPool {
+        &self.inner.pool
+    }
+
     /// The settings.
     pub fn settings(&self) -> &SessionSettings {
         &self.inner.settings

@@ -187,3 +187,62 @@ async fn a_session_fails_after_max_wrong_answers() {
     assert_eq!(status(&base, &other).await, json!("CONNECTED"));
     d.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_stored_signature_flooded_with_pseudonyms_is_refused_before_decoding() {
+    use base64::Engine as _;
+    use wallet_core::presentation::{ChallengeContext, PresentationBuilder};
+    use wallet_core::signature::AttributeSignature;
+
+    let demo = Demo::new();
+    let resident = Resident::new(&demo, 33);
+    let d = daemon(&demo, |_| {}).await;
+    let base = format!("http://{}", d.addr());
+    let ctx = ChallengeContext {
+        verifier: "demo.parking".into(),
+        request_digest: [1; 32],
+        nonce: vec![2; 32],
+        message: Some("ik teken".into()),
+        timestamp: None,
+    };
+    let mut b = PresentationBuilder::new(&resident.holder, ctx.clone());
+    b.token(
+        &resident.address,
+        demo.key("demo.utrecht.address").public(),
+        &[3],
+    );
+    let p = b.prove(&mut rand_core::OsRng).unwrap();
+    let signature = AttributeSignature::new(ctx, p).unwrap().to_bytes();
+    let send = |bytes: Vec<u8>| {
+        client()
+            .post(format!("{base}/signature/verify"))
+            .json(&json!({
+                "signature": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+            }))
+            .send()
+    };
+    // The honest signature verifies (on the pool).
+    let r = send(signature.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+
+    // 17 pseudonyms whose point bytes are not encodings: refused by count.
+    let mut value: Cbor = ciborium::from_reader(signature.as_slice()).unwrap();
+    let Cbor::Map(fields) = &mut value else {
+        panic!("not a map")
+    };
+    let Some((_, Cbor::Map(p))) = fields.iter_mut().find(|(k, _)| k.as_text() == Some("p")) else {
+        panic!("no presentation")
+    };
+    let one = Cbor::Map(vec![
+        (Cbor::Text("s".into()), Cbor::Text("x".into())),
+        (Cbor::Text("p".into()), Cbor::Bytes(vec![0xff; 32])),
+    ]);
+    p.push((Cbor::Text("p".into()), Cbor::Array(vec![one; 17])));
+    let mut flood = Vec::new();
+    ciborium::into_writer(&value, &mut flood).unwrap();
+    let v = problem(send(flood).await.unwrap(), 422, "unrequested").await;
+    assert_eq!(v["reason"], "UNREQUESTED");
+    d.shutdown().await.unwrap();
+}
