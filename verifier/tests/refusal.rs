@@ -7,7 +7,8 @@ mod common;
 use ciborium::Value as Cbor;
 use common::*;
 use serde_json::{json, Value};
-use verifier::config::DEFAULT_BODY_LIMIT;
+use verifier::config::{StoreConfig, DEFAULT_BODY_LIMIT};
+use verifier::store::WalletToken;
 
 struct Session {
     token: String,
@@ -131,9 +132,31 @@ async fn a_presentation_flooded_to_the_body_limit_is_refused_unrequested() {
 
 #[tokio::test]
 async fn a_session_fails_after_max_wrong_answers() {
+    fails_after_max_wrong_answers(None).await;
+}
+
+/// The counter lives in the stored session, so it holds across instances
+/// sharing Redis too.
+#[tokio::test]
+async fn a_session_fails_after_max_wrong_answers_in_redis() {
+    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
+        println!("skipped: KENMERK_TEST_REDIS not set");
+        return;
+    };
+    let prefix = format!("kenmerk-test:{}:", WalletToken::generate());
+    fails_after_max_wrong_answers(Some(StoreConfig::Redis { url, prefix })).await;
+}
+
+async fn fails_after_max_wrong_answers(store: Option<StoreConfig>) {
     let demo = Demo::new();
     let resident = Resident::new(&demo, 32);
-    let d = daemon(&demo, |c| c.max_wrong_answers = 3).await;
+    let d = daemon(&demo, |c| {
+        c.max_wrong_answers = 3;
+        if let Some(store) = store {
+            c.store = store;
+        }
+    })
+    .await;
     let base = format!("http://{}", d.addr());
     let vehicle_key = demo.key("demo.rdw.vehicle").public();
 
