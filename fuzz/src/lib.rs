@@ -258,7 +258,16 @@ pub fn presentation(data: &[u8]) -> Reached {
     let Some(w) = world() else {
         return Reached::Decoded;
     };
-    accepted_if(verify(&p, &disclosure_context(), &w.publics, NOW).is_ok())
+    accepted_if(
+        verify(
+            &p,
+            &wallet_core::presentation::Expected::protocol_limits(),
+            &disclosure_context(),
+            &w.publics,
+            NOW,
+        )
+        .is_ok(),
+    )
 }
 
 /// An issuer public key (scheme entry, key file): decode, then derive its
@@ -380,7 +389,14 @@ pub fn signature(data: &[u8]) -> Reached {
     let Some(w) = world() else {
         return Reached::Decoded;
     };
-    accepted_if(s.verify(&w.publics, NOW).is_ok())
+    accepted_if(
+        s.verify(
+            &wallet_core::presentation::Expected::protocol_limits(),
+            &w.publics,
+            NOW,
+        )
+        .is_ok(),
+    )
 }
 
 /// A scheme as distributed: the signed CBOR envelope, the JSON form, or the
@@ -498,7 +514,14 @@ pub fn wire(data: &[u8]) -> Reached {
         9 => match PresentationMessage::from_bytes(body) {
             Ok(m) => match world() {
                 Some(w) => accepted_if(
-                    verify(&m.presentation, &disclosure_context(), &w.publics, NOW).is_ok(),
+                    verify(
+                        &m.presentation,
+                        &wallet_core::presentation::Expected::protocol_limits(),
+                        &disclosure_context(),
+                        &w.publics,
+                        NOW,
+                    )
+                    .is_ok(),
                 ),
                 None => Reached::Decoded,
             },

@@ -68,6 +68,7 @@ pub fn check(v: &Value) -> R<String> {
             Ok(outcome(answered.replay(&challenges)))
         }
         "token-info" => crate::rule8::check(v),
+        "presentation-for-request" => crate::rule11::check(v),
         "presentation" => {
             let keys = keys_from_json(v)?;
             let ctx = context_from_json(&v["context"])?;
@@ -81,8 +82,13 @@ pub fn check(v: &Value) -> R<String> {
         "signature" => {
             let keys = keys_from_json(v)?;
             let at = v["at"].as_u64().ok_or("at")?;
-            decoded(AttributeSignature::from_bytes(&unhex(v, "signature")?))
-                .map(|s| outcome(s.verify(&keys, at)))
+            decoded(AttributeSignature::from_bytes(&unhex(v, "signature")?)).map(|s| {
+                outcome(s.verify(
+                    &wallet_core::presentation::Expected::protocol_limits(),
+                    &keys,
+                    at,
+                ))
+            })
         }
         other => return Err(format!("unknown vector kind {other}")),
     };

@@ -266,7 +266,13 @@ pub(crate) fn verify_presentation_bytes(
 ) -> String {
     match Presentation::from_bytes(bytes) {
         Err(e) => e.stable_name().to_owned(),
-        Ok(p) => outcome(verify(&p, ctx, keys, now)),
+        Ok(p) => outcome(verify(
+            &p,
+            &wallet_core::presentation::Expected::protocol_limits(),
+            ctx,
+            keys,
+            now,
+        )),
     }
 }
 

@@ -24,6 +24,7 @@ pub mod check;
 mod common;
 mod invalid;
 pub mod names;
+mod rule11;
 mod rule8;
 mod valid;
 
@@ -45,6 +46,7 @@ pub fn generate() -> R<Vec<(String, Value)>> {
     let mut out = valid::vectors(&fixture)?;
     out.extend(invalid::vectors(&fixture)?);
     out.extend(rule8::vectors(&fixture.w)?);
+    out.extend(rule11::generate(&fixture.w)?);
     Ok(out)
 }
 

@@ -12,7 +12,7 @@ use wallet_core::holder::HolderProofError;
 use wallet_core::issuance::issuer::IssueError;
 use wallet_core::keys::KeyError;
 use wallet_core::predicate::PredicateError;
-use wallet_core::presentation::VerifyError;
+use wallet_core::presentation::{Part, ReadError, Unrequested, VerifyError};
 use wallet_core::signature::SignatureError;
 use wallet_core::token::{TokenCheckError, TokenInfoError, TokenPolicyError};
 
@@ -146,6 +146,7 @@ impl StableName for VerifyError {
             VerifyError::Predicate { error, .. } => error.stable_name(),
             VerifyError::PredicateTarget(_) => "presentation.predicate_target",
             VerifyError::Challenge => "presentation.challenge",
+            VerifyError::Unrequested(u) => u.stable_name(),
         }
     }
 }
@@ -156,6 +157,7 @@ impl StableName for SignatureError {
             SignatureError::NoMessage => "signature.no_message",
             SignatureError::Verify(e) => e.stable_name(),
             SignatureError::Decode(e) => e.stable_name(),
+            SignatureError::Unrequested(u) => u.stable_name(),
         }
     }
 }
@@ -238,4 +240,30 @@ pub const ALL: &[&str] = &[
     "presentation.predicate_target",
     "presentation.challenge",
     "signature.no_message",
+    "unrequested.tokens",
+    "unrequested.pseudonyms",
+    "unrequested.equalities",
+    "unrequested.predicates",
+    "unrequested.attributes",
 ];
+
+impl StableName for Unrequested {
+    fn stable_name(&self) -> &'static str {
+        match self.part {
+            Part::Tokens => "unrequested.tokens",
+            Part::Pseudonyms => "unrequested.pseudonyms",
+            Part::Equalities => "unrequested.equalities",
+            Part::Predicates => "unrequested.predicates",
+            Part::Attributes => "unrequested.attributes",
+        }
+    }
+}
+
+impl StableName for ReadError {
+    fn stable_name(&self) -> &'static str {
+        match self {
+            ReadError::Unrequested(u) => u.stable_name(),
+            ReadError::Decode(e) => e.stable_name(),
+        }
+    }
+}

@@ -83,6 +83,10 @@ pub struct FileConfig {
     pub default_verifier: Option<String>,
     /// Largest request body in bytes.
     pub body_limit: Option<usize>,
+    /// Verifications running at once (default: one per core).
+    pub verify_workers: Option<usize>,
+    /// Refused presentations after which a session fails (default 3).
+    pub max_wrong_answers: Option<u32>,
     /// Log as JSON lines.
     pub log_json: Option<bool>,
     /// Requestors (none: open mode).
@@ -200,6 +204,10 @@ pub struct Settings {
     pub default_verifier: Option<VerifierId>,
     /// Body limit.
     pub body_limit: usize,
+    /// Verification pool size.
+    pub verify_workers: usize,
+    /// Refused presentations after which a session fails.
+    pub max_wrong_answers: u32,
     /// JSON logs.
     pub log_json: bool,
     /// Requestor authentication.
@@ -285,6 +293,12 @@ impl FileConfig {
         }
         if let Some(v) = env_parse(env, "KENMERK_VERIFIER_BODY_LIMIT")? {
             self.body_limit = Some(v);
+        }
+        if let Some(v) = env_parse(env, "KENMERK_VERIFIER_VERIFY_WORKERS")? {
+            self.verify_workers = Some(v);
+        }
+        if let Some(v) = env_parse(env, "KENMERK_VERIFIER_MAX_WRONG_ANSWERS")? {
+            self.max_wrong_answers = Some(v);
         }
         if let Some(v) = env_parse(env, "KENMERK_VERIFIER_LOG_JSON")? {
             self.log_json = Some(v);
@@ -400,6 +414,16 @@ impl FileConfig {
         for r in self.requestors {
             requestors.push(requestor(r, default_verifier.as_ref())?);
         }
+        if self.verify_workers == Some(0) {
+            return Err(ConfigError::Invalid(
+                "verify_workers must be at least 1".into(),
+            ));
+        }
+        if self.max_wrong_answers == Some(0) {
+            return Err(ConfigError::Invalid(
+                "max_wrong_answers must be at least 1".into(),
+            ));
+        }
         let auth = if requestors.is_empty() {
             RequestorAuth::Open
         } else {
@@ -423,6 +447,12 @@ impl FileConfig {
             signing_key_file: self.signing_key_file,
             default_verifier,
             body_limit: self.body_limit.unwrap_or(DEFAULT_BODY_LIMIT),
+            verify_workers: self
+                .verify_workers
+                .unwrap_or_else(crate::pool::default_size),
+            max_wrong_answers: self
+                .max_wrong_answers
+                .unwrap_or(crate::session::DEFAULT_MAX_WRONG_ANSWERS),
             log_json: self.log_json.unwrap_or(false),
             auth,
         })

@@ -69,6 +69,10 @@ pub struct VerifierConfig {
     pub signing_key: Option<SigningKey>,
     /// Largest request body.
     pub body_limit: usize,
+    /// Verifications running at once; more get `503`.
+    pub verify_workers: usize,
+    /// Refused presentations after which a session is FAILED.
+    pub max_wrong_answers: u32,
 }
 
 impl VerifierConfig {
@@ -88,6 +92,8 @@ impl VerifierConfig {
             allowed_origins: Vec::new(),
             signing_key: None,
             body_limit: config::DEFAULT_BODY_LIMIT,
+            verify_workers: crate::pool::default_size(),
+            max_wrong_answers: crate::session::DEFAULT_MAX_WRONG_ANSWERS,
         }
     }
 
@@ -114,6 +120,8 @@ impl VerifierConfig {
             allowed_origins: s.allowed_origins,
             signing_key,
             body_limit: s.body_limit,
+            verify_workers: s.verify_workers,
+            max_wrong_answers: s.max_wrong_answers,
         })
     }
 }
@@ -318,6 +326,8 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
             public_url: public_url.clone(),
             session_timeout: config.session_timeout,
             result_ttl: config.result_ttl,
+            verify_workers: config.verify_workers,
+            max_wrong_answers: config.max_wrong_answers,
         },
         Arc::new(key),
         metrics.clone(),

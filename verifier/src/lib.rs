@@ -54,6 +54,10 @@
 //!             public_url: "https://parking.example.nl/kenmerk".into(),
 //!             session_timeout: Duration::from_secs(300),
 //!             result_ttl: Duration::from_secs(600),
+//!             // Verifications at once (more get 503), and refused
+//!             // presentations after which a session is FAILED.
+//!             verify_workers: 2,
+//!             max_wrong_answers: 3,
 //!         },
 //!         Arc::new(SigningKey::generate()?),
 //!         Metrics::new(),
@@ -108,6 +112,7 @@ pub mod config;
 pub mod daemon;
 pub mod metrics;
 pub mod page;
+pub mod pool;
 pub mod problem;
 pub mod router;
 pub mod scheme_source;

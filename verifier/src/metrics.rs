@@ -21,10 +21,11 @@ const BUCKETS: [f64; 10] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
 ];
 
-const FINAL_STATUSES: [SessionStatus; 3] = [
+const FINAL_STATUSES: [SessionStatus; 4] = [
     SessionStatus::Done,
     SessionStatus::Cancelled,
     SessionStatus::Timeout,
+    SessionStatus::Failed,
 ];
 
 /// Outcome of a presentation posted by a wallet, for the counter.
@@ -42,7 +43,7 @@ pub enum PresentationOutcome {
 #[derive(Default)]
 pub struct Metrics {
     sessions_created: AtomicU64,
-    sessions_final: [AtomicU64; 3],
+    sessions_final: [AtomicU64; FINAL_STATUSES.len()],
     presentations: [AtomicU64; 3],
     http_by_class: [AtomicU64; 5],
     latency_buckets: [AtomicU64; BUCKETS.len()],

@@ -30,6 +30,9 @@ pub struct Problem {
     /// `UNKNOWN_KEY`, ...), so that a client does not parse `detail`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Seconds after which a retry may succeed (the `Retry-After` header).
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -41,7 +44,14 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             reason: None,
+            retry_after: None,
         }
+    }
+
+    /// Send `Retry-After: seconds` with the problem.
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// Attach a machine-readable reason.
@@ -106,6 +116,11 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -252,6 +267,20 @@ impl From<crate::session::WalletError> for Problem {
                 Self::bad_request("malformed-presentation", "Malformed presentation", detail)
                     .with_reason("MALFORMED")
             }
+            E::Unrequested(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unrequested",
+                "Presentation carries more than the request asks",
+                detail,
+            )
+            .with_reason("UNREQUESTED"),
+            E::Busy => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "verifier-busy",
+                "Verifier busy",
+                detail,
+            )
+            .with_retry_after(1),
             E::WrongContext => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "wrong-context",
@@ -297,5 +326,16 @@ mod tests {
         assert_eq!(v["status"], 404);
         assert!(v["title"].is_string() && v["detail"].is_string());
         assert!(v.get("reason").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_busy_verifier_says_when_to_retry() {
+        let r = Problem::from(crate::session::WalletError::Busy).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["type"], "urn:kenmerk:verifier:verifier-busy");
     }
 }

@@ -5,7 +5,8 @@
 //! create ──► INITIALIZED ──wallet fetches request──► CONNECTED ──presentation──► DONE
 //!                 │                                      │
 //!                 ├── requestor deletes / wallet declines ┴──► CANCELLED
-//!                 └── deadline passes ───────────────────────► TIMEOUT
+//!                 ├── deadline passes ───────────────────────► TIMEOUT
+//!                 └── `max_wrong_answers` refused presentations ─► FAILED
 //! ```
 //!
 //! Every transition is a compare-and-set on the store ([`SessionStore::update`]),
@@ -16,6 +17,18 @@
 //!   presentation made for another session or verifier fails the challenge
 //!   and is refused without touching the session;
 //! - a finished session refuses every further presentation (`409`).
+//!
+//! What bounds the work a session costs (Rule 11): a presentation is counted
+//! on its undecoded bytes against what the request asks
+//! ([`Expected::for_request`]) on the async worker, before any group
+//! operation; decoding and verification then run on the bounded
+//! [`VerifyPool`] (full: a short bounded line, then `503` with
+//! `Retry-After`); and every
+//! refused presentation (malformed, unrequested, for another context)
+//! counts, so that after `max_wrong_answers` of them the session is FAILED
+//! and refuses the rest. The price: whoever saw the QR code can fail a
+//! session with that many bad posts, which costs the resident a rescan, not
+//! the verifier unbounded work.
 //!
 //! Creation checks the request against the scheme: known identifiers, and
 //! nothing beyond what the scheme registers for this verifier unless the
@@ -29,7 +42,7 @@ use futures::stream::{self, Stream};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use wallet_core::ids::VerifierId;
-use wallet_core::presentation::ChallengeContext;
+use wallet_core::presentation::{ChallengeContext, Expected, Presentation, ReadError};
 use wallet_core::request::{RequestSchemeError, SessionKind, SessionRequest, Unregistered};
 use wallet_core::scheme::VerifiedScheme;
 use wallet_core::signature::AttributeSignature;
@@ -39,6 +52,7 @@ use wallet_core::wire::{
 };
 
 use crate::metrics::{Metrics, PresentationOutcome};
+use crate::pool::VerifyPool;
 use crate::scheme_source::SchemeHandle;
 use crate::signature::{sign_timestamp, SignedTimestamp};
 use crate::signing::SigningKey;
@@ -65,7 +79,16 @@ pub struct SessionSettings {
     pub session_timeout: Duration,
     /// Time a finished session's result stays available.
     pub result_ttl: Duration,
+    /// Verifications running at once (blocking threads); more are refused
+    /// with `503`. Default: one per core ([`crate::pool::default_size`]).
+    pub verify_workers: usize,
+    /// Refused presentations after which a session is FAILED (at least 1;
+    /// default [`DEFAULT_MAX_WRONG_ANSWERS`]).
+    pub max_wrong_answers: u32,
 }
+
+/// Refused presentations after which a session fails, by default.
+pub const DEFAULT_MAX_WRONG_ANSWERS: u32 = 3;
 
 /// What a requestor asks for.
 #[derive(Debug, Clone)]
@@ -160,6 +183,13 @@ pub enum WalletError {
     /// The body is not a presentation.
     #[error("malformed presentation: {0}")]
     Malformed(String),
+    /// The presentation carries more than the request asks (Rule 11);
+    /// refused before any group operation.
+    #[error("{0}")]
+    Unrequested(String),
+    /// Every verification slot is in use; the wallet should retry shortly.
+    #[error("every verification slot is in use; retry shortly")]
+    Busy,
     /// The presentation was made for another session, request or verifier.
     #[error("the presentation does not answer this session (wrong nonce, request or verifier)")]
     WrongContext,
@@ -224,6 +254,10 @@ struct Body {
     deadline_ms: u64,
     requestor: String,
     result: Option<SessionResult>,
+    /// Presentations refused so far (absent in sessions stored before
+    /// the counter existed).
+    #[serde(default)]
+    wrong_answers: u32,
 }
 
 impl Body {
@@ -292,6 +326,7 @@ struct Inner {
     settings: SessionSettings,
     key: Arc<SigningKey>,
     metrics: Arc<Metrics>,
+    pool: VerifyPool,
     /// Set when the server shuts down: status streams end, so that a
     /// graceful shutdown does not wait for sessions to finish.
     closing: tokio::sync::watch::Sender<bool>,
@@ -321,6 +356,7 @@ impl Sessions {
             inner: Arc::new(Inner {
                 store,
                 scheme,
+                pool: VerifyPool::new(settings.verify_workers),
                 settings,
                 key,
                 metrics,
@@ -357,6 +393,11 @@ impl Sessions {
     /// The metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
+    }
+
+    /// The bounded pool every verification runs on.
+    pub fn verify_pool(&self) -> &VerifyPool {
+        &self.inner.pool
     }
 
     /// The settings.
@@ -425,6 +466,7 @@ impl Sessions {
             deadline_ms,
             requestor: new.requestor.clone(),
             result: None,
+            wrong_answers: 0,
         };
         let stored = StoredSession {
             id: SessionId::for_token(&requestor_token),
@@ -667,25 +709,49 @@ impl Sessions {
         wallet: &WalletToken,
         bytes: &[u8],
     ) -> Result<SessionResult, WalletError> {
-        let mut loaded = self.load_wallet(wallet).await?;
+        let loaded = self.load_wallet(wallet).await?;
         if loaded.status().is_final() {
             return Err(WalletError::Finished(loaded.status()));
         }
-        let presentation = verify::decode_presentation(bytes)
-            .map_err(|e| WalletError::Malformed(e.to_string()))?;
         let request = loaded.body.request().ok_or(WalletError::Corrupt)?;
+        let expected = Expected::for_request(&request);
+        // Rule 11, on this worker: array headers only, no group operation.
+        if let Err(e) = verify::check_shape(bytes, &expected) {
+            return Err(self.refuse(loaded, wallet, refusal(&e)).await);
+        }
         let context = loaded.body.context(&request);
         let scheme = self.scheme();
-        let verification = verify::verify(
-            &scheme,
-            &loaded.body.verifier,
-            &request,
-            &context,
-            &presentation,
-            now_ms() / 1000,
-        );
+        let (owned, verifier) = (bytes.to_vec(), loaded.body.verifier.clone());
+        let (job_request, job_context) = (request.clone(), context.clone());
+        let outcome = self
+            .inner
+            .pool
+            .run(move || -> Result<(Presentation, Verification), ReadError> {
+                let presentation = verify::decode_presentation(&owned, &expected)?;
+                let verification = verify::verify(
+                    &scheme,
+                    &verifier,
+                    &job_request,
+                    &job_context,
+                    &presentation,
+                    now_ms() / 1000,
+                );
+                Ok((presentation, verification))
+            })
+            .await
+            .map_err(|_| WalletError::Busy)?;
+        let (presentation, verification) = match outcome {
+            Ok(done) => done,
+            Err(e) => return Err(self.refuse(loaded, wallet, refusal(&e)).await),
+        };
         if verification.reason == Some(Reason::Challenge) {
-            return Err(WalletError::WrongContext);
+            return Err(self
+                .refuse(
+                    loaded,
+                    wallet,
+                    (Reason::Challenge, WalletError::WrongContext),
+                )
+                .await);
         }
         let (signature, timestamp_signature) =
             if request.kind() == SessionKind::Signing && verification.is_valid() {
@@ -708,6 +774,7 @@ impl Sessions {
             signature,
             timestamp_signature,
         };
+        let mut loaded = loaded;
         for _ in 0..CAS_ATTEMPTS {
             if self
                 .finish(&loaded, SessionStatus::Done, result.clone())
@@ -729,6 +796,77 @@ impl Sessions {
             }
         }
         Err(WalletError::Contention)
+    }
+
+    /// Count a refused presentation and return `error` for it; the
+    /// `max_wrong_answers`-th refusal moves the session to FAILED, with
+    /// the last refusal's reason as its result. A store failure while
+    /// counting is returned instead (the refusal was not recorded).
+    async fn refuse(
+        &self,
+        mut loaded: LoadedSession,
+        wallet: &WalletToken,
+        (reason, error): (Reason, WalletError),
+    ) -> WalletError {
+        let max = self.inner.settings.max_wrong_answers.max(1);
+        for _ in 0..CAS_ATTEMPTS {
+            if loaded.status().is_final() {
+                return error;
+            }
+            let wrong = loaded.body.wrong_answers.saturating_add(1);
+            let written = if wrong >= max {
+                let result = SessionResult {
+                    status: SessionStatus::Failed,
+                    kind: loaded
+                        .body
+                        .request()
+                        .map_or(SessionKind::Disclosing, |r| r.kind()),
+                    verifier: loaded.body.verifier.clone(),
+                    verification: Some(Verification::failed(
+                        reason,
+                        format!("{wrong} presentations were refused; the last: {error}"),
+                    )),
+                    signature: None,
+                    timestamp_signature: None,
+                };
+                let mut failing = loaded.clone();
+                failing.body.wrong_answers = wrong;
+                match self.finish(&failing, SessionStatus::Failed, result).await {
+                    Ok(done) => done.is_some(),
+                    Err(e) => return e.into(),
+                }
+            } else {
+                let mut body = loaded.body.clone();
+                body.wrong_answers = wrong;
+                let mut next = loaded.stored.clone();
+                next.body = match body.encode() {
+                    Ok(b) => b,
+                    Err(e) => return e.into(),
+                };
+                match self.inner.store.update(loaded.stored.version, next).await {
+                    Ok(UpdateOutcome::Updated) => true,
+                    Ok(UpdateOutcome::Missing) => return error,
+                    Ok(UpdateOutcome::Conflict) => false,
+                    Err(e) => return e.into(),
+                }
+            };
+            if written {
+                tracing::info!(
+                    verifier = %loaded.body.verifier,
+                    wrong,
+                    max,
+                    reason = %reason,
+                    "presentation refused"
+                );
+                return error;
+            }
+            loaded = match self.load_wallet(wallet).await {
+                Ok(l) => l,
+                Err(WalletError::NotFound) => return error,
+                Err(e) => return e,
+            };
+        }
+        WalletError::Contention
     }
 
     /// Create an offline challenge: a disclosure session whose request
@@ -861,6 +999,14 @@ fn request_message(body: &Body) -> Result<Vec<u8>, WalletError> {
         }
         _ => DisclosureRequestMessage::new(body.verifier.clone(), request, nonce).to_bytes(),
     })
+}
+
+/// The reason and error for bytes refused before verification.
+fn refusal(e: &ReadError) -> (Reason, WalletError) {
+    match e {
+        ReadError::Unrequested(u) => (Reason::Unrequested, WalletError::Unrequested(u.to_string())),
+        ReadError::Decode(d) => (Reason::Malformed, WalletError::Malformed(d.to_string())),
+    }
 }
 
 fn duration_ms(d: Duration) -> u64 {

@@ -17,6 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use wallet_core::presentation::Expected;
 use wallet_core::scheme::{SchemePublicKey, SchemeVerifyError, SignedScheme, VerifiedScheme};
 use wallet_core::signature::{AttributeSignature, SignatureError};
 
@@ -158,7 +159,7 @@ pub fn verify_signature(
         }
         None => now,
     };
-    match signature.verify(scheme, at) {
+    match signature.verify(&Expected::protocol_limits(), scheme, at) {
         Ok(verified) => {
             let attributes = verified
                 .credentials
@@ -187,6 +188,9 @@ pub fn verify_signature(
                 timestamp: signature.context.timestamp,
                 attributes,
             }
+        }
+        Err(SignatureError::Unrequested(e)) => {
+            SignatureReport::failed(signature, Reason::Unrequested, e.to_string())
         }
         Err(SignatureError::Verify(e)) => {
             SignatureReport::failed(signature, Reason::from_verify_error(&e), e.to_string())

@@ -46,12 +46,18 @@ pub enum SessionStatus {
     Cancelled,
     /// No presentation arrived before the session's deadline.
     Timeout,
+    /// Too many wrong presentations were posted (refused as malformed,
+    /// unrequested or for another context); see `max_wrong_answers`.
+    Failed,
 }
 
 impl SessionStatus {
     /// Whether the session can no longer change.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Done | Self::Cancelled | Self::Timeout)
+        matches!(
+            self,
+            Self::Done | Self::Cancelled | Self::Timeout | Self::Failed
+        )
     }
 
     /// The IRMA name, as used on the wire and in events.
@@ -62,6 +68,7 @@ impl SessionStatus {
             Self::Done => "DONE",
             Self::Cancelled => "CANCELLED",
             Self::Timeout => "TIMEOUT",
+            Self::Failed => "FAILED",
         }
     }
 }

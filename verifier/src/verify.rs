@@ -18,10 +18,11 @@
 //! once.
 
 use serde::{Deserialize, Serialize};
-use wallet_core::cbor::DecodeError;
 use wallet_core::ids::VerifierId;
 use wallet_core::matching::{self, PresentationResult, ProofStatus};
-use wallet_core::presentation::{self, ChallengeContext, Presentation, VerifyError};
+use wallet_core::presentation::{
+    self, ChallengeContext, Expected, Presentation, ReadError, VerifyError,
+};
 use wallet_core::request::SessionRequest;
 use wallet_core::scheme::VerifiedScheme;
 
@@ -32,6 +33,9 @@ use wallet_core::scheme::VerifiedScheme;
 pub enum Reason {
     /// The presentation bytes do not decode (non-canonical, wrong version, …).
     Malformed,
+    /// More tokens, pseudonyms, equalities or predicates than the request
+    /// asks for (Rule 11); refused before any group operation.
+    Unrequested,
     /// No tokens, or too many.
     TokenCount,
     /// A token names an issuer key that is not in the scheme.
@@ -81,6 +85,7 @@ impl Reason {
     /// The reason for a failed proof check.
     pub fn from_verify_error(e: &VerifyError) -> Self {
         match e {
+            VerifyError::Unrequested(_) => Self::Unrequested,
             VerifyError::TokenCount => Self::TokenCount,
             VerifyError::UnknownKey { .. } => Self::UnknownKey,
             VerifyError::KeyNotValid { .. } => Self::KeyNotValid,
@@ -111,6 +116,7 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Malformed => "MALFORMED",
+            Self::Unrequested => "UNREQUESTED",
             Self::TokenCount => "TOKEN_COUNT",
             Self::UnknownKey => "UNKNOWN_KEY",
             Self::KeyNotValid => "KEY_NOT_VALID",
@@ -179,7 +185,8 @@ impl Verification {
 
 /// Verify `presentation` as an answer to `request` from `verifier`, for
 /// `context` (which must carry this verifier and this request's digest),
-/// with the issuer keys of `scheme`, at `now` (Unix seconds).
+/// with the issuer keys of `scheme`, at `now` (Unix seconds). It may carry
+/// no more than the request asks ([`Expected::for_request`], Rule 11).
 ///
 /// ```
 /// # use verifier::verify::{verify, Reason};
@@ -220,7 +227,8 @@ pub fn verify(
             "the challenge context's message is not the request's",
         );
     }
-    match presentation::verify(presentation, context, scheme, now) {
+    let expected = Expected::for_request(request);
+    match presentation::verify(presentation, &expected, context, scheme, now) {
         Ok(verified) => {
             let mut result = matching::match_presentation(&verified, request, scheme, verifier);
             if result.timestamp.is_none() {
@@ -250,13 +258,49 @@ pub fn verify(
 }
 
 /// Decode a presentation: wallet-core's `PresentationMessage` or a bare
-/// `Presentation`, canonical CBOR either way. A failure is a `MALFORMED`
-/// result ([`Verification::failed`]).
-pub fn decode_presentation(bytes: &[u8]) -> Result<Presentation, DecodeError> {
+/// `Presentation`, canonical CBOR either way, after checking on the
+/// undecoded bytes that it carries no more than `expected` (Rule 11:
+/// decoding decompresses points). A decoding failure is a `MALFORMED`
+/// result, an over-count `UNREQUESTED` ([`Verification::failed`]).
+pub fn decode_presentation(bytes: &[u8], expected: &Expected) -> Result<Presentation, ReadError> {
     use wallet_core::wire::{PresentationMessage, WireMessage as _};
-    match PresentationMessage::from_bytes(bytes) {
-        Ok(m) => Ok(m.presentation),
-        Err(message_error) => Presentation::from_bytes(bytes).map_err(|_| message_error),
+    match check_form(bytes, expected)? {
+        Wrapped::Message => Ok(PresentationMessage::from_bytes(bytes)?.presentation),
+        Wrapped::Bare => Ok(Presentation::from_bytes(bytes)?),
+    }
+}
+
+/// Which form the bytes have.
+enum Wrapped {
+    Message,
+    Bare,
+}
+
+/// Rule 11 on undecoded bytes (a `PresentationMessage` or a bare
+/// `Presentation`): reads array headers only, no group operation.
+pub fn check_shape(bytes: &[u8], expected: &Expected) -> Result<(), ReadError> {
+    check_form(bytes, expected).map(|_| ())
+}
+
+fn check_form(bytes: &[u8], expected: &Expected) -> Result<Wrapped, ReadError> {
+    match expected.check_field_bytes(bytes, "presentation") {
+        Ok(_) => Ok(Wrapped::Message),
+        Err(ReadError::Unrequested(u)) => Err(u.into()),
+        Err(ReadError::Decode(message_error)) => match expected.check_bytes(bytes) {
+            Ok(_) => Ok(Wrapped::Bare),
+            Err(ReadError::Unrequested(u)) => Err(u.into()),
+            // Report the wire message's error: that is what wallets send.
+            Err(ReadError::Decode(_)) => Err(message_error.into()),
+        },
+    }
+}
+/// The failure result for bytes that were refused before verification.
+pub fn refused(e: &ReadError) -> Verification {
+    match e {
+        ReadError::Unrequested(u) => Verification::failed(Reason::Unrequested, u.to_string()),
+        ReadError::Decode(d) => {
+            Verification::failed(Reason::Malformed, format!("presentation: {d}"))
+        }
     }
 }
 
@@ -270,7 +314,7 @@ pub fn verify_offline_answer(
     answer: &[u8],
     now: u64,
 ) -> Verification {
-    match decode_presentation(answer) {
+    match decode_presentation(answer, &Expected::for_request(&challenge.request)) {
         Ok(p) => verify(
             scheme,
             &challenge.verifier,
@@ -279,7 +323,7 @@ pub fn verify_offline_answer(
             &p,
             now,
         ),
-        Err(e) => Verification::failed(Reason::Malformed, format!("presentation: {e}")),
+        Err(e) => refused(&e),
     }
 }
 
@@ -302,8 +346,9 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        assert!(decode_presentation(&[0xa0]).is_err());
-        assert!(decode_presentation(&[]).is_err());
+        let any = Expected::protocol_limits();
+        assert!(decode_presentation(&[0xa0], &any).is_err());
+        assert!(decode_presentation(&[], &any).is_err());
         let v = Verification::failed(Reason::Malformed, "x");
         assert_eq!(v.result.proof_status, ProofStatus::Invalid);
         assert!(!v.is_valid());

@@ -230,7 +230,17 @@ async fn replay_other_session_and_other_verifier_are_refused() {
     )
     .await;
     fetch(&poll).await;
-    assert_problem(post(&poll, bytes.clone()).await, 422, "wrong-context").await;
+    // The poll asks one attribute (one token); the parking answer carries
+    // three, so it is refused by count before its challenge is computed
+    // (Rule 11), and the poll session stays open.
+    let v = assert_problem(post(&poll, bytes.clone()).await, 422, "unrequested").await;
+    assert_eq!(v["reason"], "UNREQUESTED");
+    assert_eq!(
+        get_json(&format!("{base}/session/{}/status", poll.token))
+            .await
+            .1,
+        json!("CONNECTED")
+    );
 
     // To another verifier daemon (another instance, another store).
     let other = daemon(&demo, |_| {}).await;
@@ -600,7 +610,13 @@ async fn cancel_and_decline() {
 #[tokio::test]
 async fn malformed_and_oversized_input() {
     let demo = Demo::new();
-    let d = daemon(&demo, |c| c.body_limit = 16 * 1024).await;
+    // Enough wrong answers allowed to see each refusal on one session
+    // (failing after a few is tests/refusal.rs's subject).
+    let d = daemon(&demo, |c| {
+        c.body_limit = 16 * 1024;
+        c.max_wrong_answers = 10;
+    })
+    .await;
     let base = format!("http://{}", d.addr());
     let send = |body: Vec<u8>| {
         client()

@@ -199,11 +199,15 @@ fn pure_verification_gives_every_status() {
     );
 
     // Bytes that are not a presentation.
-    assert!(decode_presentation(&[0x80]).is_err());
+    let any = wallet_core::presentation::Expected::protocol_limits();
+    assert!(decode_presentation(&[0x80], &any).is_err());
     assert_eq!(
-        decode_presentation(&wallet_core::wire::WireMessage::to_bytes(
-            &wallet_core::wire::PresentationMessage::new(p.clone())
-        ))
+        decode_presentation(
+            &wallet_core::wire::WireMessage::to_bytes(
+                &wallet_core::wire::PresentationMessage::new(p.clone())
+            ),
+            &any
+        )
         .unwrap(),
         p
     );
@@ -274,6 +278,8 @@ fn manager(demo: &Demo, store: Arc<dyn SessionStore>, key: &[u8]) -> Sessions {
             public_url: "http://127.0.0.1:8701".into(),
             session_timeout: Duration::from_secs(60),
             result_ttl: Duration::from_secs(60),
+            verify_workers: 2,
+            max_wrong_answers: 3,
         },
         Arc::new(SigningKey::from_pkcs8_der(key).unwrap()),
         Metrics::new(),

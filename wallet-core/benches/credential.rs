@@ -310,7 +310,14 @@ fn print_sizes(w: &World) {
         let p = make(w);
         // A benchmark of a presentation that does not verify would measure
         // an early refusal: check every variant once.
-        verify(&p, &context(), &keys, NOW).expect("variant verifies");
+        verify(
+            &p,
+            &wallet_core::presentation::Expected::protocol_limits(),
+            &context(),
+            &keys,
+            NOW,
+        )
+        .expect("variant verifies");
         println!("  presentation {name}: {}", p.to_bytes().len());
     }
 }
@@ -419,7 +426,16 @@ fn bench_presentations(c: &mut Criterion, w: &World) {
         g.bench_function(format!("{name}/prove"), |b| b.iter(|| make(w)));
         let p = make(w);
         g.bench_function(format!("{name}/verify"), |b| {
-            b.iter(|| verify(black_box(&p), &context(), &keys, NOW).expect("verifies"))
+            b.iter(|| {
+                verify(
+                    black_box(&p),
+                    &wallet_core::presentation::Expected::protocol_limits(),
+                    &context(),
+                    &keys,
+                    NOW,
+                )
+                .expect("verifies")
+            })
         });
     }
     g.finish();

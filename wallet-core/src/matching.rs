@@ -509,7 +509,8 @@ pub fn evaluate(
     verifier: &VerifierId,
     now: u64,
 ) -> PresentationResult {
-    match presentation::verify(presentation, context, scheme, now) {
+    let expected = presentation::Expected::for_request(request);
+    match presentation::verify(presentation, &expected, context, scheme, now) {
         Ok(verified) => match_presentation(&verified, request, scheme, verifier),
         Err(e) => PresentationResult::from_verify_error(&e),
     }

@@ -18,9 +18,11 @@
 //! Positions are 0-based: position `i` uses generator `g_{i+1}`.
 
 pub mod prove;
+pub mod shape;
 pub mod verify;
 
 pub use prove::{PresentationBuilder, ProveError};
+pub use shape::{Expected, Part, ReadError, Shape, Unrequested};
 pub use verify::{
     verify, VerifiedCredential, VerifiedPredicate, VerifiedPresentation, VerifyError,
 };

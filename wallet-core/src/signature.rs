@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cbor::{self, check_version, DecodeError};
 use crate::presentation::{
-    verify, ChallengeContext, IssuerKeys, Presentation, VerifiedPresentation, VerifyError,
+    verify, ChallengeContext, Expected, IssuerKeys, Presentation, ReadError, Unrequested,
+    VerifiedPresentation, VerifyError,
 };
 
 const SIGNATURE_VERSION: u16 = 1;
@@ -24,6 +25,17 @@ pub enum SignatureError {
     Verify(#[from] VerifyError),
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Unrequested(#[from] Unrequested),
+}
+
+impl From<ReadError> for SignatureError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Unrequested(u) => Self::Unrequested(u),
+            ReadError::Decode(d) => Self::Decode(d),
+        }
+    }
 }
 
 /// A message signed with attributes.
@@ -60,7 +72,11 @@ impl AttributeSignature {
         self.context.message.as_deref().unwrap_or("")
     }
 
-    /// Verifies the signature with its tokens valid at `at` (Unix seconds).
+    /// Verifies the signature with its tokens valid at `at` (Unix seconds),
+    /// its presentation carrying no more than `expected` allows (a
+    /// signature comes without its request: pass
+    /// [`Expected::protocol_limits`], or [`Expected::for_request`] when the
+    /// request is known).
     ///
     /// `at` is the caller's to choose, on purpose: the signature's own
     /// `timestamp` is chosen by whoever made the signature and proves
@@ -68,13 +84,20 @@ impl AttributeSignature {
     /// timestamp you verified (the verifier daemon issues those).
     pub fn verify<K: IssuerKeys + ?Sized>(
         &self,
+        expected: &Expected,
         keys: &K,
         at: u64,
     ) -> Result<VerifiedPresentation, SignatureError> {
         if self.context.message.is_none() {
             return Err(SignatureError::NoMessage);
         }
-        Ok(verify(&self.presentation, &self.context, keys, at)?)
+        Ok(verify(
+            &self.presentation,
+            expected,
+            &self.context,
+            keys,
+            at,
+        )?)
     }
 
     /// Canonical CBOR.
@@ -82,8 +105,11 @@ impl AttributeSignature {
         cbor::to_cbor(self)
     }
 
-    /// Decodes a stored signature.
+    /// Decodes a stored signature; first its presentation's counts are
+    /// checked against the protocol maxima on the undecoded bytes (Rule 11:
+    /// decoding decompresses points).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SignatureError> {
+        Expected::protocol_limits().check_field_bytes(bytes, "p")?;
         let s: Self = cbor::from_cbor(bytes)?;
         check_version(s.v, SIGNATURE_VERSION)?;
         s.presentation.check_version()?;

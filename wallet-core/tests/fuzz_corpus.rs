@@ -480,7 +480,14 @@ fn presentation_seeds_verify_for_the_fixture_context_only() {
         let mut other = fuzz::disclosure_context();
         other.verifier = "demo.poll".into();
         assert!(
-            wallet_core::presentation::verify(&p, &other, &w.publics, NOW).is_err(),
+            wallet_core::presentation::verify(
+                &p,
+                &wallet_core::presentation::Expected::protocol_limits(),
+                &other,
+                &w.publics,
+                NOW
+            )
+            .is_err(),
             "{name} verified for another verifier"
         );
     }

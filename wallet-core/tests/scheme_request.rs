@@ -720,6 +720,8 @@ fn one_credential_per_type_within_a_conjunction() {
         b.token(tokens[credential], key, &[position]);
     }
     let mixed = b.prove(&mut OsRng).unwrap();
+    // Two tokens where the request needs one: refused by count first
+    // (Rule 11), before any group operation.
     let result = evaluate(
         &mixed,
         &message.context(),
@@ -727,6 +729,24 @@ fn one_credential_per_type_within_a_conjunction() {
         &w.scheme,
         &verifier,
         NOW,
+    );
+    assert_eq!(result.proof_status, ProofStatus::Invalid);
+    assert!(result.error.unwrap().contains("2 tokens"));
+    // Matching alone (the proof verified without the request's counts)
+    // still refuses the mix.
+    let verified = wallet_core::presentation::verify(
+        &mixed,
+        &wallet_core::presentation::Expected::protocol_limits(),
+        &message.context(),
+        &w.scheme,
+        NOW,
+    )
+    .unwrap();
+    let result = wallet_core::matching::match_presentation(
+        &verified,
+        &message.request,
+        &w.scheme,
+        &verifier,
     );
     assert_eq!(result.proof_status, ProofStatus::MissingAttributes);
     assert!(result.error.unwrap().contains("one credential"));

@@ -633,7 +633,11 @@ async fn demo(keep: bool, lang: Lang) -> Result<u8, DemoError> {
                 &out.as_ref().err().cloned().unwrap_or_default(),
             );
             if let Some(sig) = signature {
-                let later = sig.verify(&d.scheme, unix_now());
+                let later = sig.verify(
+                    &wallet_core::presentation::Expected::protocol_limits(),
+                    &d.scheme,
+                    unix_now(),
+                );
                 n.check(
                     "a third party verifies it against the scheme",
                     later.is_ok(),
@@ -643,7 +647,13 @@ async fn demo(keep: bool, lang: Lang) -> Result<u8, DemoError> {
                 forged.context.message = Some("I support permit 2026-114".into());
                 n.check(
                     "the same signature on another message is refused",
-                    forged.verify(&d.scheme, unix_now()).is_err(),
+                    forged
+                        .verify(
+                            &wallet_core::presentation::Expected::protocol_limits(),
+                            &d.scheme,
+                            unix_now(),
+                        )
+                        .is_err(),
                     "",
                 );
             }
@@ -745,7 +755,13 @@ async fn refusals(
         // Expired: the same presentation checked once its tokens expired.
         let expiry = p.tokens.first().map(|t| t.token.ti.expiry).unwrap_or(0);
         {
-            let later = verify(p, ctx, &d.scheme, expiry);
+            let later = verify(
+                p,
+                &wallet_core::presentation::Expected::protocol_limits(),
+                ctx,
+                &d.scheme,
+                expiry,
+            );
             let status = match &later {
                 Ok(_) => "VALID".to_owned(),
                 Err(e) => format!(

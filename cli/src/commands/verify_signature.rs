@@ -60,7 +60,11 @@ pub fn run(ctx: &Context, file: &Path) -> Result<u8, CliError> {
     let scheme_id = verifier.split('.').next().unwrap_or("").to_owned();
     let scheme = scheme_store::scheme_for(&contents, &scheme_id, now())?;
     let verified = signature
-        .verify(&scheme, u64::try_from(now()).unwrap_or(0))
+        .verify(
+            &wallet_core::presentation::Expected::protocol_limits(),
+            &scheme,
+            u64::try_from(now()).unwrap_or(0),
+        )
         .map_err(|e| CliError::SignatureInvalid(e.to_string()))?;
     let labels = Labels::new(&contents, ctx.lang);
     let mut disclosed = Vec::new();

@@ -542,19 +542,37 @@ pub async fn signature_verify(
                 "not base64url",
             )
         })?;
-    let signature = AttributeSignature::from_bytes(&bytes).map_err(|e| {
-        Problem::bad_request("malformed-signature", "Malformed signature", e.to_string())
-            .with_reason("MALFORMED")
+    // Counted against the protocol maxima before decoding (Rule 11).
+    let signature = AttributeSignature::from_bytes(&bytes).map_err(|e| match e {
+        wallet_core::signature::SignatureError::Unrequested(u) => Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "unrequested",
+            "Presentation carries more than the request asks",
+            u.to_string(),
+        )
+        .with_reason("UNREQUESTED"),
+        e => Problem::bad_request("malformed-signature", "Malformed signature", e.to_string())
+            .with_reason("MALFORMED"),
     })?;
     let scheme = state.sessions.scheme();
     let key = state.sessions.signing_key().public_key();
-    Ok(Json(verify_signature(
-        &scheme,
-        &signature,
-        req.timestamp_signature.as_ref(),
-        &key,
-        now_ms() / 1000,
-    )))
+    let timestamp = req.timestamp_signature;
+    // Group operations: on the verification pool, not this worker.
+    let report = state
+        .sessions
+        .verify_pool()
+        .run(move || {
+            verify_signature(
+                &scheme,
+                &signature,
+                timestamp.as_ref(),
+                &key,
+                now_ms() / 1000,
+            )
+        })
+        .await
+        .map_err(|_| Problem::from(crate::session::WalletError::Busy))?;
+    Ok(Json(report))
 }
 
 /// `POST /offline/challenge` answer.

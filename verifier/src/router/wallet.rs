@@ -69,7 +69,8 @@ pub struct PresentationAnswer {
     responses((status = 200, body = PresentationAnswer),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, description = "Session finished (replay or too late)", content_type = "application/problem+json"),
-        (status = 422, body = Problem, description = "Presentation for another session or verifier", content_type = "application/problem+json")))]
+        (status = 422, body = Problem, description = "Presentation for another session or verifier (wrong-context), or carrying more than the request asks (unrequested, Rule 11)", content_type = "application/problem+json"),
+        (status = 503, body = Problem, description = "Every verification slot is busy; retry after Retry-After seconds", content_type = "application/problem+json")))]
 pub async fn post_presentation(
     State(sessions): State<Sessions>,
     Path(token): Path<String>,

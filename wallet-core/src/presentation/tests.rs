@@ -22,7 +22,7 @@ pub(crate) struct World {
     pub address_tokens: Vec<CredentialToken>,
 }
 
-fn date(y: i32, m: u8, d: u8) -> Date {
+pub(crate) fn date(y: i32, m: u8, d: u8) -> Date {
     Date::from_calendar_date(y, Month::try_from(m).unwrap(), d).unwrap()
 }
 
@@ -80,7 +80,7 @@ pub(crate) fn world() -> World {
     }
 }
 
-fn keys(w: &World) -> Vec<crate::keys::IssuerPublicKey> {
+pub(crate) fn keys(w: &World) -> Vec<crate::keys::IssuerPublicKey> {
     vec![w.personal.public().clone(), w.address.public().clone()]
 }
 
@@ -95,7 +95,7 @@ pub(crate) fn context(verifier: &str) -> ChallengeContext {
 }
 
 /// Parking permit: city and postal code disclosed, age >= 18 proven.
-fn parking(w: &World) -> Presentation {
+pub(crate) fn parking(w: &World) -> Presentation {
     let mut b = PresentationBuilder::new(&w.holder, context("demo.parking"));
     let a = b.token(&w.address_tokens[0], w.address.public(), &[2, 3]);
     let p = b.token(&w.personal_tokens[0], w.personal.public(), &[]);
@@ -118,7 +118,14 @@ fn disclosure_only_verifies_and_reveals_only_what_was_shown() {
     b.token(&w.address_tokens[0], w.address.public(), &[3]);
     let p = b.prove(&mut OsRng).unwrap();
     let p = Presentation::from_bytes(&p.to_bytes()).unwrap();
-    let v = verify(&p, &context("demo.parking"), &keys(&w), NOW).unwrap();
+    let v = verify(
+        &p,
+        &Expected::protocol_limits(),
+        &context("demo.parking"),
+        &keys(&w),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(
         v.credentials[0].disclosed,
         vec![(3, AttributeValue::String("Utrecht".into()))]
@@ -132,7 +139,14 @@ fn disclosure_only_verifies_and_reveals_only_what_was_shown() {
 fn multi_credential_with_predicate_verifies() {
     let w = world();
     let p = parking(&w);
-    let v = verify(&p, &context("demo.parking"), &keys(&w), NOW).unwrap();
+    let v = verify(
+        &p,
+        &Expected::protocol_limits(),
+        &context("demo.parking"),
+        &keys(&w),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(v.credentials.len(), 2);
     assert_eq!(v.predicates.len(), 1);
     assert!(p.to_bytes().len() < 2048, "{} bytes", p.to_bytes().len());
@@ -171,8 +185,22 @@ fn pseudonym_same_scope_same_value() {
         b.prove(&mut OsRng).unwrap()
     };
     let (p1, p2) = (make(&w.address_tokens[0]), make(&w.address_tokens[1]));
-    let v1 = verify(&p1, &context("demo.poll"), &keys(&w), NOW).unwrap();
-    let v2 = verify(&p2, &context("demo.poll"), &keys(&w), NOW).unwrap();
+    let v1 = verify(
+        &p1,
+        &Expected::protocol_limits(),
+        &context("demo.poll"),
+        &keys(&w),
+        NOW,
+    )
+    .unwrap();
+    let v2 = verify(
+        &p2,
+        &Expected::protocol_limits(),
+        &context("demo.poll"),
+        &keys(&w),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(v1.pseudonyms[0].1, v2.pseudonyms[0].1);
 }
 
@@ -187,7 +215,14 @@ fn rule6_swapped_pseudonym_fails() {
     let mut p = b.prove(&mut OsRng).unwrap();
     p.pseudonyms[0].pseudonym += crate::group::g();
     assert_eq!(
-        verify(&p, &context("demo.poll"), &keys(&w), NOW).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &context("demo.poll"),
+            &keys(&w),
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::Challenge
     );
 }
@@ -201,7 +236,14 @@ fn equality_across_credentials() {
     let c = b.token(&w.address_tokens[1], w.address.public(), &[]);
     b.equal((a, 3), (c, 4));
     let p = b.prove(&mut OsRng).unwrap();
-    let v = verify(&p, &context("demo.parking"), &keys(&w), NOW).unwrap();
+    let v = verify(
+        &p,
+        &Expected::protocol_limits(),
+        &context("demo.parking"),
+        &keys(&w),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(v.equalities, vec![((0, 3), (1, 4))]);
     // Unequal values cannot be claimed equal.
     let mut b = PresentationBuilder::new(&w.holder, context("demo.parking"));
@@ -231,7 +273,14 @@ fn chained_equalities_share_one_nonce() {
     b.equal((t1, 3), (t2, 3));
     b.equal((t0, 3), (t1, 3));
     let p = b.prove(&mut OsRng).unwrap();
-    verify(&p, &context("demo.parking"), &keys(&w), NOW).unwrap();
+    verify(
+        &p,
+        &Expected::protocol_limits(),
+        &context("demo.parking"),
+        &keys(&w),
+        NOW,
+    )
+    .unwrap();
     // A self-equality proves nothing and is refused.
     let mut b = PresentationBuilder::new(&w.holder, context("demo.parking"));
     let t0 = b.token(&w.address_tokens[0], w.address.public(), &[]);
@@ -244,19 +293,40 @@ fn wrong_verifier_replay_and_message_fail() {
     let w = world();
     let p = parking(&w);
     assert_eq!(
-        verify(&p, &context("demo.poll"), &keys(&w), NOW).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &context("demo.poll"),
+            &keys(&w),
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::Challenge
     );
     let mut other_nonce = context("demo.parking");
     other_nonce.nonce = vec![1; 32];
     assert_eq!(
-        verify(&p, &other_nonce, &keys(&w), NOW).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &other_nonce,
+            &keys(&w),
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::Challenge
     );
     let mut with_message = context("demo.parking");
     with_message.message = Some("I object".into());
     assert_eq!(
-        verify(&p, &with_message, &keys(&w), NOW).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &with_message,
+            &keys(&w),
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::Challenge
     );
 }
@@ -267,12 +337,20 @@ fn expired_unknown_and_rotated_keys() {
     let p = parking(&w);
     let expiry = p.tokens[0].token.ti.expiry;
     assert_eq!(
-        verify(&p, &context("demo.parking"), &keys(&w), expiry).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &context("demo.parking"),
+            &keys(&w),
+            expiry
+        )
+        .unwrap_err(),
         VerifyError::Expired { token: 0 }
     );
     assert!(matches!(
         verify(
             &p,
+            &Expected::protocol_limits(),
             &context("demo.parking"),
             &vec![w.personal.public().clone()],
             NOW
@@ -281,7 +359,14 @@ fn expired_unknown_and_rotated_keys() {
         VerifyError::UnknownKey { token: 0, .. }
     ));
     assert_eq!(
-        verify(&p, &context("demo.parking"), &keys(&w), 4_000_000_000).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &context("demo.parking"),
+            &keys(&w),
+            4_000_000_000
+        )
+        .unwrap_err(),
         VerifyError::KeyNotValid { token: 0 }
     );
 }
@@ -298,7 +383,14 @@ fn rule5_overlapping_partition_fails() {
         .disclosed
         .insert(0, Disclosed(0, AttributeValue::String("Elsewhere".into())));
     assert_eq!(
-        verify(&p, &context("demo.parking"), &keys(&w), NOW).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &context("demo.parking"),
+            &keys(&w),
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::Partition { token: 0 }
     );
     // Dropping a position is refused too.
@@ -307,7 +399,14 @@ fn rule5_overlapping_partition_fails() {
     let mut p = b.prove(&mut OsRng).unwrap();
     p.tokens[0].hidden.pop();
     assert_eq!(
-        verify(&p, &context("demo.parking"), &keys(&w), NOW).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &context("demo.parking"),
+            &keys(&w),
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::Partition { token: 0 }
     );
 }
@@ -322,7 +421,14 @@ fn rule6_predicate_moved_to_other_bound_fails() {
         on: date(2026, 11, 25),
     };
     assert_eq!(
-        verify(&p, &context("demo.parking"), &keys(&w), NOW).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &context("demo.parking"),
+            &keys(&w),
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::Challenge
     );
 }
@@ -333,7 +439,14 @@ fn tampered_token_fails_token_check() {
     let mut p = parking(&w);
     p.tokens[0].token.sr += curve25519_dalek::scalar::Scalar::ONE;
     assert!(matches!(
-        verify(&p, &context("demo.parking"), &keys(&w), NOW).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &context("demo.parking"),
+            &keys(&w),
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::TokenCheck { token: 0, .. }
     ));
 }
@@ -346,7 +459,14 @@ fn disclosed_value_kind_must_match() {
     let mut p = b.prove(&mut OsRng).unwrap();
     p.tokens[0].disclosed[0].1 = AttributeValue::String("29".into());
     assert_eq!(
-        verify(&p, &context("demo.parking"), &keys(&w), NOW).unwrap_err(),
+        verify(
+            &p,
+            &Expected::protocol_limits(),
+            &context("demo.parking"),
+            &keys(&w),
+            NOW
+        )
+        .unwrap_err(),
         VerifyError::DisclosedKind {
             token: 0,
             position: 1
@@ -366,11 +486,16 @@ fn signature_verifies_later_and_binds_message() {
     let sig = crate::signature::AttributeSignature::from_bytes(&sig.to_bytes()).unwrap();
     // Verified long after the tokens expired, at the time a trusted
     // timestamp vouches for; at "now" the expired tokens are refused.
-    sig.verify(&keys(&w), NOW).unwrap();
-    assert!(sig.verify(&keys(&w), NOW + 365 * 86_400).is_err());
+    sig.verify(&Expected::protocol_limits(), &keys(&w), NOW)
+        .unwrap();
+    assert!(sig
+        .verify(&Expected::protocol_limits(), &keys(&w), NOW + 365 * 86_400)
+        .is_err());
     let mut forged = sig.clone();
     forged.context.message = Some("I support permit 2026-114".into());
-    assert!(forged.verify(&keys(&w), NOW).is_err());
+    assert!(forged
+        .verify(&Expected::protocol_limits(), &keys(&w), NOW)
+        .is_err());
 }
 
 #[test]
@@ -383,9 +508,16 @@ fn every_single_byte_change_fails() {
     for i in 0..bytes.len() {
         let mut m = bytes.clone();
         m[i] ^= 0x01;
-        let ok = Presentation::from_bytes(&m)
+        let ok = Presentation::from_bytes(&m).ok().and_then(|p| {
+            verify(
+                &p,
+                &Expected::protocol_limits(),
+                &context("demo.poll"),
+                &keys(&w),
+                NOW,
+            )
             .ok()
-            .and_then(|p| verify(&p, &context("demo.poll"), &keys(&w), NOW).ok());
+        });
         assert!(ok.is_none(), "flipping byte {i} still verifies");
     }
 }
@@ -442,7 +574,7 @@ proptest! {
         let mut b = PresentationBuilder::new(&holder, context("demo.x"));
         b.token(&tokens[0], address.public(), &disclosed);
         let p = b.prove(&mut OsRng).unwrap();
-        let v = verify(&p, &context("demo.x"), &vec![address.public().clone()], NOW).unwrap();
+        let v = verify(&p, &Expected::protocol_limits(), &context("demo.x"), &vec![address.public().clone()], NOW).unwrap();
         let expected: Vec<(usize, AttributeValue)> = disclosed.iter().map(|&i| (i, values[i].clone())).collect();
         prop_assert_eq!(&v.credentials[0].disclosed, &expected);
     }

@@ -1,7 +1,8 @@
 //! The verifier's side: checking a presentation.
 //!
-//! Checks, in order (each failure has its own [`VerifyError`]): version and
-//! sizes; per token the issuer key (known, valid now), the token
+//! Checks, in order (each failure has its own [`VerifyError`]): the number
+//! of tokens, pseudonyms, equalities and predicates against what was asked
+//! ([`Expected`], Rule 11, before any group operation); per token the issuer key (known, valid now), the token
 //! information (matches the key, not expired), the token check (Rule 1), the
 //! partition of positions (Rule 5) and the kinds of disclosed values; the
 //! equalities; the predicate statements; the challenge `c` over everything
@@ -12,6 +13,7 @@ use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::VartimeMultiscalarMul;
 
+use super::shape::{Expected, Shape, Unrequested};
 use super::{
     challenge, ChallengeContext, Commitments, Disclosed, Equality, Hidden, IssuerKeys,
     Presentation, MAX_TOKENS,
@@ -27,6 +29,8 @@ use crate::token::TokenCheckError;
 /// Which check a presentation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
+    #[error(transparent)]
+    Unrequested(#[from] Unrequested),
     #[error("a presentation must show 1 to {MAX_TOKENS} tokens")]
     TokenCount,
     #[error("token {token}: unknown issuer key {key_id}")]
@@ -129,15 +133,22 @@ fn check_partition(disclosed: &[Disclosed], hidden: &[Hidden], n: usize) -> bool
     all.iter().enumerate().all(|(k, &i)| k == i)
 }
 
-/// Verifies `presentation` for `context` at time `now` (Unix seconds),
-/// with issuer keys from `keys` (the pinned scheme).
+/// Verifies `presentation`, which may carry no more than `expected`
+/// allows, for `context` at time `now` (Unix seconds), with issuer keys
+/// from `keys` (the pinned scheme).
+///
+/// For bytes from the network, check the counts before decoding with
+/// [`Expected::decode`]: decoding decompresses points, which is work too.
 pub fn verify<K: IssuerKeys + ?Sized>(
     presentation: &Presentation,
+    expected: &Expected,
     context: &ChallengeContext,
     keys: &K,
     now: u64,
 ) -> Result<VerifiedPresentation, VerifyError> {
     let p = presentation;
+    // Rule 11: refuse what was not asked before any group operation.
+    expected.check(&Shape::of(p))?;
     if p.tokens.is_empty() || p.tokens.len() > MAX_TOKENS {
         return Err(VerifyError::TokenCount);
     }
