@@ -311,7 +311,8 @@ pub enum InsertSession {
 
 /// The storage boundary of the issuer. Every method is one transaction.
 pub trait Store: Send + Sync + 'static {
-    /// Whether the database answers (for /readyz).
+    /// Whether the database accepts a durable write of about one issuance
+    /// step (for /readyz): a full disk or a read-only database fails it.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Stores a new session; refuses a second open session for one record.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
 
-use super::sql::{impl_store, migrator, Embedded};
+use super::sql::{checked, impl_store, migrator, Embedded};
 use super::StoreError;
 
 const MIGRATIONS: Embedded = Embedded(&[
@@ -21,6 +21,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         2,
         "finished sessions",
         include_str!("../../migrations/postgres/0002_finished_sessions.sql"),
+    ),
+    (
+        3,
+        "store health",
+        include_str!("../../migrations/postgres/0003_store_health.sql"),
     ),
 ]);
 

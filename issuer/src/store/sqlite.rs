@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::sql::{impl_store, migrator, Embedded};
+use super::sql::{checked, impl_store, migrator, Embedded};
 use super::StoreError;
 
 const MIGRATIONS: Embedded = Embedded(&[
@@ -23,6 +23,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "finished sessions",
         include_str!("../../migrations/sqlite/0002_finished_sessions.sql"),
     ),
+    (
+        3,
+        "store health",
+        include_str!("../../migrations/sqlite/0003_store_health.sql"),
+    ),
 ]);
 
 /// The SQLite store.
@@ -35,7 +40,14 @@ impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite:PATH` or
     /// `sqlite://PATH`) and applies the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        Self::connect_with(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    /// Opens the database `options` name with the store's own settings on
+    /// top (journal, durability, timeouts) and applies the migrations. Tests
+    /// add pragmas here (for example `max_page_count` to fill the file).
+    pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit is on disk before the answer leaves. With
