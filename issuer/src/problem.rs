@@ -147,6 +147,9 @@ impl From<CreateSessionError> for Problem {
                 Problem::bad_request("invalid-attributes", e.to_string())
             }
             CreateSessionError::NoKey(_) => Problem::unavailable(e.to_string()),
+            CreateSessionError::SubjectBusy => {
+                Problem::conflict("session-in-progress", e.to_string())
+            }
             CreateSessionError::Forbidden(a) => a.into(),
             CreateSessionError::Store(s) => s.into(),
         }

@@ -307,6 +307,9 @@ pub enum InsertSession {
     Inserted,
     /// Another open session exists for the same credential record.
     RecordBusy,
+    /// Another open session exists for the same subject and credential
+    /// type (first issuance or refresh alike).
+    SubjectBusy,
 }
 
 /// The storage boundary of the issuer. Every method is one transaction.
@@ -315,7 +318,8 @@ pub trait Store: Send + Sync + 'static {
     /// step (for /readyz): a full disk or a read-only database fails it.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Stores a new session; refuses a second open session for one record.
+    /// Stores a new session; refuses a second open session for one record,
+    /// or for one subject and credential type.
     fn insert_session(
         &self,
         session: &NewSession,

@@ -27,6 +27,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "store health",
         include_str!("../../migrations/postgres/0003_store_health.sql"),
     ),
+    (
+        4,
+        "open sessions per subject",
+        include_str!("../../migrations/postgres/0004_open_subject_sessions.sql"),
+    ),
 ]);
 
 /// The PostgreSQL store.

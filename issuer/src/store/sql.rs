@@ -216,6 +216,64 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// Claims every (subject, credential type) of a new session inside
+        /// its transaction; false if another open session holds one
+        /// (security.md §4: one open issuance session per subject and
+        /// type, so batches of one `gamma` cannot be pooled). A holder that
+        /// expired or ended no longer counts.
+        async fn claim_subject_types(
+            conn: &mut <<$row as sqlx::Row>::Database as sqlx::Database>::Connection,
+            s: &$crate::store::NewSession,
+        ) -> Result<bool, sqlx::Error> {
+            let Some(subject) = &s.subject else {
+                return Ok(true);
+            };
+            let types: std::collections::BTreeSet<&str> =
+                s.credentials.iter().map(|c| c.credential_type.as_str()).collect();
+            for credential_type in types {
+                // Past its expiry but not swept yet: it ends now.
+                sqlx::query(&format!(
+                    "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
+                     secret_state = NULL, updated_at = $1 \
+                     WHERE expires_at <= $1 AND state IN {} AND id IN \
+                     (SELECT session_id FROM open_subject_sessions \
+                      WHERE subject = $2 AND credential_type = $3)",
+                    $crate::store::sql::OPEN_STATES
+                ))
+                .bind(s.created_at)
+                .bind(subject)
+                .bind(credential_type)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(&format!(
+                    "DELETE FROM open_subject_sessions WHERE subject = $1 \
+                     AND credential_type = $2 AND NOT EXISTS (SELECT 1 FROM sessions \
+                     WHERE sessions.id = open_subject_sessions.session_id AND sessions.state IN {})",
+                    $crate::store::sql::OPEN_STATES
+                ))
+                .bind(subject)
+                .bind(credential_type)
+                .execute(&mut *conn)
+                .await?;
+                // DO NOTHING, not a unique violation: PostgreSQL would abort
+                // the transaction, and a racing claim waits for the other
+                // transaction and then sees its row.
+                let claimed = sqlx::query(
+                    "INSERT INTO open_subject_sessions (subject, credential_type, session_id) \
+                     VALUES ($1, $2, $3) ON CONFLICT (subject, credential_type) DO NOTHING",
+                )
+                .bind(subject)
+                .bind(credential_type)
+                .bind(&s.id)
+                .execute(&mut *conn)
+                .await?;
+                if claimed.rows_affected() != 1 {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+
         impl $crate::store::Store for $store {
             async fn ping(&self) -> Result<(), $crate::store::StoreError> {
                 // A write, not `SELECT 1`: a full disk still answers reads
@@ -285,16 +343,19 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await;
                     match inserted {
-                        Ok(_) => {
-                            tx.commit().await?;
-                            Ok($crate::store::InsertSession::Inserted)
-                        }
+                        Ok(_) => {}
                         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                             tx.rollback().await?;
-                            Ok($crate::store::InsertSession::RecordBusy)
+                            return Ok($crate::store::InsertSession::RecordBusy);
                         }
-                        Err(e) => Err(e.into()),
+                        Err(e) => return Err(e.into()),
                     }
+                    if !claim_subject_types(&mut *tx, s).await? {
+                        tx.rollback().await?;
+                        return Ok($crate::store::InsertSession::SubjectBusy);
+                    }
+                    tx.commit().await?;
+                    Ok($crate::store::InsertSession::Inserted)
                 })
             }
 

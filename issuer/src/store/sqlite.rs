@@ -28,6 +28,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "store health",
         include_str!("../../migrations/sqlite/0003_store_health.sql"),
     ),
+    (
+        4,
+        "open sessions per subject",
+        include_str!("../../migrations/sqlite/0004_open_subject_sessions.sql"),
+    ),
 ]);
 
 /// The SQLite store.
