@@ -14,6 +14,7 @@
 //! answer. A second, different answer for the same nonces can therefore
 //! never be handed out, even by two issuer instances racing each other.
 
+pub mod checked;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;

@@ -8,7 +8,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
 
-use super::sql::{checked, impl_store, migrator, Embedded};
+use super::checked::checked;
+use super::sql::{impl_store, migrator, Embedded};
 use super::StoreError;
 
 const MIGRATIONS: Embedded = Embedded(&[

@@ -9,7 +9,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::sql::{checked, impl_store, migrator, Embedded};
+use super::checked::checked;
+use super::sql::{impl_store, migrator, Embedded};
 use super::StoreError;
 
 const MIGRATIONS: Embedded = Embedded(&[
