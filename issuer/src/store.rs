@@ -313,6 +313,18 @@ pub enum InsertSession {
     SubjectBusy,
 }
 
+/// Outcome of recording a signed scheme version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordScheme {
+    /// First time this version is seen: recorded.
+    Recorded,
+    /// This version is already recorded with this very content.
+    Same,
+    /// This version is recorded with other content: publishing this
+    /// document would give one version number two meanings.
+    Conflict,
+}
+
 /// The storage boundary of the issuer. Every method is one transaction.
 pub trait Store: Send + Sync + 'static {
     /// Whether the database accepts a durable write of about one issuance
@@ -435,6 +447,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// All known issuer keys, by credential type and counter.
     fn keys(&self) -> impl Future<Output = Result<Vec<KeyRecord>, StoreError>> + Send;
+
+    /// Records that scheme `version` was published with content `digest`,
+    /// unless that version is already recorded (then compares).
+    fn record_scheme_version(
+        &self,
+        version: i64,
+        digest: &[u8],
+        now: i64,
+    ) -> impl Future<Output = Result<RecordScheme, StoreError>> + Send;
+
+    /// The highest scheme version ever recorded, if any.
+    fn latest_scheme_version(&self)
+        -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 
     /// Appends to the audit log.
     fn append_audit(
@@ -580,6 +605,17 @@ impl Store for AnyStore {
     }
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         forward!(self, keys())
+    }
+    async fn record_scheme_version(
+        &self,
+        version: i64,
+        digest: &[u8],
+        now: i64,
+    ) -> Result<RecordScheme, StoreError> {
+        forward!(self, record_scheme_version(version, digest, now))
+    }
+    async fn latest_scheme_version(&self) -> Result<Option<i64>, StoreError> {
+        forward!(self, latest_scheme_version())
     }
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         forward!(self, append_audit(entry))

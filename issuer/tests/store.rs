@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use issuer::store::{
     AuditEntry, CredentialStatus, FinishIssuance, FinishOutcome, InsertSession, KeyRecord,
-    NewSession, PostgresStore, SessionCredential, SessionKind, SessionState, SqliteStore, Store,
+    NewSession, PostgresStore, RecordScheme, SessionCredential, SessionKind, SessionState,
+    SqliteStore, Store,
 };
 
 const NOW: i64 = 1_790_000_000;
@@ -115,6 +116,7 @@ async fn suite<S: Store + InjectFailure>(store: Arc<S>) {
     refresh_and_revocation(&*store).await;
     subject_revocation_and_update(&*store).await;
     keys(&*store).await;
+    scheme_versions(&*store).await;
     failure_mid_finish(&*store).await;
     racing_answers(store.clone()).await;
     // Last: it deletes every finished session of the suite.
@@ -350,6 +352,20 @@ async fn one_open_session_per_subject_and_type<S: Store>(store: &S) {
             .await
             .unwrap();
     }
+}
+
+/// One version number, one document.
+async fn scheme_versions<S: Store>(store: &S) {
+    assert_eq!(store.latest_scheme_version().await.unwrap(), None);
+    let record =
+        |v, d: u8| async move { store.record_scheme_version(v, &[d; 32], NOW).await.unwrap() };
+    assert_eq!(record(1, 1).await, RecordScheme::Recorded);
+    assert_eq!(record(1, 1).await, RecordScheme::Same);
+    assert_eq!(record(1, 2).await, RecordScheme::Conflict);
+    assert_eq!(record(3, 3).await, RecordScheme::Recorded);
+    assert_eq!(record(2, 2).await, RecordScheme::Recorded);
+    assert_eq!(store.latest_scheme_version().await.unwrap(), Some(3));
+    assert_eq!(record(3, 1).await, RecordScheme::Conflict);
 }
 
 async fn expiry<S: Store>(store: &S) {

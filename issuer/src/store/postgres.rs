@@ -33,6 +33,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "open sessions per subject",
         include_str!("../../migrations/postgres/0004_open_subject_sessions.sql"),
     ),
+    (
+        5,
+        "scheme versions",
+        include_str!("../../migrations/postgres/0005_scheme_versions.sql"),
+    ),
 ]);
 
 /// The PostgreSQL store.

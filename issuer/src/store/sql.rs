@@ -800,6 +800,52 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn record_scheme_version(
+                &self,
+                version: i64,
+                digest: &[u8],
+                now: i64,
+            ) -> Result<$crate::store::RecordScheme, $crate::store::StoreError> {
+                checked!(&self.pool, |conn| {
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    let inserted = sqlx::query(
+                        "INSERT INTO scheme_versions (version, digest, published_at) \
+                         VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING",
+                    )
+                    .bind(version)
+                    .bind(digest)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if inserted.rows_affected() == 1 {
+                        // The table itself is the record (no audit entry:
+                        // the audit log is about credentials and keys).
+                        tx.commit().await?;
+                        return Ok($crate::store::RecordScheme::Recorded);
+                    }
+                    let stored: Vec<u8> =
+                        sqlx::query_scalar("SELECT digest FROM scheme_versions WHERE version = $1")
+                            .bind(version)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    Ok(if stored.as_slice() == digest {
+                        $crate::store::RecordScheme::Same
+                    } else {
+                        $crate::store::RecordScheme::Conflict
+                    })
+                })
+            }
+
+            async fn latest_scheme_version(&self) -> Result<Option<i64>, $crate::store::StoreError> {
+                checked!(&self.pool, |conn| {
+                    let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM scheme_versions")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    Ok(latest)
+                })
+            }
+
             async fn append_audit(&self, entry: &$crate::store::AuditEntry) -> Result<(), $crate::store::StoreError> {
                 checked!(&self.pool, |conn| {
                     insert_audit(&mut *conn, entry).await?;

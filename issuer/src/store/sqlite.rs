@@ -34,6 +34,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "open sessions per subject",
         include_str!("../../migrations/sqlite/0004_open_subject_sessions.sql"),
     ),
+    (
+        5,
+        "scheme versions",
+        include_str!("../../migrations/sqlite/0005_scheme_versions.sql"),
+    ),
 ]);
 
 /// The SQLite store.
