@@ -38,6 +38,8 @@ const TMPFS_SIZE: &str = "4m";
 /// Free space left after the filler: room for a few sessions, so the disk
 /// fills in the middle of the run and not before it.
 const HEADROOM: u64 = 192 * 1024;
+/// Sessions committed before the disk fills, answered while it fills.
+const PREPARED: usize = 6;
 /// Upper bound on sessions driven, whatever happens.
 const MAX_SESSIONS: usize = 80;
 /// Failed steps to see before the disk counts as full for good.
@@ -139,6 +141,8 @@ struct Told {
     /// Sessions with signer commitments, for later challenges.
     open: BTreeMap<String, (String, IssuanceOffer, SignerCommitmentsMessage)>,
     failures: usize,
+    /// Failed steps by name, to show where the disk ran out.
+    failed_steps: BTreeMap<&'static str, usize>,
 }
 
 impl Told {
@@ -170,7 +174,7 @@ async fn post_cbor(h: &Harness, url: &str, body: &[u8]) -> reqwest::Response {
 }
 
 /// A failed step must be a clean 503 problem+json, never a half answer.
-async fn failed_step(told: &mut Told, step: &str, r: reqwest::Response) {
+async fn failed_step(told: &mut Told, step: &'static str, r: reqwest::Response) {
     let status = r.status();
     let text = r.text().await.unwrap();
     assert_eq!(
@@ -181,22 +185,36 @@ async fn failed_step(told: &mut Told, step: &str, r: reqwest::Response) {
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["type"], "urn:kenmerk:problem:unavailable", "{v}");
     told.failures += 1;
+    *told.failed_steps.entry(step).or_default() += 1;
 }
 
-/// Sends fresh challenges for a committed session and records a 200.
-async fn challenge(h: &Harness, wallet: &Wallet, told: &mut Told, id: &str) -> StatusCode {
+/// Sends fresh challenges for a committed session and records a 200; any
+/// other answer is returned unread.
+async fn challenge_response(
+    h: &Harness,
+    wallet: &Wallet,
+    told: &mut Told,
+    id: &str,
+) -> Option<reqwest::Response> {
     let (_, offer, signer) = told.open[id].clone_parts();
     // From the current harness: a restarted issuer has another port.
     let url = h.url(&format!("/wallet/session/{id}"));
     let (_pending, challenges) = wallet.challenges(&offer, &signer);
     let challenges = challenges.to_bytes();
     let r = post_cbor(h, &format!("{url}/challenges"), &challenges).await;
-    let status = r.status();
-    if status == StatusCode::OK {
-        let responses = r.bytes().await.unwrap().to_vec();
-        told.answer(id, challenges, responses);
+    if r.status() != StatusCode::OK {
+        return Some(r);
     }
-    status
+    let responses = r.bytes().await.unwrap().to_vec();
+    told.answer(id, challenges, responses);
+    None
+}
+
+async fn challenge(h: &Harness, wallet: &Wallet, told: &mut Told, id: &str) -> StatusCode {
+    match challenge_response(h, wallet, told, id).await {
+        None => StatusCode::OK,
+        Some(r) => r.status(),
+    }
 }
 
 trait CloneParts {
@@ -213,8 +231,9 @@ impl CloneParts for (String, IssuanceOffer, SignerCommitmentsMessage) {
     }
 }
 
-/// One issuance, step by step; stops at the first failed step.
-async fn drive_one(h: &Harness, wallet: &Wallet, told: &mut Told, i: usize) {
+/// One issuance, step by step (without the challenges unless `answer`);
+/// stops at the first failed step.
+async fn drive_one(h: &Harness, wallet: &Wallet, told: &mut Told, i: usize, answer: bool) {
     let r = h
         .client
         .post(h.url("/session"))
@@ -246,8 +265,14 @@ async fn drive_one(h: &Harness, wallet: &Wallet, told: &mut Told, i: usize) {
     told.committed.insert(id.clone(), signer_bytes.clone());
     let signer = SignerCommitmentsMessage::from_bytes(&signer_bytes).unwrap();
     told.open.insert(id.clone(), (url, offer, signer));
-    if challenge(h, wallet, told, &id).await != StatusCode::OK {
-        told.failures += 1;
+    if answer {
+        answer_step(h, wallet, told, &id).await;
+    }
+}
+
+async fn answer_step(h: &Harness, wallet: &Wallet, told: &mut Told, id: &str) {
+    if let Some(r) = challenge_response(h, wallet, told, id).await {
+        failed_step(told, "challenges", r).await;
     }
 }
 
@@ -344,11 +369,22 @@ async fn sqlite_tmpfs_full_disk() {
     wallet.issue(&h, &url).await;
     assert_eq!(readyz(&h).await, StatusCode::OK);
 
+    // Sessions waiting for their challenges when the disk fills, so the
+    // answer step (nonces deleted, record written) meets the full disk too.
+    let mut told = Told::default();
+    for i in 0..PREPARED {
+        drive_one(&h, &wallet, &mut told, 1000 + i, false).await;
+    }
+    assert_eq!(told.open.len(), PREPARED);
+    let mut waiting: Vec<String> = told.open.keys().cloned().collect();
+
     let filler = fs.path().join("filler");
     fill(&filler, HEADROOM);
-    let mut told = Told::default();
     for i in 0..MAX_SESSIONS {
-        drive_one(&h, &wallet, &mut told, i).await;
+        if let Some(id) = waiting.pop() {
+            answer_step(&h, &wallet, &mut told, &id).await;
+        }
+        drive_one(&h, &wallet, &mut told, i, true).await;
         if told.failures >= FAILURES_WANTED {
             break;
         }
@@ -361,6 +397,13 @@ async fn sqlite_tmpfs_full_disk() {
     assert!(
         !told.created.is_empty(),
         "no session before the disk filled"
+    );
+    println!(
+        "disk full: {} sessions created, {} committed, {} answered; failed steps {:?}",
+        told.created.len(),
+        told.committed.len(),
+        told.answered.len(),
+        told.failed_steps
     );
 
     // Full: not ready, and what was confirmed is on disk.
