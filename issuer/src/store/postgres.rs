@@ -82,4 +82,9 @@ impl PostgresStore {
     }
 }
 
-impl_store!(PostgresStore, sqlx::postgres::PgRow);
+/// Bytes the readiness probe writes per check. PostgreSQL fails every
+/// write once its WAL cannot grow, so a small row suffices (below the
+/// TOAST threshold); a large one would only add WAL at every probe.
+const PROBE_BYTES: usize = 1024;
+
+impl_store!(PostgresStore, sqlx::postgres::PgRow, PROBE_BYTES);

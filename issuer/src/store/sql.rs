@@ -62,15 +62,11 @@ pub(crate) const FINISHED_STATES: &str = "('done', 'cancelled', 'timeout', 'fail
 /// Why older records of a subject were revoked (protocol rule 9).
 pub(crate) const SUPERSEDED: &str = "superseded: a new holder key was issued for this subject";
 
-/// Bytes the readiness probe writes (and frees again) per check: more
-/// than one issuance step writes at the default batch size, so a store
-/// that passes the probe has room for the next step.
-pub(crate) const PROBE_BYTES: usize = 64 * 1024;
-
 /// Implements [`super::Store`] for `$store` (a struct with a `pool` field of
-/// type `sqlx::Pool<$db>`) whose rows are `$row`.
+/// type `sqlx::Pool<$db>`) whose rows are `$row`; the readiness probe
+/// writes `$probe_bytes` per check (see each backend's `PROBE_BYTES`).
 macro_rules! impl_store {
-    ($store:ty, $row:ty) => {
+    ($store:ty, $row:ty, $probe_bytes:expr) => {
         impl $store {
             fn session_from_row(row: &$row) -> Result<$crate::store::SessionRecord, $crate::store::StoreError> {
                 use sqlx::Row;
@@ -199,11 +195,9 @@ macro_rules! impl_store {
         impl $crate::store::Store for $store {
             async fn ping(&self) -> Result<(), $crate::store::StoreError> {
                 // A write, not `SELECT 1`: a full disk still answers reads
-                // and even small updates in place. The probe allocates
-                // pages for about as much as the largest issuance step
-                // writes, then frees them in the same transaction, so it
-                // fails when a real write would (see `PROBE_BYTES`).
-                let mut probe = vec![0u8; $crate::store::sql::PROBE_BYTES];
+                // and even small updates in place. The probe writes
+                // `$probe_bytes` and frees them in the same transaction.
+                let mut probe = vec![0u8; $probe_bytes];
                 // Random, so PostgreSQL cannot compress it away.
                 rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut probe);
                 checked!(&self.pool, |conn| {

@@ -83,4 +83,11 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, sqlx::sqlite::SqliteRow);
+/// Bytes the readiness probe writes (and frees again) per check, more than
+/// one issuance step writes at the default batch size. A one-row update
+/// still passed on the full disk of `tests/disk_full.rs` while issuance
+/// steps failed (the WAL file keeps the space a failed transaction
+/// allocated, so small writes can still fit).
+const PROBE_BYTES: usize = 64 * 1024;
+
+impl_store!(SqliteStore, sqlx::sqlite::SqliteRow, PROBE_BYTES);
