@@ -147,6 +147,9 @@ impl From<CreateSessionError> for Problem {
                 Problem::bad_request("invalid-attributes", e.to_string())
             }
             CreateSessionError::NoKey(_) => Problem::unavailable(e.to_string()),
+            CreateSessionError::SubjectBusy => {
+                Problem::conflict("session-in-progress", e.to_string())
+            }
             CreateSessionError::Forbidden(a) => a.into(),
             CreateSessionError::Store(s) => s.into(),
         }
@@ -234,8 +237,19 @@ impl From<AdminError> for Problem {
 
 impl From<PublishError> for Problem {
     fn from(e: PublishError) -> Self {
-        tracing::error!(error = %e, "publishing failed");
-        Problem::internal()
+        match e {
+            PublishError::Store(s) => s.into(),
+            // Another instance published this version first: this one
+            // serves an old version until it restarts.
+            PublishError::VersionConflict(_) => {
+                tracing::error!(error = %e, "publishing failed");
+                Problem::conflict("scheme-version-conflict", e.to_string())
+            }
+            _ => {
+                tracing::error!(error = %e, "publishing failed");
+                Problem::internal()
+            }
+        }
     }
 }
 

@@ -5,6 +5,12 @@
 //! rotation) or the current one nears its expiry; otherwise the stored
 //! `scheme.cbor` is served again unchanged, so its ETag stays stable across
 //! restarts.
+//!
+//! The store records every version with a digest of its document
+//! ([`crate::service::Service`] calls [`record`] before [`write`]): a
+//! version number is signed once. A stored `scheme.cbor` whose version the
+//! store knows with other content is refused, and a lost `scheme.cbor`
+//! continues after the highest recorded version.
 
 use std::path::Path;
 
@@ -31,6 +37,14 @@ pub enum PublishError {
     Verify(#[from] SchemeVerifyError),
     #[error("writing the scheme: {0}")]
     Write(#[from] crate::keys::KeyFileError),
+    #[error(
+        "scheme version {0} was already published with other content \
+         (another instance, or a scheme.cbor that is not the shared one); refusing to \
+         give one version number two meanings"
+    )]
+    VersionConflict(u64),
+    #[error("the store: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// A public key as listed on `GET /keys`.
@@ -119,20 +133,35 @@ fn build(
     Ok(builder.build()?)
 }
 
-/// Publishes the scheme for `keys`: reuses the version stored at `path` when
-/// it holds exactly these keys, verifies under `signing_key` and is not
-/// about to expire; otherwise signs the next version and stores it.
-pub fn publish(
+/// A scheme version ready to serve: either the stored `scheme.cbor` again
+/// or a freshly signed version that still has to be recorded and written.
+pub struct Prepared {
+    pub published: Published,
+    /// Newly signed: record it in the store, then [`write`] it.
+    pub fresh: bool,
+}
+
+/// Prepares the scheme for `keys`: reuses the version stored at `path` when
+/// it holds exactly these keys, verifies under `signing_key`, is not about
+/// to expire and is not older than the newest version the store recorded
+/// (`recorded`); otherwise signs the next version: above the description's,
+/// the stored file's and every recorded one, so a lost `scheme.cbor` never
+/// makes a version number come back with other content.
+pub fn prepare(
     path: &Path,
     description: &str,
     keys: &[IssuerPublicKey],
     signing_key: &SchemeSigningKey,
     now: u64,
-) -> Result<Published, PublishError> {
+    recorded: Option<u64>,
+) -> Result<Prepared, PublishError> {
     let stored = std::fs::read(path)
         .ok()
         .and_then(|bytes| SignedScheme::from_cbor(&bytes).ok());
     let mut next_version = SchemeBuilder::from_toml(description)?.scheme().version;
+    if let Some(recorded) = recorded {
+        next_version = next_version.max(recorded.saturating_add(1));
+    }
     if let Some(stored) = stored {
         next_version = next_version.max(stored.unverified_version().unwrap_or(0).saturating_add(1));
         if let Ok(verified) = stored.verify(&signing_key.public_key(), None, now) {
@@ -145,17 +174,24 @@ pub fn publish(
             )
             .map(|candidate| &candidate == verified.scheme())
             .unwrap_or(false);
-            if same && verified.expires_at > now.saturating_add(RESIGN_MARGIN_SECS) {
-                return Published::new(stored, signing_key, now);
+            let current = recorded.is_none_or(|r| verified.version >= r);
+            if same && current && verified.expires_at > now.saturating_add(RESIGN_MARGIN_SECS) {
+                return Ok(Prepared {
+                    published: Published::new(stored, signing_key, now)?,
+                    fresh: false,
+                });
             }
         }
     }
-    resign(path, description, keys, signing_key, next_version, now)
+    Ok(Prepared {
+        published: sign(description, keys, signing_key, next_version, now)?,
+        fresh: true,
+    })
 }
 
-/// Signs `version` of the scheme with `keys` and stores it at `path`.
-pub fn resign(
-    path: &Path,
+/// Signs `version` of the scheme with `keys` (not stored: record it, then
+/// [`write`] it).
+pub fn sign(
     description: &str,
     keys: &[IssuerPublicKey],
     signing_key: &SchemeSigningKey,
@@ -170,6 +206,50 @@ pub fn resign(
         now.saturating_add(SCHEME_VALIDITY_SECS),
     )?;
     let signed = scheme.sign(signing_key)?;
-    crate::keys::write_atomic(path, &signed.to_cbor(), false)?;
     Published::new(signed, signing_key, now)
+}
+
+/// Stores a signed version at `path` (atomically).
+pub fn write(path: &Path, published: &Published) -> Result<(), PublishError> {
+    crate::keys::write_atomic(path, &published.cbor, false)?;
+    Ok(())
+}
+
+/// The digest under which the store records a signed scheme document
+/// (domain-separated SHA-256 of its CBOR).
+pub fn digest(published: &Published) -> Vec<u8> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"kenmerk-issuer/scheme-version/v1\0");
+    ctx.update(&published.cbor);
+    ctx.finish().as_ref().to_vec()
+}
+
+/// Records `published` in `store` as the content of its version; refuses
+/// a version the store knows with other content.
+pub async fn record<S: crate::store::Store>(
+    store: &S,
+    published: &Published,
+) -> Result<(), PublishError> {
+    let version = published.version();
+    let outcome = store
+        .record_scheme_version(
+            i64::try_from(version).unwrap_or(i64::MAX),
+            &digest(published),
+            crate::service::now_i64(),
+        )
+        .await?;
+    match outcome {
+        crate::store::RecordScheme::Recorded | crate::store::RecordScheme::Same => Ok(()),
+        crate::store::RecordScheme::Conflict => Err(PublishError::VersionConflict(version)),
+    }
+}
+
+/// The highest version the store recorded.
+pub async fn recorded_version<S: crate::store::Store>(
+    store: &S,
+) -> Result<Option<u64>, PublishError> {
+    Ok(store
+        .latest_scheme_version()
+        .await?
+        .map(|v| u64::try_from(v).unwrap_or(0)))
 }

@@ -203,7 +203,8 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Readiness: the store answers.
+/// Readiness: the store accepts a durable write (a full disk still answers
+/// reads, so a read would say "ready" while every issuance step fails).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, body = Problem)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
@@ -212,8 +213,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Va
             serde_json::json!({"status": "ready", "store": state.service.store().kind()}),
         )),
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "store not reachable");
-            Err(Problem::unavailable("the store is not reachable"))
+            tracing::warn!(error = %e, "store cannot write");
+            Err(Problem::unavailable(
+                "the store cannot write (unreachable, disk full or read-only)",
+            ))
         }
         Err(_) => Err(Problem::unavailable("the store did not answer in time")),
     }

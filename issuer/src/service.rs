@@ -206,13 +206,22 @@ impl Service {
         }
         let publics: Vec<_> = secret_keys.values().map(|k| k.public().clone()).collect();
         let scheme_path = config.data_dir.join("scheme.cbor");
-        let published = publish::publish(
+        let recorded = publish::recorded_version(&store).await?;
+        let prepared = publish::prepare(
             &scheme_path,
             &scheme_description,
             &publics,
             &signing_key,
             now,
+            recorded,
         )?;
+        // Recorded before it is written or served: a version the store
+        // knows with other content is refused here (start fails).
+        publish::record(&store, &prepared.published).await?;
+        if prepared.fresh {
+            publish::write(&scheme_path, &prepared.published)?;
+        }
+        let published = prepared.published;
 
         let mut requestors = config.requestors.clone();
         if requestors.is_empty() {

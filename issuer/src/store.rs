@@ -14,6 +14,7 @@
 //! answer. A second, different answer for the same nonces can therefore
 //! never be handed out, even by two issuer instances racing each other.
 
+pub mod checked;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
@@ -307,14 +308,31 @@ pub enum InsertSession {
     Inserted,
     /// Another open session exists for the same credential record.
     RecordBusy,
+    /// Another open session exists for the same subject and credential
+    /// type (first issuance or refresh alike).
+    SubjectBusy,
+}
+
+/// Outcome of recording a signed scheme version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordScheme {
+    /// First time this version is seen: recorded.
+    Recorded,
+    /// This version is already recorded with this very content.
+    Same,
+    /// This version is recorded with other content: publishing this
+    /// document would give one version number two meanings.
+    Conflict,
 }
 
 /// The storage boundary of the issuer. Every method is one transaction.
 pub trait Store: Send + Sync + 'static {
-    /// Whether the database answers (for /readyz).
+    /// Whether the database accepts a durable write of about one issuance
+    /// step (for /readyz): a full disk or a read-only database fails it.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Stores a new session; refuses a second open session for one record.
+    /// Stores a new session; refuses a second open session for one record,
+    /// or for one subject and credential type.
     fn insert_session(
         &self,
         session: &NewSession,
@@ -429,6 +447,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// All known issuer keys, by credential type and counter.
     fn keys(&self) -> impl Future<Output = Result<Vec<KeyRecord>, StoreError>> + Send;
+
+    /// Records that scheme `version` was published with content `digest`,
+    /// unless that version is already recorded (then compares).
+    fn record_scheme_version(
+        &self,
+        version: i64,
+        digest: &[u8],
+        now: i64,
+    ) -> impl Future<Output = Result<RecordScheme, StoreError>> + Send;
+
+    /// The highest scheme version ever recorded, if any.
+    fn latest_scheme_version(&self)
+        -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 
     /// Appends to the audit log.
     fn append_audit(
@@ -574,6 +605,17 @@ impl Store for AnyStore {
     }
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         forward!(self, keys())
+    }
+    async fn record_scheme_version(
+        &self,
+        version: i64,
+        digest: &[u8],
+        now: i64,
+    ) -> Result<RecordScheme, StoreError> {
+        forward!(self, record_scheme_version(version, digest, now))
+    }
+    async fn latest_scheme_version(&self) -> Result<Option<i64>, StoreError> {
+        forward!(self, latest_scheme_version())
     }
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         forward!(self, append_audit(entry))

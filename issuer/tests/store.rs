@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use issuer::store::{
     AuditEntry, CredentialStatus, FinishIssuance, FinishOutcome, InsertSession, KeyRecord,
-    NewSession, PostgresStore, SessionCredential, SessionKind, SessionState, SqliteStore, Store,
+    NewSession, PostgresStore, RecordScheme, SessionCredential, SessionKind, SessionState,
+    SqliteStore, Store,
 };
 
 const NOW: i64 = 1_790_000_000;
@@ -108,12 +109,14 @@ async fn suite<S: Store + InjectFailure>(store: Arc<S>) {
     store.ping().await.unwrap();
     lifecycle(&*store).await;
     one_open_session_per_record(&*store).await;
+    one_open_session_per_subject_and_type(&*store).await;
     expiry(&*store).await;
     rule_nine(&*store).await;
     rule_nine_across_types(&*store).await;
     refresh_and_revocation(&*store).await;
     subject_revocation_and_update(&*store).await;
     keys(&*store).await;
+    scheme_versions(&*store).await;
     failure_mid_finish(&*store).await;
     racing_answers(store.clone()).await;
     // Last: it deletes every finished session of the suite.
@@ -209,6 +212,160 @@ async fn one_open_session_per_record<S: Store>(store: &S) {
         store.session("busy-a").await.unwrap().unwrap().state,
         SessionState::Cancelled
     );
+}
+
+/// Security.md §4: at most one open issuance session per subject and
+/// credential type, for first issuance as for refresh.
+async fn one_open_session_per_subject_and_type<S: Store>(store: &S) {
+    let subject = Some("555000111");
+    let insert = |id: &str, kind, record: &str, subject| new_session(id, kind, record, subject);
+    let a = insert("subj-a", SessionKind::Issue, "cred-subj-a", subject);
+    assert_eq!(
+        store.insert_session(&a).await.unwrap(),
+        InsertSession::Inserted
+    );
+    // A second first issuance of the same type for the same subject.
+    let b = insert("subj-b", SessionKind::Issue, "cred-subj-b", subject);
+    assert_eq!(
+        store.insert_session(&b).await.unwrap(),
+        InsertSession::SubjectBusy
+    );
+    assert!(store.session("subj-b").await.unwrap().is_none());
+    // Nor a refresh of that type for that subject.
+    let r = insert("subj-r", SessionKind::Refresh, "cred-subj-old", subject);
+    assert_eq!(
+        store.insert_session(&r).await.unwrap(),
+        InsertSession::SubjectBusy
+    );
+    assert!(store.session("subj-r").await.unwrap().is_none());
+    // Another type, another subject, or no subject: not affected.
+    let mut other_type = insert("subj-t", SessionKind::Issue, "cred-subj-t", subject);
+    other_type.credentials[0].credential_type = "demo.utrecht.personal".to_owned();
+    assert_eq!(
+        store.insert_session(&other_type).await.unwrap(),
+        InsertSession::Inserted
+    );
+    let other = insert(
+        "subj-o",
+        SessionKind::Issue,
+        "cred-subj-o",
+        Some("555000222"),
+    );
+    assert_eq!(
+        store.insert_session(&other).await.unwrap(),
+        InsertSession::Inserted
+    );
+    for (id, record) in [("subj-n1", "cred-subj-n1"), ("subj-n2", "cred-subj-n2")] {
+        let s = insert(id, SessionKind::Issue, record, None);
+        assert_eq!(
+            store.insert_session(&s).await.unwrap(),
+            InsertSession::Inserted
+        );
+    }
+    // A session holding both types blocks each of them.
+    let mut both = insert(
+        "subj-both",
+        SessionKind::Issue,
+        "cred-subj-both",
+        Some("555000222"),
+    );
+    both.credentials.push(SessionCredential {
+        record_id: "cred-subj-both-2".to_owned(),
+        credential_type: "demo.utrecht.personal".to_owned(),
+        key_counter: 1,
+        attributes: "{}".to_owned(),
+    });
+    assert_eq!(
+        store.insert_session(&both).await.unwrap(),
+        InsertSession::SubjectBusy
+    );
+    // Once the holder ends (cancel), the next one may start.
+    assert!(store
+        .end_session("subj-a", SessionState::Cancelled, None, NOW + 1)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.insert_session(&b).await.unwrap(),
+        InsertSession::Inserted
+    );
+    // Once it finishes (answered), too.
+    committed(
+        store,
+        &insert(
+            "subj-c",
+            SessionKind::Issue,
+            "cred-subj-c",
+            Some("555000333"),
+        ),
+        b"hd-subj",
+    )
+    .await;
+    let d = insert(
+        "subj-d",
+        SessionKind::Issue,
+        "cred-subj-d",
+        Some("555000333"),
+    );
+    assert_eq!(
+        store.insert_session(&d).await.unwrap(),
+        InsertSession::SubjectBusy
+    );
+    store.finish_session(&finish("subj-c", 3)).await.unwrap();
+    assert_eq!(
+        store.insert_session(&d).await.unwrap(),
+        InsertSession::Inserted
+    );
+    // A holder past its expiry, not yet swept, times out and gives way.
+    let mut e = insert(
+        "subj-e",
+        SessionKind::Issue,
+        "cred-subj-e",
+        Some("555000444"),
+    );
+    e.expires_at = NOW + 5;
+    assert_eq!(
+        store.insert_session(&e).await.unwrap(),
+        InsertSession::Inserted
+    );
+    let mut f = insert(
+        "subj-f",
+        SessionKind::Issue,
+        "cred-subj-f",
+        Some("555000444"),
+    );
+    f.created_at = NOW + 6;
+    f.expires_at = NOW + 600;
+    assert_eq!(
+        store.insert_session(&f).await.unwrap(),
+        InsertSession::Inserted
+    );
+    assert_eq!(
+        store.session("subj-e").await.unwrap().unwrap().state,
+        SessionState::Timeout
+    );
+    // Clean up the open ones so later parts of the suite see no holders.
+    for id in [
+        "subj-b", "subj-t", "subj-o", "subj-n1", "subj-n2", "subj-d", "subj-f",
+    ] {
+        store
+            .end_session(id, SessionState::Cancelled, None, NOW + 7)
+            .await
+            .unwrap();
+    }
+}
+
+/// One version number, one document.
+async fn scheme_versions<S: Store>(store: &S) {
+    assert_eq!(store.latest_scheme_version().await.unwrap(), None);
+    let record =
+        |v, d: u8| async move { store.record_scheme_version(v, &[d; 32], NOW).await.unwrap() };
+    assert_eq!(record(1, 1).await, RecordScheme::Recorded);
+    assert_eq!(record(1, 1).await, RecordScheme::Same);
+    assert_eq!(record(1, 2).await, RecordScheme::Conflict);
+    assert_eq!(record(3, 3).await, RecordScheme::Recorded);
+    assert_eq!(record(2, 2).await, RecordScheme::Recorded);
+    assert_eq!(store.latest_scheme_version().await.unwrap(), Some(3));
+    assert_eq!(record(3, 1).await, RecordScheme::Conflict);
 }
 
 async fn expiry<S: Store>(store: &S) {
@@ -583,7 +740,9 @@ async fn purge_finished<S: Store>(store: &S) {
         .await
         .unwrap());
     // Open since long before the cutoff: never purged.
-    let open = at("pf-open", "cred-pf-open");
+    let mut open = at("pf-open", "cred-pf-open");
+    // Another subject: one open session per subject and type (§4).
+    open.subject = Some("999990051".to_owned());
     committed(store, &open, b"hd-pf-open").await;
     let late = at("pf-late", "cred-pf-late");
     store.insert_session(&late).await.unwrap();

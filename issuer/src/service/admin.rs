@@ -260,14 +260,23 @@ impl Service {
         let public = key.public().clone();
         let mut publics = published.scheme.issuer_keys.clone();
         publics.push(public.clone());
-        let next = publish::resign(
-            &self.scheme_path,
+        // Above every version any instance recorded, not only the one this
+        // instance serves: two instances rotating never sign one version
+        // twice (the store refuses the second if they race).
+        let recorded = publish::recorded_version(&self.store).await?;
+        let version = published
+            .version()
+            .max(recorded.unwrap_or(0))
+            .saturating_add(1);
+        let next = publish::sign(
             &self.scheme_description,
             &publics,
             &self.signing_key,
-            published.version().saturating_add(1),
+            version,
             now,
         )?;
+        publish::record(&self.store, &next).await?;
+        publish::write(&self.scheme_path, &next)?;
         self.store
             .insert_key(&key_record(&public), &requestor.name)
             .await?;

@@ -76,6 +76,11 @@ pub enum CreateSessionError {
     Subject,
     #[error("no valid issuer key for {0}; rotate the key")]
     NoKey(String),
+    #[error(
+        "an issuance session for this subject and credential type is still open; \
+         cancel it or wait until it expires"
+    )]
+    SubjectBusy,
     #[error(transparent)]
     Forbidden(#[from] AuthError),
     #[error(transparent)]
@@ -284,6 +289,7 @@ impl Service {
         };
         match self.store.insert_session(&session).await? {
             InsertSession::Inserted => {}
+            InsertSession::SubjectBusy => return Err(CreateSessionError::SubjectBusy),
             // New record ids are random: a collision means a broken RNG.
             InsertSession::RecordBusy => {
                 return Err(CreateSessionError::Store(StoreError::Corrupt {

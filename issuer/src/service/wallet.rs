@@ -501,7 +501,7 @@ impl Service {
         };
         match self.store.insert_session(&session).await? {
             InsertSession::Inserted => {}
-            InsertSession::RecordBusy => {
+            InsertSession::RecordBusy | InsertSession::SubjectBusy => {
                 inc(&self.metrics.refresh_refused);
                 return Err(RefreshError::Busy);
             }

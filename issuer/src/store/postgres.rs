@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
 
+use super::checked::checked;
 use super::sql::{impl_store, migrator, Embedded};
 use super::StoreError;
 
@@ -21,6 +22,21 @@ const MIGRATIONS: Embedded = Embedded(&[
         2,
         "finished sessions",
         include_str!("../../migrations/postgres/0002_finished_sessions.sql"),
+    ),
+    (
+        3,
+        "store health",
+        include_str!("../../migrations/postgres/0003_store_health.sql"),
+    ),
+    (
+        4,
+        "open sessions per subject",
+        include_str!("../../migrations/postgres/0004_open_subject_sessions.sql"),
+    ),
+    (
+        5,
+        "scheme versions",
+        include_str!("../../migrations/postgres/0005_scheme_versions.sql"),
     ),
 ]);
 
@@ -66,4 +82,9 @@ impl PostgresStore {
     }
 }
 
-impl_store!(PostgresStore, sqlx::postgres::PgRow);
+/// Bytes the readiness probe writes per check. PostgreSQL fails every
+/// write once its WAL cannot grow, so a small row suffices (below the
+/// TOAST threshold); a large one would only add WAL at every probe.
+const PROBE_BYTES: usize = 1024;
+
+impl_store!(PostgresStore, sqlx::postgres::PgRow, PROBE_BYTES);

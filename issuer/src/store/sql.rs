@@ -63,9 +63,10 @@ pub(crate) const FINISHED_STATES: &str = "('done', 'cancelled', 'timeout', 'fail
 pub(crate) const SUPERSEDED: &str = "superseded: a new holder key was issued for this subject";
 
 /// Implements [`super::Store`] for `$store` (a struct with a `pool` field of
-/// type `sqlx::Pool<$db>`) whose rows are `$row`.
+/// type `sqlx::Pool<$db>`) whose rows are `$row`; the readiness probe
+/// writes `$probe_bytes` per check (see each backend's `PROBE_BYTES`).
 macro_rules! impl_store {
-    ($store:ty, $row:ty) => {
+    ($store:ty, $row:ty, $probe_bytes:expr) => {
         impl $store {
             fn session_from_row(row: &$row) -> Result<$crate::store::SessionRecord, $crate::store::StoreError> {
                 use sqlx::Row;
@@ -133,101 +134,191 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// Claims every (subject, credential type) of a new session inside
+        /// its transaction; false if another open session holds one
+        /// (security.md §4: one open issuance session per subject and
+        /// type, so batches of one `gamma` cannot be pooled). A holder that
+        /// expired or ended no longer counts.
+        async fn claim_subject_types(
+            conn: &mut <<$row as sqlx::Row>::Database as sqlx::Database>::Connection,
+            s: &$crate::store::NewSession,
+        ) -> Result<bool, sqlx::Error> {
+            let Some(subject) = &s.subject else {
+                return Ok(true);
+            };
+            let types: std::collections::BTreeSet<&str> =
+                s.credentials.iter().map(|c| c.credential_type.as_str()).collect();
+            for credential_type in types {
+                // Past its expiry but not swept yet: it ends now.
+                sqlx::query(&format!(
+                    "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
+                     secret_state = NULL, updated_at = $1 \
+                     WHERE expires_at <= $1 AND state IN {} AND id IN \
+                     (SELECT session_id FROM open_subject_sessions \
+                      WHERE subject = $2 AND credential_type = $3)",
+                    $crate::store::sql::OPEN_STATES
+                ))
+                .bind(s.created_at)
+                .bind(subject)
+                .bind(credential_type)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(&format!(
+                    "DELETE FROM open_subject_sessions WHERE subject = $1 \
+                     AND credential_type = $2 AND NOT EXISTS (SELECT 1 FROM sessions \
+                     WHERE sessions.id = open_subject_sessions.session_id AND sessions.state IN {})",
+                    $crate::store::sql::OPEN_STATES
+                ))
+                .bind(subject)
+                .bind(credential_type)
+                .execute(&mut *conn)
+                .await?;
+                // DO NOTHING, not a unique violation: PostgreSQL would abort
+                // the transaction, and a racing claim waits for the other
+                // transaction and then sees its row.
+                let claimed = sqlx::query(
+                    "INSERT INTO open_subject_sessions (subject, credential_type, session_id) \
+                     VALUES ($1, $2, $3) ON CONFLICT (subject, credential_type) DO NOTHING",
+                )
+                .bind(subject)
+                .bind(credential_type)
+                .bind(&s.id)
+                .execute(&mut *conn)
+                .await?;
+                if claimed.rows_affected() != 1 {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+
         impl $crate::store::Store for $store {
             async fn ping(&self) -> Result<(), $crate::store::StoreError> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
+                // A write, not `SELECT 1`: a full disk still answers reads
+                // and even small updates in place. The probe writes
+                // `$probe_bytes` and frees them in the same transaction.
+                let mut probe = vec![0u8; $probe_bytes];
+                // Random, so PostgreSQL cannot compress it away.
+                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut probe);
+                checked!(&self.pool, |conn| {
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    sqlx::query(
+                        "INSERT INTO store_health (id, checked_at, probe) VALUES (1, $1, $2) \
+                         ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at, \
+                         probe = excluded.probe",
+                    )
+                    .bind(time::OffsetDateTime::now_utc().unix_timestamp())
+                    .bind(&probe)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("UPDATE store_health SET probe = NULL WHERE id = 1")
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                })
             }
 
             async fn insert_session(
                 &self,
                 s: &$crate::store::NewSession,
             ) -> Result<$crate::store::InsertSession, $crate::store::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                // A session past its expiry that the sweeper has not reached
-                // yet must not block a new one for the same record.
-                if let Some(record) = s.open_credential() {
-                    sqlx::query(&format!(
-                        "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
-                         secret_state = NULL, updated_at = $1 \
-                         WHERE open_credential = $2 AND expires_at <= $1 AND state IN {}",
-                        $crate::store::sql::OPEN_STATES
-                    ))
+                checked!(&self.pool, |conn| {
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    // A session past its expiry that the sweeper has not reached
+                    // yet must not block a new one for the same record.
+                    if let Some(record) = s.open_credential() {
+                        sqlx::query(&format!(
+                            "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
+                             secret_state = NULL, updated_at = $1 \
+                             WHERE open_credential = $2 AND expires_at <= $1 AND state IN {}",
+                            $crate::store::sql::OPEN_STATES
+                        ))
+                        .bind(s.created_at)
+                        .bind(record)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    let inserted = sqlx::query(
+                        "INSERT INTO sessions (id, requestor_token, requestor, kind, credentials, \
+                         subject, offer, state, open_credential, holder_public_key, created_at, \
+                         updated_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'initialized', $8, $9, $10, $10, $11)",
+                    )
+                    .bind(&s.id)
+                    .bind(&s.requestor_token)
+                    .bind(&s.requestor)
+                    .bind(s.kind.as_str())
+                    .bind($crate::store::encode_credentials(&s.credentials))
+                    .bind(&s.subject)
+                    .bind(&s.offer)
+                    .bind(s.open_credential())
+                    .bind(&s.holder_public_key)
                     .bind(s.created_at)
-                    .bind(record)
+                    .bind(s.expires_at)
                     .execute(&mut *tx)
-                    .await?;
-                }
-                let inserted = sqlx::query(
-                    "INSERT INTO sessions (id, requestor_token, requestor, kind, credentials, \
-                     subject, offer, state, open_credential, holder_public_key, created_at, \
-                     updated_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'initialized', $8, $9, $10, $10, $11)",
-                )
-                .bind(&s.id)
-                .bind(&s.requestor_token)
-                .bind(&s.requestor)
-                .bind(s.kind.as_str())
-                .bind($crate::store::encode_credentials(&s.credentials))
-                .bind(&s.subject)
-                .bind(&s.offer)
-                .bind(s.open_credential())
-                .bind(&s.holder_public_key)
-                .bind(s.created_at)
-                .bind(s.expires_at)
-                .execute(&mut *tx)
-                .await;
-                match inserted {
-                    Ok(_) => {
-                        tx.commit().await?;
-                        Ok($crate::store::InsertSession::Inserted)
+                    .await;
+                    match inserted {
+                        Ok(_) => {}
+                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                            tx.rollback().await?;
+                            return Ok($crate::store::InsertSession::RecordBusy);
+                        }
+                        Err(e) => return Err(e.into()),
                     }
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    if !claim_subject_types(&mut *tx, s).await? {
                         tx.rollback().await?;
-                        Ok($crate::store::InsertSession::RecordBusy)
+                        return Ok($crate::store::InsertSession::SubjectBusy);
                     }
-                    Err(e) => Err(e.into()),
-                }
+                    tx.commit().await?;
+                    Ok($crate::store::InsertSession::Inserted)
+                })
             }
 
             async fn session(
                 &self,
                 id: &str,
             ) -> Result<Option<$crate::store::SessionRecord>, $crate::store::StoreError> {
-                let row = sqlx::query(&format!(
-                    "SELECT {} FROM sessions WHERE id = $1",
-                    $crate::store::sql::SESSION_COLUMNS
-                ))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.as_ref().map(Self::session_from_row).transpose()
+                checked!(&self.pool, |conn| {
+                    let row = sqlx::query(&format!(
+                        "SELECT {} FROM sessions WHERE id = $1",
+                        $crate::store::sql::SESSION_COLUMNS
+                    ))
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    row.as_ref().map(Self::session_from_row).transpose()
+                })
             }
 
             async fn session_by_requestor_token(
                 &self,
                 token: &str,
             ) -> Result<Option<$crate::store::SessionRecord>, $crate::store::StoreError> {
-                let row = sqlx::query(&format!(
-                    "SELECT {} FROM sessions WHERE requestor_token = $1",
-                    $crate::store::sql::SESSION_COLUMNS
-                ))
-                .bind(token)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.as_ref().map(Self::session_from_row).transpose()
+                checked!(&self.pool, |conn| {
+                    let row = sqlx::query(&format!(
+                        "SELECT {} FROM sessions WHERE requestor_token = $1",
+                        $crate::store::sql::SESSION_COLUMNS
+                    ))
+                    .bind(token)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    row.as_ref().map(Self::session_from_row).transpose()
+                })
             }
 
             async fn mark_connected(&self, id: &str, now: i64) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE sessions SET state = 'connected', updated_at = $1 \
-                     WHERE id = $2 AND state = 'initialized' AND expires_at > $1",
-                )
-                .bind(now)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
+                checked!(&self.pool, |conn| {
+                    let done = sqlx::query(
+                        "UPDATE sessions SET state = 'connected', updated_at = $1 \
+                         WHERE id = $2 AND state = 'initialized' AND expires_at > $1",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                })
             }
 
             async fn commit_session(
@@ -239,110 +330,157 @@ macro_rules! impl_store {
                 secret_state: &[u8],
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE sessions SET state = 'committed', holder_public_key = $1, \
-                     commitment_digest = $2, signer_commitments = $3, secret_state = $4, \
-                     updated_at = $5 \
-                     WHERE id = $6 AND state IN ('initialized', 'connected') AND expires_at > $5 \
-                     AND (kind = 'issue' OR holder_public_key = $1)",
-                )
-                .bind(holder_public_key)
-                .bind(commitment_digest)
-                .bind(signer_commitments)
-                .bind(secret_state)
-                .bind(now)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
+                checked!(&self.pool, |conn| {
+                    let done = sqlx::query(
+                        "UPDATE sessions SET state = 'committed', holder_public_key = $1, \
+                         commitment_digest = $2, signer_commitments = $3, secret_state = $4, \
+                         updated_at = $5 \
+                         WHERE id = $6 AND state IN ('initialized', 'connected') AND expires_at > $5 \
+                         AND (kind = 'issue' OR holder_public_key = $1)",
+                    )
+                    .bind(holder_public_key)
+                    .bind(commitment_digest)
+                    .bind(signer_commitments)
+                    .bind(secret_state)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                })
             }
 
             async fn finish_session(
                 &self,
                 f: &$crate::store::FinishIssuance,
             ) -> Result<$crate::store::FinishOutcome, $crate::store::StoreError> {
-                use sqlx::Row;
-                let mut tx = self.pool.begin().await?;
-                // Claim the session first: only a committed, unexpired
-                // session moves to done, and its nonces go in this same
-                // statement (rule 3). Writing first also makes SQLite take
-                // its write lock at once instead of failing on upgrade.
-                let claimed = sqlx::query(
-                    "UPDATE sessions SET state = 'done', open_credential = NULL, \
-                     secret_state = NULL, challenge_digest = $1, responses = $2, updated_at = $3 \
-                     WHERE id = $4 AND state = 'committed' AND expires_at > $3 \
-                     RETURNING kind, credentials, subject, holder_public_key, requestor",
-                )
-                .bind(&f.challenge_digest)
-                .bind(&f.responses)
-                .bind(f.now)
-                .bind(&f.session_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = claimed else {
-                    tx.rollback().await?;
-                    return Ok($crate::store::FinishOutcome::NotCommitted);
-                };
-                let kind: String = row.try_get("kind")?;
-                let credentials: String = row.try_get("credentials")?;
-                let credentials = $crate::store::decode_credentials(&credentials)?;
-                let subject: Option<String> = row.try_get("subject")?;
-                let holder: Option<Vec<u8>> = row.try_get("holder_public_key")?;
-                let requestor: String = row.try_get("requestor")?;
-                let Some(holder) = holder else {
-                    return Err($crate::store::corrupt(
-                        "sessions",
-                        "committed session without holder key".to_owned(),
-                    ));
-                };
-                let mut superseded = Vec::new();
-                match $crate::store::SessionKind::parse(&kind)? {
-                    $crate::store::SessionKind::Issue => {
-                        for c in &credentials {
-                            sqlx::query(
-                                "INSERT INTO credentials (id, credential_type, subject, attributes, \
-                                 holder_public_key, status, status_reason, created_at, refreshed_at, \
-                                 updated_at) VALUES ($1, $2, $3, $4, $5, 'active', NULL, $6, NULL, $6)",
-                            )
-                            .bind(&c.record_id)
-                            .bind(&c.credential_type)
-                            .bind(&subject)
-                            .bind(&c.attributes)
-                            .bind(&holder)
-                            .bind(f.now)
-                            .execute(&mut *tx)
-                            .await?;
-                            insert_audit(
-                                &mut *tx,
-                                &$crate::store::AuditEntry {
-                                    at: f.now,
-                                    actor: requestor.clone(),
-                                    event: "issued".to_owned(),
-                                    credential_id: Some(c.record_id.clone()),
-                                    credential_type: Some(c.credential_type.clone()),
-                                    detail: format!("{} tokens, key counter {}", f.tokens, c.key_counter),
-                                },
-                            )
-                            .await?;
-                        }
-                        if let Some(subject) = &subject {
-                            // Rule 9: one live holder key per subject and type:
-                            // every older record of these types is superseded.
+                checked!(&self.pool, |conn| {
+                    use sqlx::Row;
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    // Claim the session first: only a committed, unexpired
+                    // session moves to done, and its nonces go in this same
+                    // statement (rule 3). Writing first also makes SQLite take
+                    // its write lock at once instead of failing on upgrade.
+                    let claimed = sqlx::query(
+                        "UPDATE sessions SET state = 'done', open_credential = NULL, \
+                         secret_state = NULL, challenge_digest = $1, responses = $2, updated_at = $3 \
+                         WHERE id = $4 AND state = 'committed' AND expires_at > $3 \
+                         RETURNING kind, credentials, subject, holder_public_key, requestor",
+                    )
+                    .bind(&f.challenge_digest)
+                    .bind(&f.responses)
+                    .bind(f.now)
+                    .bind(&f.session_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = claimed else {
+                        tx.rollback().await?;
+                        return Ok($crate::store::FinishOutcome::NotCommitted);
+                    };
+                    let kind: String = row.try_get("kind")?;
+                    let credentials: String = row.try_get("credentials")?;
+                    let credentials = $crate::store::decode_credentials(&credentials)?;
+                    let subject: Option<String> = row.try_get("subject")?;
+                    let holder: Option<Vec<u8>> = row.try_get("holder_public_key")?;
+                    let requestor: String = row.try_get("requestor")?;
+                    let Some(holder) = holder else {
+                        return Err($crate::store::corrupt(
+                            "sessions",
+                            "committed session without holder key".to_owned(),
+                        ));
+                    };
+                    let mut superseded = Vec::new();
+                    match $crate::store::SessionKind::parse(&kind)? {
+                        $crate::store::SessionKind::Issue => {
                             for c in &credentials {
+                                sqlx::query(
+                                    "INSERT INTO credentials (id, credential_type, subject, attributes, \
+                                     holder_public_key, status, status_reason, created_at, refreshed_at, \
+                                     updated_at) VALUES ($1, $2, $3, $4, $5, 'active', NULL, $6, NULL, $6)",
+                                )
+                                .bind(&c.record_id)
+                                .bind(&c.credential_type)
+                                .bind(&subject)
+                                .bind(&c.attributes)
+                                .bind(&holder)
+                                .bind(f.now)
+                                .execute(&mut *tx)
+                                .await?;
+                                insert_audit(
+                                    &mut *tx,
+                                    &$crate::store::AuditEntry {
+                                        at: f.now,
+                                        actor: requestor.clone(),
+                                        event: "issued".to_owned(),
+                                        credential_id: Some(c.record_id.clone()),
+                                        credential_type: Some(c.credential_type.clone()),
+                                        detail: format!("{} tokens, key counter {}", f.tokens, c.key_counter),
+                                    },
+                                )
+                                .await?;
+                            }
+                            if let Some(subject) = &subject {
+                                // Rule 9: one live holder key per subject and type:
+                                // every older record of these types is superseded.
+                                for c in &credentials {
+                                    let rows = sqlx::query(
+                                        "UPDATE credentials SET status = 'revoked', status_reason = $1, \
+                                         updated_at = $2 WHERE subject = $3 AND credential_type = $4 \
+                                         AND status = 'active' AND created_at <= $2 AND id <> $5 RETURNING id",
+                                    )
+                                    .bind($crate::store::sql::SUPERSEDED)
+                                    .bind(f.now)
+                                    .bind(subject)
+                                    .bind(&c.credential_type)
+                                    .bind(&c.record_id)
+                                    .fetch_all(&mut *tx)
+                                    .await?;
+                                    for r in rows {
+                                        let old: String = r.try_get("id")?;
+                                        insert_audit(
+                                            &mut *tx,
+                                            &$crate::store::AuditEntry {
+                                                at: f.now,
+                                                actor: "system".to_owned(),
+                                                event: "revoked".to_owned(),
+                                                credential_id: Some(old.clone()),
+                                                credential_type: Some(c.credential_type.clone()),
+                                                detail: format!(
+                                                    "{}; successor {}",
+                                                    $crate::store::sql::SUPERSEDED,
+                                                    c.record_id
+                                                ),
+                                            },
+                                        )
+                                        .await?;
+                                        superseded.push(old);
+                                    }
+                                }
+                                // Rule 9 across types: one live holder key per
+                                // subject. Records of any other type bound to
+                                // another holder key go too, so a poll accepting
+                                // either type cannot be answered under two
+                                // pseudonyms. Records with this holder key stay.
                                 let rows = sqlx::query(
                                     "UPDATE credentials SET status = 'revoked', status_reason = $1, \
-                                     updated_at = $2 WHERE subject = $3 AND credential_type = $4 \
-                                     AND status = 'active' AND created_at <= $2 AND id <> $5 RETURNING id",
+                                     updated_at = $2 WHERE subject = $3 AND status = 'active' \
+                                     AND holder_public_key <> $4 AND created_at <= $2 \
+                                     RETURNING id, credential_type",
                                 )
                                 .bind($crate::store::sql::SUPERSEDED)
                                 .bind(f.now)
                                 .bind(subject)
-                                .bind(&c.credential_type)
-                                .bind(&c.record_id)
+                                .bind(&holder)
                                 .fetch_all(&mut *tx)
                                 .await?;
+                                let successors = credentials
+                                    .iter()
+                                    .map(|c| c.record_id.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ");
                                 for r in rows {
                                     let old: String = r.try_get("id")?;
+                                    let credential_type: String = r.try_get("credential_type")?;
                                     insert_audit(
                                         &mut *tx,
                                         &$crate::store::AuditEntry {
@@ -350,11 +488,11 @@ macro_rules! impl_store {
                                             actor: "system".to_owned(),
                                             event: "revoked".to_owned(),
                                             credential_id: Some(old.clone()),
-                                            credential_type: Some(c.credential_type.clone()),
+                                            credential_type: Some(credential_type),
                                             detail: format!(
-                                                "{}; successor {}",
+                                                "{} (other holder key); successor {}",
                                                 $crate::store::sql::SUPERSEDED,
-                                                c.record_id
+                                                successors
                                             ),
                                         },
                                     )
@@ -362,91 +500,48 @@ macro_rules! impl_store {
                                     superseded.push(old);
                                 }
                             }
-                            // Rule 9 across types: one live holder key per
-                            // subject. Records of any other type bound to
-                            // another holder key go too, so a poll accepting
-                            // either type cannot be answered under two
-                            // pseudonyms. Records with this holder key stay.
-                            let rows = sqlx::query(
-                                "UPDATE credentials SET status = 'revoked', status_reason = $1, \
-                                 updated_at = $2 WHERE subject = $3 AND status = 'active' \
-                                 AND holder_public_key <> $4 AND created_at <= $2 \
-                                 RETURNING id, credential_type",
-                            )
-                            .bind($crate::store::sql::SUPERSEDED)
-                            .bind(f.now)
-                            .bind(subject)
-                            .bind(&holder)
-                            .fetch_all(&mut *tx)
-                            .await?;
-                            let successors = credentials
-                                .iter()
-                                .map(|c| c.record_id.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            for r in rows {
-                                let old: String = r.try_get("id")?;
-                                let credential_type: String = r.try_get("credential_type")?;
+                        }
+                        $crate::store::SessionKind::Refresh => {
+                            for c in &credentials {
+                                let refreshed = sqlx::query(
+                                    "UPDATE credentials SET refreshed_at = $1, updated_at = $1 \
+                                     WHERE id = $2 AND status = 'active' AND holder_public_key = $3",
+                                )
+                                .bind(f.now)
+                                .bind(&c.record_id)
+                                .bind(&holder)
+                                .execute(&mut *tx)
+                                .await?;
+                                if refreshed.rows_affected() != 1 {
+                                    // Revoked while the refresh ran: hand out nothing.
+                                    tx.rollback().await?;
+                                    self.end_session_inner(
+                                        &f.session_id,
+                                        $crate::store::SessionState::Failed,
+                                        Some("credential revoked"),
+                                        f.now,
+                                    )
+                                    .await?;
+                                    return Ok($crate::store::FinishOutcome::CredentialRevoked);
+                                }
                                 insert_audit(
                                     &mut *tx,
                                     &$crate::store::AuditEntry {
                                         at: f.now,
-                                        actor: "system".to_owned(),
-                                        event: "revoked".to_owned(),
-                                        credential_id: Some(old.clone()),
-                                        credential_type: Some(credential_type),
-                                        detail: format!(
-                                            "{} (other holder key); successor {}",
-                                            $crate::store::sql::SUPERSEDED,
-                                            successors
-                                        ),
+                                        actor: "wallet".to_owned(),
+                                        event: "refreshed".to_owned(),
+                                        credential_id: Some(c.record_id.clone()),
+                                        credential_type: Some(c.credential_type.clone()),
+                                        detail: format!("{} tokens, key counter {}", f.tokens, c.key_counter),
                                     },
                                 )
                                 .await?;
-                                superseded.push(old);
                             }
                         }
                     }
-                    $crate::store::SessionKind::Refresh => {
-                        for c in &credentials {
-                            let refreshed = sqlx::query(
-                                "UPDATE credentials SET refreshed_at = $1, updated_at = $1 \
-                                 WHERE id = $2 AND status = 'active' AND holder_public_key = $3",
-                            )
-                            .bind(f.now)
-                            .bind(&c.record_id)
-                            .bind(&holder)
-                            .execute(&mut *tx)
-                            .await?;
-                            if refreshed.rows_affected() != 1 {
-                                // Revoked while the refresh ran: hand out nothing.
-                                tx.rollback().await?;
-                                self.end_session_inner(
-                                    &f.session_id,
-                                    $crate::store::SessionState::Failed,
-                                    Some("credential revoked"),
-                                    f.now,
-                                )
-                                .await?;
-                                return Ok($crate::store::FinishOutcome::CredentialRevoked);
-                            }
-                            insert_audit(
-                                &mut *tx,
-                                &$crate::store::AuditEntry {
-                                    at: f.now,
-                                    actor: "wallet".to_owned(),
-                                    event: "refreshed".to_owned(),
-                                    credential_id: Some(c.record_id.clone()),
-                                    credential_type: Some(c.credential_type.clone()),
-                                    detail: format!("{} tokens, key counter {}", f.tokens, c.key_counter),
-                                },
-                            )
-                            .await?;
-                        }
-                    }
-                }
-                tx.commit().await?;
-                Ok($crate::store::FinishOutcome::Finished { superseded })
+                    tx.commit().await?;
+                    Ok($crate::store::FinishOutcome::Finished { superseded })
+                })
             }
 
             async fn end_session(
@@ -463,44 +558,50 @@ macro_rules! impl_store {
                 &self,
                 finished_before: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query(&format!(
-                    "DELETE FROM sessions WHERE updated_at < $1 AND state IN {}",
-                    $crate::store::sql::FINISHED_STATES
-                ))
-                .bind(finished_before)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected())
+                checked!(&self.pool, |conn| {
+                    let done = sqlx::query(&format!(
+                        "DELETE FROM sessions WHERE updated_at < $1 AND state IN {}",
+                        $crate::store::sql::FINISHED_STATES
+                    ))
+                    .bind(finished_before)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(done.rows_affected())
+                })
             }
 
             async fn expire_sessions(&self, now: i64) -> Result<Vec<String>, $crate::store::StoreError> {
-                use sqlx::Row;
-                let rows = sqlx::query(&format!(
-                    "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
-                     secret_state = NULL, updated_at = $1 \
-                     WHERE expires_at <= $1 AND state IN {} RETURNING id",
-                    $crate::store::sql::OPEN_STATES
-                ))
-                .bind(now)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| r.try_get::<String, _>("id").map_err(Into::into))
-                    .collect()
+                checked!(&self.pool, |conn| {
+                    use sqlx::Row;
+                    let rows = sqlx::query(&format!(
+                        "UPDATE sessions SET state = 'timeout', open_credential = NULL, \
+                         secret_state = NULL, updated_at = $1 \
+                         WHERE expires_at <= $1 AND state IN {} RETURNING id",
+                        $crate::store::sql::OPEN_STATES
+                    ))
+                    .bind(now)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    rows.iter()
+                        .map(|r| r.try_get::<String, _>("id").map_err(Into::into))
+                        .collect()
+                })
             }
 
             async fn credential(
                 &self,
                 id: &str,
             ) -> Result<Option<$crate::store::CredentialRecord>, $crate::store::StoreError> {
-                let row = sqlx::query(&format!(
-                    "SELECT {} FROM credentials WHERE id = $1",
-                    $crate::store::sql::CREDENTIAL_COLUMNS
-                ))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.as_ref().map(Self::credential_from_row).transpose()
+                checked!(&self.pool, |conn| {
+                    let row = sqlx::query(&format!(
+                        "SELECT {} FROM credentials WHERE id = $1",
+                        $crate::store::sql::CREDENTIAL_COLUMNS
+                    ))
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    row.as_ref().map(Self::credential_from_row).transpose()
+                })
             }
 
             async fn update_attributes(
@@ -510,36 +611,38 @@ macro_rules! impl_store {
                 actor: &str,
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
-                use sqlx::Row;
-                let mut tx = self.pool.begin().await?;
-                let row = sqlx::query(
-                    "UPDATE credentials SET attributes = $1, updated_at = $2 \
-                     WHERE id = $3 AND status = 'active' RETURNING credential_type",
-                )
-                .bind(attributes)
-                .bind(now)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = row else {
-                    tx.rollback().await?;
-                    return Ok(false);
-                };
-                insert_audit(
-                    &mut *tx,
-                    &$crate::store::AuditEntry {
-                        at: now,
-                        actor: actor.to_owned(),
-                        event: "attributes-updated".to_owned(),
-                        credential_id: Some(id.to_owned()),
-                        credential_type: Some(row.try_get("credential_type")?),
-                        // No values: the audit log holds no personal data.
-                        detail: "attributes replaced; effective at next refresh".to_owned(),
-                    },
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(true)
+                checked!(&self.pool, |conn| {
+                    use sqlx::Row;
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    let row = sqlx::query(
+                        "UPDATE credentials SET attributes = $1, updated_at = $2 \
+                         WHERE id = $3 AND status = 'active' RETURNING credential_type",
+                    )
+                    .bind(attributes)
+                    .bind(now)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    };
+                    insert_audit(
+                        &mut *tx,
+                        &$crate::store::AuditEntry {
+                            at: now,
+                            actor: actor.to_owned(),
+                            event: "attributes-updated".to_owned(),
+                            credential_id: Some(id.to_owned()),
+                            credential_type: Some(row.try_get("credential_type")?),
+                            // No values: the audit log holds no personal data.
+                            detail: "attributes replaced; effective at next refresh".to_owned(),
+                        },
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(true)
+                })
             }
 
             async fn revoke_credential(
@@ -549,35 +652,37 @@ macro_rules! impl_store {
                 reason: &str,
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
-                use sqlx::Row;
-                let mut tx = self.pool.begin().await?;
-                let row = sqlx::query(
-                    "UPDATE credentials SET status = 'revoked', status_reason = $1, updated_at = $2 \
-                     WHERE id = $3 AND status = 'active' RETURNING credential_type",
-                )
-                .bind(reason)
-                .bind(now)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = row else {
-                    tx.rollback().await?;
-                    return Ok(false);
-                };
-                insert_audit(
-                    &mut *tx,
-                    &$crate::store::AuditEntry {
-                        at: now,
-                        actor: actor.to_owned(),
-                        event: "revoked".to_owned(),
-                        credential_id: Some(id.to_owned()),
-                        credential_type: Some(row.try_get("credential_type")?),
-                        detail: reason.to_owned(),
-                    },
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(true)
+                checked!(&self.pool, |conn| {
+                    use sqlx::Row;
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    let row = sqlx::query(
+                        "UPDATE credentials SET status = 'revoked', status_reason = $1, updated_at = $2 \
+                         WHERE id = $3 AND status = 'active' RETURNING credential_type",
+                    )
+                    .bind(reason)
+                    .bind(now)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    };
+                    insert_audit(
+                        &mut *tx,
+                        &$crate::store::AuditEntry {
+                            at: now,
+                            actor: actor.to_owned(),
+                            event: "revoked".to_owned(),
+                            credential_id: Some(id.to_owned()),
+                            credential_type: Some(row.try_get("credential_type")?),
+                            detail: reason.to_owned(),
+                        },
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(true)
+                })
             }
 
             async fn revoke_subject(
@@ -587,37 +692,39 @@ macro_rules! impl_store {
                 reason: &str,
                 now: i64,
             ) -> Result<Vec<String>, $crate::store::StoreError> {
-                use sqlx::Row;
-                let mut tx = self.pool.begin().await?;
-                let rows = sqlx::query(
-                    "UPDATE credentials SET status = 'revoked', status_reason = $1, updated_at = $2 \
-                     WHERE subject = $3 AND status = 'active' RETURNING id, credential_type",
-                )
-                .bind(reason)
-                .bind(now)
-                .bind(subject)
-                .fetch_all(&mut *tx)
-                .await?;
-                let mut ids = Vec::with_capacity(rows.len());
-                for r in rows {
-                    let id: String = r.try_get("id")?;
-                    insert_audit(
-                        &mut *tx,
-                        &$crate::store::AuditEntry {
-                            at: now,
-                            actor: actor.to_owned(),
-                            event: "revoked".to_owned(),
-                            credential_id: Some(id.clone()),
-                            credential_type: Some(r.try_get("credential_type")?),
-                            detail: format!("by subject: {reason}"),
-                        },
+                checked!(&self.pool, |conn| {
+                    use sqlx::Row;
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    let rows = sqlx::query(
+                        "UPDATE credentials SET status = 'revoked', status_reason = $1, updated_at = $2 \
+                         WHERE subject = $3 AND status = 'active' RETURNING id, credential_type",
                     )
+                    .bind(reason)
+                    .bind(now)
+                    .bind(subject)
+                    .fetch_all(&mut *tx)
                     .await?;
-                    ids.push(id);
-                }
-                tx.commit().await?;
-                ids.sort();
-                Ok(ids)
+                    let mut ids = Vec::with_capacity(rows.len());
+                    for r in rows {
+                        let id: String = r.try_get("id")?;
+                        insert_audit(
+                            &mut *tx,
+                            &$crate::store::AuditEntry {
+                                at: now,
+                                actor: actor.to_owned(),
+                                event: "revoked".to_owned(),
+                                credential_id: Some(id.clone()),
+                                credential_type: Some(r.try_get("credential_type")?),
+                                detail: format!("by subject: {reason}"),
+                            },
+                        )
+                        .await?;
+                        ids.push(id);
+                    }
+                    tx.commit().await?;
+                    ids.sort();
+                    Ok(ids)
+                })
             }
 
             async fn insert_key(
@@ -625,102 +732,156 @@ macro_rules! impl_store {
                 k: &$crate::store::KeyRecord,
                 actor: &str,
             ) -> Result<bool, $crate::store::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                let done = sqlx::query(
-                    "INSERT INTO issuer_keys (credential_type, counter, key_id, public_key, \
-                     valid_from, valid_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (credential_type, counter) DO NOTHING",
-                )
-                .bind(&k.credential_type)
-                .bind(k.counter)
-                .bind(&k.key_id)
-                .bind(&k.public_key)
-                .bind(k.valid_from)
-                .bind(k.valid_until)
-                .bind(k.created_at)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                insert_audit(
-                    &mut *tx,
-                    &$crate::store::AuditEntry {
-                        at: k.created_at,
-                        actor: actor.to_owned(),
-                        event: "key-added".to_owned(),
-                        credential_id: None,
-                        credential_type: Some(k.credential_type.clone()),
-                        detail: format!("counter {}, key id {}", k.counter, hex::encode(&k.key_id)),
-                    },
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(true)
+                checked!(&self.pool, |conn| {
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    let done = sqlx::query(
+                        "INSERT INTO issuer_keys (credential_type, counter, key_id, public_key, \
+                         valid_from, valid_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         ON CONFLICT (credential_type, counter) DO NOTHING",
+                    )
+                    .bind(&k.credential_type)
+                    .bind(k.counter)
+                    .bind(&k.key_id)
+                    .bind(&k.public_key)
+                    .bind(k.valid_from)
+                    .bind(k.valid_until)
+                    .bind(k.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    insert_audit(
+                        &mut *tx,
+                        &$crate::store::AuditEntry {
+                            at: k.created_at,
+                            actor: actor.to_owned(),
+                            event: "key-added".to_owned(),
+                            credential_id: None,
+                            credential_type: Some(k.credential_type.clone()),
+                            detail: format!("counter {}, key id {}", k.counter, hex::encode(&k.key_id)),
+                        },
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(true)
+                })
             }
 
             async fn keys(&self) -> Result<Vec<$crate::store::KeyRecord>, $crate::store::StoreError> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT credential_type, counter, key_id, public_key, valid_from, valid_until, \
-                     created_at FROM issuer_keys ORDER BY credential_type, counter",
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::store::KeyRecord {
-                            credential_type: r.try_get("credential_type")?,
-                            counter: r.try_get("counter")?,
-                            key_id: r.try_get("key_id")?,
-                            public_key: r.try_get("public_key")?,
-                            valid_from: r.try_get("valid_from")?,
-                            valid_until: r.try_get("valid_until")?,
-                            created_at: r.try_get("created_at")?,
+                checked!(&self.pool, |conn| {
+                    use sqlx::Row;
+                    let rows = sqlx::query(
+                        "SELECT credential_type, counter, key_id, public_key, valid_from, valid_until, \
+                         created_at FROM issuer_keys ORDER BY credential_type, counter",
+                    )
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok($crate::store::KeyRecord {
+                                credential_type: r.try_get("credential_type")?,
+                                counter: r.try_get("counter")?,
+                                key_id: r.try_get("key_id")?,
+                                public_key: r.try_get("public_key")?,
+                                valid_from: r.try_get("valid_from")?,
+                                valid_until: r.try_get("valid_until")?,
+                                created_at: r.try_get("created_at")?,
+                            })
                         })
+                        .collect()
+                })
+            }
+
+            async fn record_scheme_version(
+                &self,
+                version: i64,
+                digest: &[u8],
+                now: i64,
+            ) -> Result<$crate::store::RecordScheme, $crate::store::StoreError> {
+                checked!(&self.pool, |conn| {
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    let inserted = sqlx::query(
+                        "INSERT INTO scheme_versions (version, digest, published_at) \
+                         VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING",
+                    )
+                    .bind(version)
+                    .bind(digest)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if inserted.rows_affected() == 1 {
+                        // The table itself is the record (no audit entry:
+                        // the audit log is about credentials and keys).
+                        tx.commit().await?;
+                        return Ok($crate::store::RecordScheme::Recorded);
+                    }
+                    let stored: Vec<u8> =
+                        sqlx::query_scalar("SELECT digest FROM scheme_versions WHERE version = $1")
+                            .bind(version)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    Ok(if stored.as_slice() == digest {
+                        $crate::store::RecordScheme::Same
+                    } else {
+                        $crate::store::RecordScheme::Conflict
                     })
-                    .collect()
+                })
+            }
+
+            async fn latest_scheme_version(&self) -> Result<Option<i64>, $crate::store::StoreError> {
+                checked!(&self.pool, |conn| {
+                    let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM scheme_versions")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    Ok(latest)
+                })
             }
 
             async fn append_audit(&self, entry: &$crate::store::AuditEntry) -> Result<(), $crate::store::StoreError> {
-                insert_audit(&self.pool, entry).await?;
-                Ok(())
+                checked!(&self.pool, |conn| {
+                    insert_audit(&mut *conn, entry).await?;
+                    Ok(())
+                })
             }
 
             async fn audit(
                 &self,
                 credential_id: Option<&str>,
             ) -> Result<Vec<$crate::store::AuditEntry>, $crate::store::StoreError> {
-                use sqlx::Row;
-                let columns = "at, actor, event, credential_id, credential_type, detail";
-                let rows = match credential_id {
-                    Some(id) => {
-                        sqlx::query(&format!(
-                            "SELECT {columns} FROM audit_log WHERE credential_id = $1 ORDER BY id"
-                        ))
-                        .bind(id)
-                        .fetch_all(&self.pool)
-                        .await?
-                    }
-                    None => {
-                        sqlx::query(&format!("SELECT {columns} FROM audit_log ORDER BY id"))
-                            .fetch_all(&self.pool)
+                checked!(&self.pool, |conn| {
+                    use sqlx::Row;
+                    let columns = "at, actor, event, credential_id, credential_type, detail";
+                    let rows = match credential_id {
+                        Some(id) => {
+                            sqlx::query(&format!(
+                                "SELECT {columns} FROM audit_log WHERE credential_id = $1 ORDER BY id"
+                            ))
+                            .bind(id)
+                            .fetch_all(&mut *conn)
                             .await?
-                    }
-                };
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::store::AuditEntry {
-                            at: r.try_get("at")?,
-                            actor: r.try_get("actor")?,
-                            event: r.try_get("event")?,
-                            credential_id: r.try_get("credential_id")?,
-                            credential_type: r.try_get("credential_type")?,
-                            detail: r.try_get("detail")?,
+                        }
+                        None => {
+                            sqlx::query(&format!("SELECT {columns} FROM audit_log ORDER BY id"))
+                                .fetch_all(&mut *conn)
+                                .await?
+                        }
+                    };
+                    rows.iter()
+                        .map(|r| {
+                            Ok($crate::store::AuditEntry {
+                                at: r.try_get("at")?,
+                                actor: r.try_get("actor")?,
+                                event: r.try_get("event")?,
+                                credential_id: r.try_get("credential_id")?,
+                                credential_type: r.try_get("credential_type")?,
+                                detail: r.try_get("detail")?,
+                            })
                         })
-                    })
-                    .collect()
+                        .collect()
+                })
             }
         }
 
@@ -732,18 +893,20 @@ macro_rules! impl_store {
                 failure: Option<&str>,
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query(&format!(
-                    "UPDATE sessions SET state = $1, open_credential = NULL, secret_state = NULL, \
-                     failure = $2, updated_at = $3 WHERE id = $4 AND state IN {}",
-                    $crate::store::sql::OPEN_STATES
-                ))
-                .bind(state.as_str())
-                .bind(failure)
-                .bind(now)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
+                checked!(&self.pool, |conn| {
+                    let done = sqlx::query(&format!(
+                        "UPDATE sessions SET state = $1, open_credential = NULL, secret_state = NULL, \
+                         failure = $2, updated_at = $3 WHERE id = $4 AND state IN {}",
+                        $crate::store::sql::OPEN_STATES
+                    ))
+                    .bind(state.as_str())
+                    .bind(failure)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                })
             }
         }
     };

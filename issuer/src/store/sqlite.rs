@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+use super::checked::checked;
 use super::sql::{impl_store, migrator, Embedded};
 use super::StoreError;
 
@@ -23,6 +24,21 @@ const MIGRATIONS: Embedded = Embedded(&[
         "finished sessions",
         include_str!("../../migrations/sqlite/0002_finished_sessions.sql"),
     ),
+    (
+        3,
+        "store health",
+        include_str!("../../migrations/sqlite/0003_store_health.sql"),
+    ),
+    (
+        4,
+        "open sessions per subject",
+        include_str!("../../migrations/sqlite/0004_open_subject_sessions.sql"),
+    ),
+    (
+        5,
+        "scheme versions",
+        include_str!("../../migrations/sqlite/0005_scheme_versions.sql"),
+    ),
 ]);
 
 /// The SQLite store.
@@ -35,7 +51,14 @@ impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite:PATH` or
     /// `sqlite://PATH`) and applies the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        Self::connect_with(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    /// Opens the database `options` name with the store's own settings on
+    /// top (journal, durability, timeouts) and applies the migrations. Tests
+    /// add pragmas here (for example `max_page_count` to fill the file).
+    pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit is on disk before the answer leaves. With
@@ -60,4 +83,11 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, sqlx::sqlite::SqliteRow);
+/// Bytes the readiness probe writes (and frees again) per check, more than
+/// one issuance step writes at the default batch size. A one-row update
+/// still passed on the full disk of `tests/disk_full.rs` while issuance
+/// steps failed (the WAL file keeps the space a failed transaction
+/// allocated, so small writes can still fit).
+const PROBE_BYTES: usize = 64 * 1024;
+
+impl_store!(SqliteStore, sqlx::sqlite::SqliteRow, PROBE_BYTES);
