@@ -56,10 +56,10 @@ pub async fn create_session(
     security(("bearer" = [])))]
 pub async fn status(
     State(state): State<AppState>,
-    _requestor: Requestor,
+    requestor: Requestor,
     Path(token): Path<String>,
 ) -> Result<Json<StatusBody>, Problem> {
-    let status = state.service.status(&token).await?;
+    let status = state.service.status(&requestor, &token).await?;
     Ok(Json(StatusBody { status }))
 }
 
@@ -72,10 +72,10 @@ pub async fn status(
     security(("bearer" = [])))]
 pub async fn status_events(
     State(state): State<AppState>,
-    _requestor: Requestor,
+    requestor: Requestor,
     Path(token): Path<String>,
 ) -> Result<Response, Problem> {
-    let id = state.service.session_id_for(&token).await?;
+    let id = state.service.session_id_for(&requestor, &token).await?;
     let first = state.service.status_by_id(&id).await?;
     Ok(Sse::new(events(state, id, first))
         .keep_alive(KeepAlive::default())
@@ -149,10 +149,10 @@ fn events(
     security(("bearer" = [])))]
 pub async fn result(
     State(state): State<AppState>,
-    _requestor: Requestor,
+    requestor: Requestor,
     Path(token): Path<String>,
 ) -> Result<Json<SessionResult>, Problem> {
-    Ok(Json(state.service.result(&token).await?))
+    Ok(Json(state.service.result(&requestor, &token).await?))
 }
 
 /// Cancels an open session.
