@@ -20,6 +20,7 @@ use wallet_core::scheme::{SchemePublicKey, VerifiedScheme};
 
 use crate::auth::RequestorAuth;
 use crate::config::{self, SchemeLocation, Settings, StoreConfig};
+use crate::edge::{self, EdgeLimits};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::router::{full_router, RequestorState};
@@ -69,6 +70,8 @@ pub struct VerifierConfig {
     pub signing_key: Option<SigningKey>,
     /// Largest request body.
     pub body_limit: usize,
+    /// Header and body timeouts, connection cap.
+    pub edge: EdgeLimits,
 }
 
 impl VerifierConfig {
@@ -88,6 +91,7 @@ impl VerifierConfig {
             allowed_origins: Vec::new(),
             signing_key: None,
             body_limit: config::DEFAULT_BODY_LIMIT,
+            edge: EdgeLimits::default(),
         }
     }
 
@@ -114,6 +118,7 @@ impl VerifierConfig {
             allowed_origins: s.allowed_origins,
             signing_key,
             body_limit: s.body_limit,
+            edge: EdgeLimits::default(),
         })
     }
 }
@@ -330,6 +335,8 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
         auth: Arc::new(config.auth),
         default_verifier: config.default_verifier,
     };
+    let body_limit = config.body_limit;
+    let body_timeout = config.edge.body_timeout;
     let mut app: Router = full_router(state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -349,19 +356,24 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
                     .to_owned();
                 tracing::debug_span!("http", method = %request.method(), route)
             }),
-        );
+        )
+        // The whole body arrives within the body timeout before a handler
+        // runs; over-long URIs and axum's own text errors become problems.
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next| {
+                edge::read_body_first(body_limit, body_timeout, req, next)
+            },
+        ))
+        .layer(axum::middleware::from_fn(edge::limit_uri))
+        .layer(axum::middleware::from_fn(crate::problem::problem_layer));
     if let Some(c) = cors(&config.allowed_origins)? {
         app = app.layer(c);
     }
 
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let server = tokio::spawn(edge::serve(listener, app, config.edge, async move {
+        let _ = rx.await;
+    }));
     let current = scheme.current();
     tracing::info!(
         %addr,

@@ -87,6 +87,7 @@ fn parse_new_session(
     body: &[u8],
 ) -> Result<NewSession, Problem> {
     let who = state.auth.authenticate(headers)?;
+    super::require_json(headers)?;
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Problem::bad_request("malformed-json", "Malformed JSON", e.to_string()))?;
     let envelope = if value.get("@context").is_some() {
