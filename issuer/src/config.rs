@@ -512,4 +512,42 @@ admin = true
         std::fs::write(&path, "unknown_key = 3\n").unwrap();
         assert!(IssuerConfig::load(Some(&path), Vec::new()).is_err());
     }
+
+    #[test]
+    fn client_timeouts_and_connection_cap() {
+        let c = IssuerConfig::default();
+        assert_eq!(c.header_timeout_secs, DEFAULT_HEADER_TIMEOUT_SECS);
+        assert_eq!(c.body_timeout_secs, DEFAULT_BODY_TIMEOUT_SECS);
+        assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issuer.toml");
+        std::fs::write(&path, "header_timeout_secs = 5\nmax_connections = 64\n").unwrap();
+        let c = IssuerConfig::load(
+            Some(&path),
+            env(&[("KENMERK_ISSUER_BODY_TIMEOUT_SECS", "12")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.header_timeout_secs,
+                c.body_timeout_secs,
+                c.max_connections
+            ),
+            (5, 12, 64)
+        );
+        // No timeout at all, or one long enough to hold a slot for ever,
+        // is refused; so is a server that accepts no connection.
+        for (name, bad) in [
+            ("KENMERK_ISSUER_HEADER_TIMEOUT_SECS", "0"),
+            ("KENMERK_ISSUER_HEADER_TIMEOUT_SECS", "301"),
+            ("KENMERK_ISSUER_BODY_TIMEOUT_SECS", "0"),
+            ("KENMERK_ISSUER_BODY_TIMEOUT_SECS", "3600"),
+            ("KENMERK_ISSUER_MAX_CONNECTIONS", "0"),
+        ] {
+            assert!(
+                IssuerConfig::load(None, env(&[(name, bad)])).is_err(),
+                "{name}={bad}"
+            );
+        }
+    }
 }

@@ -38,7 +38,10 @@ pub struct StatusBody {
 #[utoipa::path(post, path = "/session", tag = "requestor",
     request_body = CreateSessionBody,
     responses((status = 201, body = SessionCreated),
-              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 408, body = Problem, description = "The body did not arrive within body_timeout_secs"),
+              (status = 413, body = Problem),
+              (status = 415, body = Problem, description = "Body not sent as application/json")),
     security(("bearer" = [])))]
 pub async fn create_session(
     State(state): State<AppState>,
@@ -49,7 +52,8 @@ pub async fn create_session(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Session status.
+/// Session status. Only the requestor that created the session sees it;
+/// for any other the answer is 404, as for an unknown token.
 #[utoipa::path(get, path = "/session/{token}/status", tag = "requestor",
     params(("token" = String, Path, description = "Requestor token")),
     responses((status = 200, body = StatusBody), (status = 404, body = Problem)),

@@ -138,6 +138,7 @@ fn bad_request(e: serde_json::Error) -> Problem {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, description = "Beyond the verifier's registration", content_type = "application/problem+json"),
+        (status = 415, body = Problem, description = "Body not sent as application/json", content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_session(
