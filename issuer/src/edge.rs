@@ -109,6 +109,8 @@ pub async fn serve(
             drop(slot);
         });
     }
+    // New clients are refused at once rather than left in the backlog.
+    drop(listener);
     let _ = closing_tx.send(true);
     // Every connection returns its slot when it ends.
     let _ = slots.acquire_many(max).await;

@@ -36,12 +36,12 @@ async fn until_closed(mut stream: TcpStream, trickle: bool) -> SlowEnd {
     let deadline = tokio::time::Instant::now() + GIVE_UP;
     let mut answer = Vec::new();
     let mut buf = [0u8; 2048];
+    let mut trickling = trickle;
     while tokio::time::Instant::now() < deadline {
-        if trickle && answer.is_empty() && stream.write_all(b" ").await.is_err() {
-            return SlowEnd {
-                closed: true,
-                answer: String::from_utf8_lossy(&answer).into_owned(),
-            };
+        // A failed write means the server closed; its answer may still be
+        // waiting to be read, so stop writing and read on.
+        if trickling && answer.is_empty() && stream.write_all(b" ").await.is_err() {
+            trickling = false;
         }
         match tokio::time::timeout(Duration::from_millis(250), stream.read(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) => {
