@@ -149,6 +149,60 @@ async fn slow_clients_neither_block_health_nor_the_api() {
     h.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_while_every_slot_is_taken() {
+    use sqlx::Connection as _;
+    const SLOTS: usize = 4;
+    let h = Harness::start(Backend::Sqlite, |c| c.max_concurrent_requests = SLOTS)
+        .await
+        .unwrap();
+    // Hold SQLite's write lock: session creations then wait for the
+    // database (up to its 10 s busy timeout), each holding a slot.
+    let mut lock = sqlx::SqliteConnection::connect(&h.database_url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let stuck: Vec<_> = (0..SLOTS)
+        .map(|_| {
+            let request = h
+                .client
+                .post(h.url("/session"))
+                .bearer_auth(TOKEN)
+                .json(&address_request("Oudegracht", None));
+            tokio::spawn(request.send())
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let quick = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    // The premise: the API is saturated, a further API request waits.
+    assert!(
+        tokio::time::timeout(
+            Duration::from_millis(500),
+            quick.get(h.url("/scheme")).send()
+        )
+        .await
+        .is_err(),
+        "the API should be saturated"
+    );
+    // Health, readiness and metrics do not wait for a slot.
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let r = quick.get(h.url(path)).send().await.expect(path);
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    for task in stuck {
+        let r = task.await.unwrap().unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    h.stop().await;
+}
+
 #[tokio::test]
 async fn json_endpoints_require_application_json() {
     let h = Harness::start(Backend::Sqlite, |_| {}).await.unwrap();
