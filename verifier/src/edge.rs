@@ -167,7 +167,7 @@ pub async fn read_body_first(
     let collected = tokio::time::timeout(timeout, Limited::new(body, max_bytes).collect()).await;
     let bytes = match collected {
         Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+        Ok(Err(e)) if is_length_limit(&*e) => {
             return crate::problem::rejection::too_large().into_response();
         }
         Ok(Err(e)) => {
@@ -194,6 +194,19 @@ pub async fn read_body_first(
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// Whether the body ended because it grew past a length limit (ours, or
+/// the `RequestBodyLimitLayer`'s further in, wrapped in axum's error).
+fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if e.is::<LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Middleware: 414 problem+json for a request target over [`MAX_URI_BYTES`].

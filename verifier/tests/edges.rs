@@ -182,6 +182,35 @@ async fn session_creation_requires_application_json() {
     d.shutdown().await.unwrap();
 }
 
+/// Reading the body before the handlers keeps the 413 for a body over the
+/// limit, also when it comes in chunks without a Content-Length.
+#[tokio::test]
+async fn oversized_chunked_body_is_still_413() {
+    let demo = Demo::new();
+    let d = daemon(&demo, |c| c.body_limit = 4096).await;
+    let addr = d.addr();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let chunk = "a".repeat(1000);
+    let mut request = format!(
+        "POST /session HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    for _ in 0..6 {
+        request.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    request.push_str("0\r\n\r\n");
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("urn:kenmerk:verifier:body-too-large"),
+        "{answer}"
+    );
+    d.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn jwt_not_before_is_honoured() {
     let demo = Demo::new();
