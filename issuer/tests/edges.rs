@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 /// limit (512), so on a server that reads bodies inside the limit they
 /// hold every slot.
 const SLOW_BODIES: usize = 600;
-/// Connections that never finish their headers.
+/// Connections that trickle their headers and never finish them.
 const SLOW_HEADERS: usize = 50;
 /// The longest a slow connection may stay open in this test (the server's
 /// timeouts are 2 s); the test ends by itself after this.
@@ -86,10 +86,12 @@ async fn slow_clients_neither_block_health_nor_the_api() {
     let mut stalled = Vec::new();
     for _ in 0..SLOW_HEADERS {
         let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n").as_bytes())
+        // A header value that keeps growing, one byte at a time: the
+        // timeout counts from the start, not from the last byte.
+        s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: a").as_bytes())
             .await
             .unwrap();
-        stalled.push(tokio::spawn(until_closed(s, false)));
+        stalled.push(tokio::spawn(until_closed(s, true)));
     }
     // Give the server a moment to start a handler for every slow request.
     tokio::time::sleep(Duration::from_millis(500)).await;

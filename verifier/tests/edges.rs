@@ -13,8 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use verifier::auth::{Credential, Requestor, RequestorAuth};
 
-/// Connections that trickle a body, and connections that never finish
-/// their headers.
+/// Connections that trickle a body, and connections that trickle their
+/// headers and never finish them.
 const SLOW_BODIES: usize = 300;
 const SLOW_HEADERS: usize = 50;
 /// The longest a slow connection may stay open in this test (the server's
@@ -93,10 +93,12 @@ async fn slow_clients_are_cut_off_and_health_answers() {
     let mut stalled = Vec::new();
     for _ in 0..SLOW_HEADERS {
         let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n").as_bytes())
+        // A header value that keeps growing, one byte at a time: the
+        // timeout counts from the start, not from the last byte.
+        s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: a").as_bytes())
             .await
             .unwrap();
-        stalled.push(tokio::spawn(until_closed(s, false)));
+        stalled.push(tokio::spawn(until_closed(s, true)));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
 
