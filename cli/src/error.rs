@@ -503,10 +503,15 @@ fn client_report(lang: Lang, e: &ClientError) -> Report {
             Some(t(lang, Key::NetworkUnreachableHint).into()),
             exit::NETWORK,
         ),
-        ClientError::Refused { url, problem, .. } => report(
+        ClientError::Refused {
+            url,
+            status,
+            problem,
+        } => report(
             "refused",
             tr(lang, Key::PeerRefused, &[("url", url), ("detail", problem)]),
-            None,
+            // 408: the service's body timeout ran out (a slow connection).
+            (*status == 408).then(|| t(lang, Key::PeerTooSlowHint).into()),
             exit::REFUSED,
         ),
         ClientError::TooLarge { url } => report(
@@ -596,5 +601,34 @@ fn session_report(lang: Lang, e: &SessionError) -> Report {
             exit::NETWORK,
         ),
         SessionError::Plan(_) | SessionError::Prove(_) => internal(lang, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Problem;
+
+    fn refused(status: u16) -> ClientError {
+        ClientError::Refused {
+            url: "http://127.0.0.1:8700/wallet/session/x/commitment".to_owned(),
+            status,
+            problem: Problem {
+                kind: "urn:kenmerk:problem:request-timeout".to_owned(),
+                title: "Request timeout".to_owned(),
+                status,
+                detail: Some("the request body did not arrive within 30 s".to_owned()),
+            },
+        }
+    }
+
+    #[test]
+    fn a_body_timeout_tells_the_resident_what_to_do() {
+        let nl = client_report(Lang::Nl, &refused(408));
+        let en = client_report(Lang::En, &refused(408));
+        assert!(nl.hint.as_deref().unwrap().contains("verbinding"));
+        assert!(en.hint.as_deref().unwrap().contains("connection"));
+        // Other refusals keep their plain report.
+        assert!(client_report(Lang::En, &refused(409)).hint.is_none());
     }
 }

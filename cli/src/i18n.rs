@@ -465,6 +465,10 @@ messages! {
         en: "{url} refused: {detail}",
         nl: "{url} weigerde: {detail}",
     },
+    PeerTooSlowHint => {
+        en: "the connection was too slow to send the message in time; nothing was changed. Try again on a better connection",
+        nl: "de verbinding was te traag om het bericht op tijd te versturen; er is niets veranderd. Probeer het opnieuw met een betere verbinding",
+    },
     PeerNonsense => {
         en: "{url} sent something kenmerk does not accept: {detail}",
         nl: "{url} stuurde iets dat kenmerk niet accepteert: {detail}",

@@ -3,7 +3,8 @@
 //! `Authorization: Bearer <credential>`. A static token is compared by its
 //! SHA-256 digest, so the comparison time says nothing about the token. A
 //! JWT is accepted when it verifies under a key configured for a requestor,
-//! names that requestor as `iss` and has not expired (`exp` required).
+//! names that requestor as `iss`, has not expired (`exp` required) and is
+//! already valid (`nbf`, when present); both with 30 s leeway for clock skew.
 //! Anything else is 401 with a problem document.
 
 use axum::extract::FromRequestParts;
@@ -157,6 +158,9 @@ impl Authenticator {
                 validation.set_required_spec_claims(&["exp", "iss"]);
                 validation.set_issuer(&[requestor.name.as_str()]);
                 validation.leeway = 30;
+                // Off by default in jsonwebtoken: a JWT minted for later use
+                // must not work before its time.
+                validation.validate_nbf = true;
                 if jsonwebtoken::decode::<serde_json::Value>(credential, &key.key, &validation)
                     .is_ok()
                 {
@@ -216,12 +220,41 @@ mod tests {
 
     fn jwt(iss: &str, exp_offset: i64, secret: &str) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        jwt_claims(
+            &serde_json::json!({"iss": iss, "exp": now + exp_offset}),
+            secret,
+        )
+    }
+
+    fn jwt_claims(claims: &serde_json::Value, secret: &str) -> String {
         encode(
             &Header::new(Algorithm::HS256),
-            &serde_json::json!({"iss": iss, "exp": now + exp_offset}),
+            claims,
             &EncodingKey::from_secret(secret.as_bytes()),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn jwt_not_before_is_honoured() {
+        let a = auth();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims =
+            |nbf: i64| serde_json::json!({"iss": "jwt-office", "exp": now + 3600, "nbf": nbf});
+        // Valid from an hour from now: refused today.
+        let later = jwt_claims(&claims(now + 3600), SECRET);
+        assert_eq!(
+            a.authenticate(Some(&format!("Bearer {later}"))),
+            Err(AuthError::Invalid)
+        );
+        // Already valid, and within the clock-skew leeway: accepted.
+        for nbf in [now - 60, now + 10] {
+            let ok = jwt_claims(&claims(nbf), SECRET);
+            assert!(
+                a.authenticate(Some(&format!("Bearer {ok}"))).is_ok(),
+                "nbf {nbf}"
+            );
+        }
     }
 
     #[test]

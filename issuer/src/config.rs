@@ -34,6 +34,13 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_KEY_VALIDITY_SECS: u64 = 365 * 24 * 3600;
 /// Default cap on requests handled at once (excess requests wait).
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
+/// Default time a client has to send its request line and headers.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// Default time a client has to send a request body (64 KiB at the
+/// default limit: about 2 KiB/s is enough).
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
+/// Default cap on open connections (each may buffer one body).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// How one requestor (a back-office system) authenticates.
 ///
@@ -123,8 +130,16 @@ pub struct IssuerConfig {
     pub key_validity_secs: u64,
     /// Largest accepted request body, bytes.
     pub max_body_bytes: usize,
-    /// Requests handled at once; more wait in line.
+    /// Requests handled at once; more wait in line (health, readiness
+    /// and metrics do not).
     pub max_concurrent_requests: usize,
+    /// Seconds a client has for its request line and headers; also how
+    /// long an idle keep-alive connection stays open.
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request body (408 after).
+    pub body_timeout_secs: u64,
+    /// Connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
     /// Requestors and their credentials. Empty: a local requestor with a
     /// generated token in `<data_dir>/requestor-token`.
     pub requestors: Vec<RequestorConfig>,
@@ -149,6 +164,9 @@ impl Default for IssuerConfig {
             key_validity_secs: DEFAULT_KEY_VALIDITY_SECS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            header_timeout_secs: DEFAULT_HEADER_TIMEOUT_SECS,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             requestors: Vec::new(),
             log_json: false,
         }
@@ -192,6 +210,9 @@ struct FileConfig {
     key_validity_secs: Option<u64>,
     max_body_bytes: Option<usize>,
     max_concurrent_requests: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
     log_json: Option<bool>,
     #[serde(default)]
     requestors: Vec<RequestorConfig>,
@@ -241,6 +262,9 @@ impl IssuerConfig {
             key_validity_secs,
             max_body_bytes,
             max_concurrent_requests,
+            header_timeout_secs,
+            body_timeout_secs,
+            max_connections,
             log_json
         );
         macro_rules! take_opt {
@@ -284,6 +308,9 @@ impl IssuerConfig {
             "KEY_VALIDITY_SECS" => self.key_validity_secs = parse(key, value)?,
             "MAX_BODY_BYTES" => self.max_body_bytes = parse(key, value)?,
             "MAX_CONCURRENT_REQUESTS" => self.max_concurrent_requests = parse(key, value)?,
+            "HEADER_TIMEOUT_SECS" => self.header_timeout_secs = parse(key, value)?,
+            "BODY_TIMEOUT_SECS" => self.body_timeout_secs = parse(key, value)?,
+            "MAX_CONNECTIONS" => self.max_connections = parse(key, value)?,
             "LOG_JSON" => self.log_json = parse(key, value)?,
             // One admin requestor from the environment, for containers.
             "REQUESTOR_TOKEN" => self.requestors.push(RequestorConfig {
@@ -367,6 +394,15 @@ impl IssuerConfig {
         }
         if self.max_concurrent_requests == 0 {
             return invalid("max_concurrent_requests must be at least 1");
+        }
+        if self.header_timeout_secs == 0 || self.header_timeout_secs > 300 {
+            return invalid("header_timeout_secs must be 1 to 300");
+        }
+        if self.body_timeout_secs == 0 || self.body_timeout_secs > 300 {
+            return invalid("body_timeout_secs must be 1 to 300");
+        }
+        if self.max_connections == 0 {
+            return invalid("max_connections must be at least 1");
         }
         if let Some(url) = &self.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -546,5 +582,43 @@ admin = true
         let c =
             IssuerConfig::load(None, env(&[("KENMERK_ISSUER_KEY_VALIDITY_SECS", "3600")])).unwrap();
         assert!(c.check_against_scheme(scheme).is_err());
+    }
+
+    #[test]
+    fn client_timeouts_and_connection_cap() {
+        let c = IssuerConfig::default();
+        assert_eq!(c.header_timeout_secs, DEFAULT_HEADER_TIMEOUT_SECS);
+        assert_eq!(c.body_timeout_secs, DEFAULT_BODY_TIMEOUT_SECS);
+        assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issuer.toml");
+        std::fs::write(&path, "header_timeout_secs = 5\nmax_connections = 64\n").unwrap();
+        let c = IssuerConfig::load(
+            Some(&path),
+            env(&[("KENMERK_ISSUER_BODY_TIMEOUT_SECS", "12")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.header_timeout_secs,
+                c.body_timeout_secs,
+                c.max_connections
+            ),
+            (5, 12, 64)
+        );
+        // No timeout at all, or one long enough to hold a slot for ever,
+        // is refused; so is a server that accepts no connection.
+        for (name, bad) in [
+            ("KENMERK_ISSUER_HEADER_TIMEOUT_SECS", "0"),
+            ("KENMERK_ISSUER_HEADER_TIMEOUT_SECS", "301"),
+            ("KENMERK_ISSUER_BODY_TIMEOUT_SECS", "0"),
+            ("KENMERK_ISSUER_BODY_TIMEOUT_SECS", "3600"),
+            ("KENMERK_ISSUER_MAX_CONNECTIONS", "0"),
+        ] {
+            assert!(
+                IssuerConfig::load(None, env(&[(name, bad)])).is_err(),
+                "{name}={bad}"
+            );
+        }
     }
 }

@@ -20,7 +20,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Map: [`config`] (settings), [`server`] (start/stop), [`routes`] (HTTP),
+//! Map: [`config`] (settings), [`server`] (start/stop), [`edge`]
+//! (connections and client timeouts), [`routes`] (HTTP),
 //! [`service`] (protocol steps), [`store`] (SQL), [`auth`], [`problem`]
 //! (RFC 7807), [`metrics`], [`keys`] (key files), [`sealed`] (issuance
 //! nonces encrypted at rest), [`publish`] (the scheme).
@@ -30,6 +31,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod edge;
 pub mod keys;
 pub mod metrics;
 pub mod problem;

@@ -35,7 +35,8 @@ enum Command {
         data_dir: Option<PathBuf>,
         /// TOML configuration file (listen, database_url, public_url, key_dir, scheme_file,
         /// scheme_key_file, batch_size, token_validity_secs, session_timeout_secs,
-        /// key_validity_secs, max_body_bytes, max_concurrent_requests, log_json, [[requestors]]).
+        /// key_validity_secs, max_body_bytes, max_concurrent_requests, header_timeout_secs,
+        /// body_timeout_secs, max_connections, log_json, [[requestors]]).
         /// Without it the issuer runs locally with the demo scheme.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,

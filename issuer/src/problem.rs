@@ -73,6 +73,36 @@ impl Problem {
         )
     }
 
+    pub(crate) fn request_timeout(limit: std::time::Duration) -> Self {
+        Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "Request timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                limit.as_secs_f32()
+            ),
+        )
+    }
+
+    pub(crate) fn uri_too_long(limit: usize) -> Self {
+        Problem::new(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            "URI too long",
+            format!("the request target exceeds {limit} bytes"),
+        )
+    }
+
+    pub(crate) fn unsupported_media_type(expected: &str) -> Self {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            format!("the request body must be sent as Content-Type: {expected}"),
+        )
+    }
+
     pub(crate) fn internal() -> Self {
         // The cause goes to the log, never to the client.
         Problem::new(

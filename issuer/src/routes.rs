@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 
+use crate::edge;
 use crate::problem::{problem_layer, Problem};
 use crate::service::Service;
 use crate::store::Store;
@@ -34,8 +35,8 @@ pub struct AppState {
 /// Media type of wallet messages.
 pub const CBOR: &str = "application/cbor";
 
-/// A JSON request body; syntax and shape errors become 400 problems, an
-/// oversized body 413.
+/// A JSON request body; another media type is 415, syntax and shape
+/// errors 400, an oversized body 413.
 pub struct JsonBody<T>(pub T);
 
 #[axum::async_trait]
@@ -43,10 +44,27 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        require_json(req.headers())?;
         let bytes = body_bytes(req, state).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| Problem::bad_request("malformed-json", format!("invalid JSON body: {e}")))
+    }
+}
+
+/// Refuses a body not declared `application/json` (parameters such as
+/// `charset` allowed). A web page can send `text/plain` or a form to any
+/// origin without asking; `application/json` needs a CORS preflight, which
+/// this service does not grant, so a page cannot create sessions.
+pub fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    match essence {
+        Some(t) if t.eq_ignore_ascii_case("application/json") => Ok(()),
+        _ => Err(Problem::unsupported_media_type("application/json")),
     }
 }
 
@@ -77,38 +95,49 @@ pub fn cbor(status: StatusCode, bytes: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, CBOR)], bytes).into_response()
 }
 
-/// Builds the whole router.
-pub fn router(state: AppState, max_concurrent_requests: usize) -> Router {
+/// Builds the whole router. Health, readiness and metrics stay outside
+/// the concurrency limit, so a probe answers while every slot is busy.
+pub fn router(state: AppState, max_concurrent_requests: usize, body_timeout: Duration) -> Router {
     let limit = state.max_body_bytes;
     let permits = Arc::new(Semaphore::new(max_concurrent_requests));
-    Router::new()
+    let api = Router::new()
         .merge(requestor::router())
         .merge(wallet::router())
         .merge(admin::router())
         .route("/scheme", get(scheme))
         .route("/scheme/key", get(scheme_key))
         .route("/keys", get(keys))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
-        .layer(middleware::from_fn(problem_layer))
+        .with_state(state.clone())
         .layer(middleware::from_fn(
             move |req: Request, next: middleware::Next| {
                 let permits = permits.clone();
                 async move {
-                    // Excess requests wait for a permit instead of piling up work.
+                    // Excess requests wait for a permit instead of piling up
+                    // work. The body is already read (`read_body_first`), so
+                    // a waiting or running request never waits on a client.
                     match permits.acquire_owned().await {
                         Ok(_permit) => next.run(req).await,
                         Err(_) => Problem::unavailable("shutting down").into_response(),
                     }
                 }
             },
-        ))
+        ));
+    let operations = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    operations
+        .merge(api)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(move |req: Request, next| {
+            edge::read_body_first(limit, body_timeout, req, next)
+        }))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .layer(middleware::from_fn(edge::limit_uri))
+        .layer(middleware::from_fn(problem_layer))
 }
 
 async fn not_found() -> Problem {

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::IssuerConfig;
+use crate::edge::{self, EdgeLimits};
 use crate::routes::{router, AppState};
 use crate::service::{Service, StartError};
 use crate::store::Store;
@@ -112,17 +113,22 @@ pub async fn start(config: IssuerConfig) -> Result<RunningIssuer, StartError> {
         service: service.clone(),
         max_body_bytes: config.max_body_bytes,
     };
-    let app = router(state, config.max_concurrent_requests);
+    let app = router(
+        state,
+        config.max_concurrent_requests,
+        Duration::from_secs(config.body_timeout_secs),
+    );
+    let limits = EdgeLimits {
+        header_timeout: Duration::from_secs(config.header_timeout_secs),
+        body_timeout: Duration::from_secs(config.body_timeout_secs),
+        max_connections: config.max_connections,
+    };
 
     let mut stop = shutdown_rx.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                // Resolves on `true` or when every sender is gone.
-                let _ = stop.wait_for(|v| *v).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(edge::serve(listener, app, limits, async move {
+        // Resolves on `true` or when every sender is gone.
+        let _ = stop.wait_for(|v| *v).await;
+    }));
 
     let sweep_every = Duration::from_secs((config.session_timeout_secs / 4).clamp(1, 10));
     let sweeping = service.clone();

@@ -701,6 +701,7 @@ async fn bad_input() {
         .client
         .post(h.url("/session"))
         .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

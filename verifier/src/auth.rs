@@ -82,6 +82,9 @@ pub enum AuthError {
     /// A JWT that verified under a requestor's key has expired.
     #[error("the requestor JWT has expired")]
     Expired,
+    /// A JWT that verified under a requestor's key is not valid yet (`nbf`).
+    #[error("the requestor JWT is not valid yet (nbf)")]
+    NotYetValid,
 }
 
 #[derive(Deserialize)]
@@ -119,35 +122,37 @@ impl RequestorAuth {
         if presented.is_empty() {
             return Err(AuthError::Missing);
         }
-        let mut expired = false;
+        // The most specific refusal of a JWT that verified under some
+        // requestor's key, if any.
+        let mut refusal = AuthError::Invalid;
         for r in requestors {
-            let ok = match &r.credential {
-                Credential::Token(t) => constant_time_eq(t.as_bytes(), presented.as_bytes()),
-                Credential::JwtEdDsa(key) => {
-                    match check_jwt(presented, key, Algorithm::EdDSA, &r.name) {
-                        JwtCheck::Valid => true,
-                        JwtCheck::Expired => {
-                            expired = true;
-                            false
-                        }
-                        JwtCheck::Invalid => false,
+            let check = match &r.credential {
+                Credential::Token(t) => {
+                    if constant_time_eq(t.as_bytes(), presented.as_bytes()) {
+                        JwtCheck::Valid
+                    } else {
+                        JwtCheck::Invalid
                     }
                 }
-                Credential::JwtHs256(secret) => {
-                    match check_jwt(
-                        presented,
-                        &DecodingKey::from_secret(secret),
-                        Algorithm::HS256,
-                        &r.name,
-                    ) {
-                        JwtCheck::Valid => true,
-                        JwtCheck::Expired => {
-                            expired = true;
-                            false
-                        }
-                        JwtCheck::Invalid => false,
-                    }
+                Credential::JwtEdDsa(key) => check_jwt(presented, key, Algorithm::EdDSA, &r.name),
+                Credential::JwtHs256(secret) => check_jwt(
+                    presented,
+                    &DecodingKey::from_secret(secret),
+                    Algorithm::HS256,
+                    &r.name,
+                ),
+            };
+            let ok = match check {
+                JwtCheck::Valid => true,
+                JwtCheck::Expired => {
+                    refusal = AuthError::Expired;
+                    false
                 }
+                JwtCheck::NotYetValid => {
+                    refusal = AuthError::NotYetValid;
+                    false
+                }
+                JwtCheck::Invalid => false,
             };
             if ok {
                 return Ok(Authenticated {
@@ -156,25 +161,25 @@ impl RequestorAuth {
                 });
             }
         }
-        Err(if expired {
-            AuthError::Expired
-        } else {
-            AuthError::Invalid
-        })
+        Err(refusal)
     }
 }
 
 enum JwtCheck {
     Valid,
     Expired,
+    NotYetValid,
     Invalid,
 }
 
 fn check_jwt(jwt: &str, key: &DecodingKey, alg: Algorithm, name: &str) -> JwtCheck {
     let mut validation = Validation::new(alg);
     // Requestor JWTs are short-lived credentials: `exp` is required and
-    // checked with one minute of leeway for clock skew.
+    // checked with one minute of leeway for clock skew; `nbf`, when present,
+    // with the same leeway (jsonwebtoken ignores it unless asked), so a JWT
+    // minted for later does not work before its time.
     validation.leeway = 60;
+    validation.validate_nbf = true;
     validation.set_required_spec_claims(&["exp", "iss"]);
     validation.set_issuer(&[name]);
     match jsonwebtoken::decode::<Claims>(jwt, key, &validation) {
@@ -182,6 +187,9 @@ fn check_jwt(jwt: &str, key: &DecodingKey, alg: Algorithm, name: &str) -> JwtChe
         Ok(_) => JwtCheck::Invalid,
         Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
             JwtCheck::Expired
+        }
+        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ImmatureSignature) => {
+            JwtCheck::NotYetValid
         }
         Err(_) => JwtCheck::Invalid,
     }
@@ -269,6 +277,34 @@ mod tests {
                 .name,
             "hs"
         );
+    }
+
+    #[test]
+    fn jwt_not_before_is_honoured() {
+        let key = crate::signing::SigningKey::generate().unwrap();
+        let auth = RequestorAuth::Requestors(vec![Requestor {
+            name: "poll".into(),
+            verifier: None,
+            credential: Credential::JwtEdDsa(key.decoding_key()),
+        }]);
+        let now = crate::store::now_ms() / 1000;
+        let jwt = |nbf: u64| {
+            key.jwt(&serde_json::json!({"iss": "poll", "exp": now + 7200, "nbf": nbf}))
+                .unwrap()
+        };
+        assert_eq!(
+            auth.authenticate(&headers(&format!("Bearer {}", jwt(now + 3600)))),
+            Err(AuthError::NotYetValid)
+        );
+        // Already valid, or within the clock-skew leeway.
+        for nbf in [now - 60, now + 20] {
+            assert_eq!(
+                auth.authenticate(&headers(&format!("Bearer {}", jwt(nbf))))
+                    .unwrap()
+                    .name,
+                "poll"
+            );
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use wallet_core::scheme::{SchemePublicKey, VerifiedScheme};
 
 use crate::auth::RequestorAuth;
 use crate::config::{self, SchemeLocation, Settings, StoreConfig};
+use crate::edge::{self, EdgeLimits};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::router::{full_router, RequestorState};
@@ -73,6 +74,8 @@ pub struct VerifierConfig {
     pub verify_workers: usize,
     /// Refused presentations after which a session is FAILED.
     pub max_wrong_answers: u32,
+    /// Header and body timeouts, connection cap.
+    pub edge: EdgeLimits,
 }
 
 impl VerifierConfig {
@@ -94,6 +97,7 @@ impl VerifierConfig {
             body_limit: config::DEFAULT_BODY_LIMIT,
             verify_workers: crate::pool::default_size(),
             max_wrong_answers: crate::session::DEFAULT_MAX_WRONG_ANSWERS,
+            edge: EdgeLimits::default(),
         }
     }
 
@@ -122,6 +126,7 @@ impl VerifierConfig {
             body_limit: s.body_limit,
             verify_workers: s.verify_workers,
             max_wrong_answers: s.max_wrong_answers,
+            edge: EdgeLimits::default(),
         })
     }
 }
@@ -340,6 +345,8 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
         auth: Arc::new(config.auth),
         default_verifier: config.default_verifier,
     };
+    let body_limit = config.body_limit;
+    let body_timeout = config.edge.body_timeout;
     let mut app: Router = full_router(state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -359,19 +366,24 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
                     .to_owned();
                 tracing::debug_span!("http", method = %request.method(), route)
             }),
-        );
+        )
+        // The whole body arrives within the body timeout before a handler
+        // runs; over-long URIs and axum's own text errors become problems.
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next| {
+                edge::read_body_first(body_limit, body_timeout, req, next)
+            },
+        ))
+        .layer(axum::middleware::from_fn(edge::limit_uri))
+        .layer(axum::middleware::from_fn(crate::problem::problem_layer));
     if let Some(c) = cors(&config.allowed_origins)? {
         app = app.layer(c);
     }
 
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let server = tokio::spawn(edge::serve(listener, app, config.edge, async move {
+        let _ = rx.await;
+    }));
     let current = scheme.current();
     tracing::info!(
         %addr,

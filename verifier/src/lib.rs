@@ -110,6 +110,7 @@
 pub mod auth;
 pub mod config;
 pub mod daemon;
+pub mod edge;
 pub mod metrics;
 pub mod page;
 pub mod pool;

@@ -34,6 +34,23 @@ pub struct RequestorState {
     pub default_verifier: Option<VerifierId>,
 }
 
+/// Refuses a body not declared `application/json` (parameters such as
+/// `charset` allowed). A web page may send `text/plain` or a form to any
+/// origin without a CORS preflight; `application/json` needs one, which
+/// the daemon grants only to configured origins. So a page cannot create
+/// sessions on an open (loopback) daemon.
+pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), crate::problem::Problem> {
+    let essence = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    match essence {
+        Some(t) if t.eq_ignore_ascii_case("application/json") => Ok(()),
+        _ => Err(crate::problem::unsupported_media_type()),
+    }
+}
+
 /// All three routers merged (what the daemon serves).
 pub fn full_router(state: RequestorState) -> Router {
     let sessions = state.sessions.clone();

@@ -38,7 +38,10 @@ pub struct StatusBody {
 #[utoipa::path(post, path = "/session", tag = "requestor",
     request_body = CreateSessionBody,
     responses((status = 201, body = SessionCreated),
-              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 408, body = Problem, description = "The body did not arrive within body_timeout_secs"),
+              (status = 413, body = Problem),
+              (status = 415, body = Problem, description = "Body not sent as application/json")),
     security(("bearer" = [])))]
 pub async fn create_session(
     State(state): State<AppState>,
@@ -49,17 +52,18 @@ pub async fn create_session(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Session status.
+/// Session status. Only the requestor that created the session sees it;
+/// for any other the answer is 404, as for an unknown token.
 #[utoipa::path(get, path = "/session/{token}/status", tag = "requestor",
     params(("token" = String, Path, description = "Requestor token")),
     responses((status = 200, body = StatusBody), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn status(
     State(state): State<AppState>,
-    _requestor: Requestor,
+    requestor: Requestor,
     Path(token): Path<String>,
 ) -> Result<Json<StatusBody>, Problem> {
-    let status = state.service.status(&token).await?;
+    let status = state.service.status(&requestor, &token).await?;
     Ok(Json(StatusBody { status }))
 }
 
@@ -72,10 +76,10 @@ pub async fn status(
     security(("bearer" = [])))]
 pub async fn status_events(
     State(state): State<AppState>,
-    _requestor: Requestor,
+    requestor: Requestor,
     Path(token): Path<String>,
 ) -> Result<Response, Problem> {
-    let id = state.service.session_id_for(&token).await?;
+    let id = state.service.session_id_for(&requestor, &token).await?;
     let first = state.service.status_by_id(&id).await?;
     Ok(Sse::new(events(state, id, first))
         .keep_alive(KeepAlive::default())
@@ -149,10 +153,10 @@ fn events(
     security(("bearer" = [])))]
 pub async fn result(
     State(state): State<AppState>,
-    _requestor: Requestor,
+    requestor: Requestor,
     Path(token): Path<String>,
 ) -> Result<Json<SessionResult>, Problem> {
-    Ok(Json(state.service.result(&token).await?))
+    Ok(Json(state.service.result(&requestor, &token).await?))
 }
 
 /// Cancels an open session.

@@ -330,22 +330,39 @@ impl Service {
         }
     }
 
-    async fn by_token(&self, token: &str) -> Result<SessionRecord, SessionError> {
+    /// The session behind `token`, if `requestor` created it. Another
+    /// requestor's session answers like an unknown token: a leaked or
+    /// guessed token does not let one back office read or cancel another's
+    /// sessions, nor learn that they exist.
+    async fn by_token(
+        &self,
+        requestor: &Requestor,
+        token: &str,
+    ) -> Result<SessionRecord, SessionError> {
         self.store
             .session_by_requestor_token(token)
             .await?
+            .filter(|s| s.requestor == requestor.name)
             .ok_or(SessionError::NotFound)
     }
 
     /// `GET /session/{token}/status`.
-    pub async fn status(&self, token: &str) -> Result<SessionStatus, SessionError> {
-        let session = self.by_token(token).await?;
+    pub async fn status(
+        &self,
+        requestor: &Requestor,
+        token: &str,
+    ) -> Result<SessionStatus, SessionError> {
+        let session = self.by_token(requestor, token).await?;
         Ok(SessionStatus::of(&session, now_i64()))
     }
 
     /// The wallet-facing id behind a requestor token (for status events).
-    pub(crate) async fn session_id_for(&self, token: &str) -> Result<String, SessionError> {
-        Ok(self.by_token(token).await?.id)
+    pub(crate) async fn session_id_for(
+        &self,
+        requestor: &Requestor,
+        token: &str,
+    ) -> Result<String, SessionError> {
+        Ok(self.by_token(requestor, token).await?.id)
     }
 
     /// Status by wallet-facing id (status events re-read the store).
@@ -359,8 +376,12 @@ impl Service {
     }
 
     /// `GET /session/{token}/result`.
-    pub async fn result(&self, token: &str) -> Result<SessionResult, SessionError> {
-        let session = self.by_token(token).await?;
+    pub async fn result(
+        &self,
+        requestor: &Requestor,
+        token: &str,
+    ) -> Result<SessionResult, SessionError> {
+        let session = self.by_token(requestor, token).await?;
         let status = SessionStatus::of(&session, now_i64());
         let error = match (session.state, &session.failure) {
             (_, Some(f)) => Some(f.clone()),
@@ -386,7 +407,7 @@ impl Service {
 
     /// `DELETE /session/{token}`.
     pub async fn cancel(&self, requestor: &Requestor, token: &str) -> Result<(), SessionError> {
-        let session = self.by_token(token).await?;
+        let session = self.by_token(requestor, token).await?;
         if self
             .store
             .end_session(&session.id, SessionState::Cancelled, None, now_i64())
@@ -397,7 +418,7 @@ impl Service {
             tracing::info!(requestor = %requestor.name, "issuance session cancelled");
             Ok(())
         } else {
-            let status = self.status(token).await?;
+            let status = self.status(requestor, token).await?;
             Err(SessionError::Ended(status))
         }
     }

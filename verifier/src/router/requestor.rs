@@ -87,6 +87,7 @@ fn parse_new_session(
     body: &[u8],
 ) -> Result<NewSession, Problem> {
     let who = state.auth.authenticate(headers)?;
+    super::require_json(headers)?;
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Problem::bad_request("malformed-json", "Malformed JSON", e.to_string()))?;
     let envelope = if value.get("@context").is_some() {
@@ -137,6 +138,7 @@ fn bad_request(e: serde_json::Error) -> Problem {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, description = "Beyond the verifier's registration", content_type = "application/problem+json"),
+        (status = 415, body = Problem, description = "Body not sent as application/json", content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_session(
