@@ -26,7 +26,7 @@ use crate::router::{full_router, RequestorState};
 use crate::scheme_source::{SchemeHandle, SchemeLoadError, SchemeLoader};
 use crate::session::{SessionSettings, Sessions};
 use crate::signing::{SigningKey, SigningKeyError};
-use crate::store::{MemoryStore, RedisStore, SessionStore, StoreError};
+use crate::store::{Limits, MemoryStore, RedisStore, SessionStore, StoreError};
 
 /// Where the scheme comes from.
 pub enum SchemeConfig {
@@ -69,6 +69,11 @@ pub struct VerifierConfig {
     pub signing_key: Option<SigningKey>,
     /// Largest request body.
     pub body_limit: usize,
+    /// Caps on the sessions held, in total and per requestor.
+    pub limits: Limits,
+    /// Allow an unauthenticated requestor API ([`RequestorAuth::Open`]) on a
+    /// non-loopback address; without it [`start`] refuses.
+    pub allow_open_requestor_api: bool,
 }
 
 impl VerifierConfig {
@@ -88,6 +93,8 @@ impl VerifierConfig {
             allowed_origins: Vec::new(),
             signing_key: None,
             body_limit: config::DEFAULT_BODY_LIMIT,
+            limits: Limits::DEFAULT,
+            allow_open_requestor_api: false,
         }
     }
 
@@ -114,6 +121,8 @@ impl VerifierConfig {
             allowed_origins: s.allowed_origins,
             signing_key,
             body_limit: s.body_limit,
+            limits: s.limits,
+            allow_open_requestor_api: s.allow_open_requestor_api,
         })
     }
 }
@@ -136,6 +145,10 @@ pub enum StartError {
     /// A configured origin is not a valid header value.
     #[error("invalid CORS origin {0:?}")]
     Origin(String),
+    /// The requestor API has no authentication and the address is not
+    /// loopback, and the operator did not allow that explicitly.
+    #[error("refusing to serve the requestor API without authentication on {0}: configure [[requestors]], listen on 127.0.0.1, or pass --allow-open-requestor-api")]
+    OpenRequestorApi(SocketAddr),
 }
 
 /// A running verifier.
@@ -267,6 +280,14 @@ async fn method_not_allowed() -> Problem {
 
 /// Start serving; returns once the socket is bound and the scheme loaded.
 pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError> {
+    // Secure by default: anyone who reaches an open requestor API can
+    // create sessions as any verifier and read every result, so beyond
+    // loopback it takes the operator's explicit word. Checked before the
+    // bind, so nothing listens even for a moment.
+    let open = matches!(config.auth, RequestorAuth::Open);
+    if open && !config.listen.ip().is_loopback() && !config.allow_open_requestor_api {
+        return Err(StartError::OpenRequestorApi(config.listen));
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::Bind(config.listen, e))?;
@@ -318,12 +339,13 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
             public_url: public_url.clone(),
             session_timeout: config.session_timeout,
             result_ttl: config.result_ttl,
+            limits: config.limits,
         },
         Arc::new(key),
         metrics.clone(),
     );
-    if matches!(config.auth, RequestorAuth::Open) && !addr.ip().is_loopback() {
-        tracing::warn!(%addr, "requestor API is open (no requestors configured) on a non-loopback address");
+    if open && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "requestor API is open (no requestors configured) on a non-loopback address: allowed by allow_open_requestor_api");
     }
     let state = RequestorState {
         sessions: sessions.clone(),

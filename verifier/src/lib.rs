@@ -31,7 +31,7 @@
 //! use axum::Router;
 //! use tower::ServiceExt as _;
 //! use verifier::{
-//!     requestor_router, wallet_router, MemoryStore, Metrics, NewSession, RequestorAuth,
+//!     requestor_router, wallet_router, Limits, MemoryStore, Metrics, NewSession, RequestorAuth,
 //!     RequestorState, SchemeHandle, SessionSettings, SessionStatus, Sessions, SigningKey,
 //! };
 //! use wallet_core::scheme::demo::{generate_demo_scheme, parking_request};
@@ -54,6 +54,8 @@
 //!             public_url: "https://parking.example.nl/kenmerk".into(),
 //!             session_timeout: Duration::from_secs(300),
 //!             result_ttl: Duration::from_secs(600),
+//!             // At most 50,000 sessions held, 10,000 per requestor.
+//!             limits: Limits::DEFAULT,
 //!         },
 //!         Arc::new(SigningKey::generate()?),
 //!         Metrics::new(),
@@ -131,6 +133,7 @@ pub use session::{
 pub use signature::{sign_timestamp, verify_signature, SignatureReport, SignedTimestamp};
 pub use signing::SigningKey;
 pub use store::{
-    MemoryStore, RedisStore, RequestorToken, SessionStatus, SessionStore, StoreError, WalletToken,
+    Limits, MemoryStore, RedisStore, RequestorToken, SessionStatus, SessionStore, StoreError,
+    WalletToken,
 };
 pub use verify::{verify, Reason, Verification};

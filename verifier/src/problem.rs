@@ -30,6 +30,9 @@ pub struct Problem {
     /// `UNKNOWN_KEY`, ...), so that a client does not parse `detail`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Seconds for a `Retry-After` header (load refusals); not in the body.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -41,6 +44,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             reason: None,
+            retry_after: None,
         }
     }
 
@@ -106,6 +110,11 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }
@@ -119,6 +128,12 @@ impl From<crate::store::StoreError> for Problem {
                 "store-unavailable",
                 "Session store unavailable",
                 "the session store did not answer; try again",
+            ),
+            StoreError::AtCapacity(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "verifier-full",
+                "Verifier full",
+                "the verifier holds its maximum of sessions; try again later",
             ),
             StoreError::Encoding(_) | StoreError::Duplicate => {
                 Self::internal("a stored session could not be handled")
@@ -203,6 +218,29 @@ impl From<crate::session::CreateSessionError> for Problem {
                 detail,
             )
             .with_reason("BEYOND_REGISTRATION"),
+            E::RequestorCap {
+                retry_after_secs, ..
+            } => {
+                let mut p = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-sessions",
+                    "Too many sessions",
+                    detail,
+                );
+                p.retry_after = Some(retry_after_secs);
+                p
+            }
+            E::TotalCap { .. } => {
+                let mut p = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "verifier-full",
+                    "Verifier full",
+                    detail,
+                );
+                // Sessions come and go all the time; a short wait is right.
+                p.retry_after = Some(5);
+                p
+            }
             E::Pointer(_) => {
                 Self::internal("the configured public URL does not make a valid session pointer")
             }

@@ -43,8 +43,8 @@ use crate::scheme_source::SchemeHandle;
 use crate::signature::{sign_timestamp, SignedTimestamp};
 use crate::signing::SigningKey;
 use crate::store::{
-    now_ms, RequestorToken, SessionId, SessionStatus, SessionStore, StoreError, StoredSession,
-    UpdateOutcome, WalletToken,
+    now_ms, AtCapacity, Limits, RequestorToken, SessionId, SessionStatus, SessionStore, StoreError,
+    StoredSession, UpdateOutcome, WalletToken,
 };
 use crate::verify::{self, Reason, Verification};
 
@@ -65,6 +65,9 @@ pub struct SessionSettings {
     pub session_timeout: Duration,
     /// Time a finished session's result stays available.
     pub result_ttl: Duration,
+    /// Caps on the sessions held, in total and per requestor
+    /// ([`Limits::DEFAULT`] unless the service bounds load itself).
+    pub limits: Limits,
 }
 
 /// What a requestor asks for.
@@ -114,6 +117,24 @@ pub enum CreateSessionError {
     /// The public URL does not make a valid pointer.
     #[error("the session pointer is invalid: {0}")]
     Pointer(#[from] PointerError),
+    /// The requestor already holds its cap of sessions (its own load: it
+    /// may retry once one of them is gone).
+    #[error("requestor {requestor} holds its maximum of {limit} sessions")]
+    RequestorCap {
+        /// Who asked.
+        requestor: String,
+        /// The cap.
+        limit: u64,
+        /// Seconds until the first of its sessions is forgotten.
+        retry_after_secs: u64,
+    },
+    /// The verifier holds its cap of sessions in total (the service is
+    /// full, not the requestor at fault).
+    #[error("the verifier holds its maximum of {limit} sessions")]
+    TotalCap {
+        /// The cap.
+        limit: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -434,9 +455,30 @@ impl Sessions {
             // Kept past the deadline for the result TTL, so that a timed-out
             // session can still be asked about.
             purge_at_ms: deadline_ms + duration_ms(self.inner.settings.result_ttl),
+            owner: new.requestor.clone(),
             body: body.encode()?,
         };
-        self.inner.store.insert(stored).await?;
+        match self
+            .inner
+            .store
+            .insert(stored, self.inner.settings.limits)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::AtCapacity(AtCapacity::Owner { limit, retry_at_ms })) => {
+                tracing::warn!(requestor = %new.requestor, limit, "session refused: requestor at its cap");
+                return Err(CreateSessionError::RequestorCap {
+                    requestor: new.requestor,
+                    limit,
+                    retry_after_secs: retry_at_ms.saturating_sub(now_ms()).div_ceil(1000).max(1),
+                });
+            }
+            Err(StoreError::AtCapacity(AtCapacity::Total { limit })) => {
+                tracing::warn!(requestor = %new.requestor, limit, "session refused: verifier at its total cap");
+                return Err(CreateSessionError::TotalCap { limit });
+            }
+            Err(e) => return Err(e.into()),
+        }
         self.inner.metrics.session_created();
         tracing::info!(requestor = %new.requestor, verifier = %new.verifier, kind = %kind, "session created");
         Ok(CreatedSession {

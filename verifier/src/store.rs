@@ -233,6 +233,10 @@ pub struct StoredSession {
     pub version: u64,
     /// Unix time (milliseconds) after which the store may forget the session.
     pub purge_at_ms: u64,
+    /// Name of the requestor that created the session: counted against its
+    /// cap ([`Limits::per_owner`]); never changed by an update.
+    #[serde(default)]
+    pub owner: String,
     /// The rest of the session, encoded by [`crate::session`].
     #[serde(with = "wallet_core::cbor::bytes")]
     pub body: Vec<u8>,
@@ -268,7 +272,56 @@ pub enum UpdateOutcome {
     Missing,
 }
 
-/// A store failure (the backend, not the caller, is at fault).
+/// How many sessions a store may hold when it inserts one more.
+///
+/// A session counts from its insert until the store may forget it
+/// ([`StoredSession::purge_at_ms`]): finished sessions count while their
+/// result is kept, because what the caps bound is the memory the store uses.
+/// `None` is no cap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Sessions held in total (all requestors).
+    pub total: Option<u64>,
+    /// Sessions held per owner (requestor name).
+    pub per_owner: Option<u64>,
+}
+
+impl Limits {
+    /// No cap (tests, embedding programs that bound load themselves).
+    pub const NONE: Self = Self {
+        total: None,
+        per_owner: None,
+    };
+
+    /// The daemon's defaults: 50,000 sessions in total, 10,000 per
+    /// requestor (a session takes about 2 KiB in memory: about 100 MiB at
+    /// the total cap; see docs/operations.md).
+    pub const DEFAULT: Self = Self {
+        total: Some(50_000),
+        per_owner: Some(10_000),
+    };
+}
+
+/// Which cap refused an insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtCapacity {
+    /// The owner holds [`Limits::per_owner`] sessions; the first of them may
+    /// be forgotten at `retry_at_ms` (the caller is at fault: retry later).
+    Owner {
+        /// The cap.
+        limit: u64,
+        /// When the owner's oldest-purging session goes.
+        retry_at_ms: u64,
+    },
+    /// The store holds [`Limits::total`] sessions (the service is full).
+    Total {
+        /// The cap.
+        limit: u64,
+    },
+}
+
+/// A store failure (the backend, not the caller, is at fault; except for
+/// [`StoreError::AtCapacity`], which is load).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The backend could not be reached or answered with an error.
@@ -280,6 +333,9 @@ pub enum StoreError {
     /// A session with this key or wallet token already exists.
     #[error("session already exists")]
     Duplicate,
+    /// A cap of [`Limits`] refused the insert.
+    #[error("too many live sessions: {0:?}")]
+    AtCapacity(AtCapacity),
 }
 
 /// Backend for session state. Implementations must make [`update`] atomic
@@ -288,8 +344,18 @@ pub enum StoreError {
 /// [`update`]: SessionStore::update
 pub trait SessionStore: Send + Sync + 'static {
     /// Store a new session; fails with [`StoreError::Duplicate`] if its key
-    /// or wallet token is taken.
-    fn insert(&self, session: StoredSession) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// or wallet token is taken, and with [`StoreError::AtCapacity`] if the
+    /// store already holds `limits` sessions (checked atomically with the
+    /// write: two instances cannot both take the last slot).
+    ///
+    /// An insert is idempotent for its caller: when a backend retries it on
+    /// a new connection after a lost reply, the retry recognises its own
+    /// earlier write and succeeds.
+    fn insert(
+        &self,
+        session: StoredSession,
+        limits: Limits,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
 
     /// The session under `id`, unless absent or purgeable.
     fn get<'a>(
@@ -305,7 +371,9 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Replace the session if its stored version equals `expected_version`;
     /// the written record carries version `expected_version + 1` whatever
-    /// `next.version` says.
+    /// `next.version` says, and the stored owner whatever `next.owner` says.
+    /// Idempotent like [`SessionStore::insert`]: a retry after a lost reply
+    /// answers `Updated`, not `Conflict` with its own write.
     fn update(
         &self,
         expected_version: u64,
@@ -319,6 +387,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// by this or (for shared backends) any other instance. Receivers that
     /// lag must re-read the sessions they watch.
     fn subscribe(&self) -> broadcast::Receiver<SessionId>;
+
+    /// Number of sessions held now (what [`Limits`] count), after dropping
+    /// those whose purge time has come.
+    fn held(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
 
     /// Whether the backend answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
@@ -368,6 +440,7 @@ mod tests {
             status: SessionStatus::Connected,
             version: 3,
             purge_at_ms: 42,
+            owner: "desk".into(),
             body: vec![1, 2, 3],
         };
         assert_eq!(

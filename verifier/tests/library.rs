@@ -274,6 +274,7 @@ fn manager(demo: &Demo, store: Arc<dyn SessionStore>, key: &[u8]) -> Sessions {
             public_url: "http://127.0.0.1:8701".into(),
             session_timeout: Duration::from_secs(60),
             result_ttl: Duration::from_secs(60),
+            limits: verifier::store::Limits::DEFAULT,
         },
         Arc::new(SigningKey::from_pkcs8_der(key).unwrap()),
         Metrics::new(),
