@@ -305,6 +305,10 @@ impl LoadedSession {
     pub fn result(&self) -> Option<&SessionResult> {
         self.body.result.as_ref()
     }
+    /// The name of the requestor that created the session.
+    pub fn requestor(&self) -> &str {
+        &self.body.requestor
+    }
 }
 
 struct Inner {
@@ -566,6 +570,21 @@ impl Sessions {
             .ok_or(LookupError::NotFound)?;
         let loaded = Self::decode(stored).ok_or(LookupError::Corrupt)?;
         Ok(self.expire_if_due(loaded).await?)
+    }
+
+    /// Load by requestor token for `requestor`: a session another
+    /// requestor created is [`LookupError::NotFound`], exactly like one
+    /// that does not exist (a leaked token does not even reveal that).
+    pub async fn load_owned(
+        &self,
+        token: &RequestorToken,
+        requestor: &str,
+    ) -> Result<LoadedSession, LookupError> {
+        let loaded = self.load(token).await?;
+        if loaded.requestor() != requestor {
+            return Err(LookupError::NotFound);
+        }
+        Ok(loaded)
     }
 
     /// The session's status.

@@ -23,7 +23,7 @@ use wallet_core::wire::SessionPointer;
 use super::RequestorState;
 use crate::page::{self, Lang, PageAttribute, PageResult, PageView};
 use crate::problem::Problem;
-use crate::session::{NewSession, SessionResult};
+use crate::session::{LoadedSession, NewSession, SessionResult};
 use crate::signature::{sign_timestamp, verify_signature, SignatureReport, SignedTimestamp};
 use crate::store::{now_ms, RequestorToken, SessionStatus};
 
@@ -79,6 +79,20 @@ pub struct SessionCreated {
 fn parse_token(token: &str) -> Result<RequestorToken, Problem> {
     // A malformed token gets the same answer as an unknown one.
     token.parse().map_err(|_| Problem::session_not_found())
+}
+
+/// The session behind `token`, for the authenticated requestor that
+/// created it: authentication first (401), then a session of another
+/// requestor is 404 like an unknown one.
+async fn owned(
+    state: &RequestorState,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<(RequestorToken, LoadedSession), Problem> {
+    let who = state.auth.authenticate(headers)?;
+    let token = parse_token(token)?;
+    let loaded = state.sessions.load_owned(&token, &who.name).await?;
+    Ok((token, loaded))
 }
 
 fn parse_new_session(
@@ -165,9 +179,10 @@ pub async fn create_session(
 pub async fn status(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<SessionStatus>, Problem> {
-    let token = parse_token(&token)?;
-    Ok(Json(state.sessions.status(&token).await?))
+    let (_, loaded) = owned(&state, &headers, &token).await?;
+    Ok(Json(loaded.status()))
 }
 
 /// Server-sent events: the status now and at every change (data is the
@@ -178,10 +193,10 @@ pub async fn status(
 pub async fn status_events(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let token = parse_token(&token)?;
     // Fail with 404 before opening a stream for a session that is not there.
-    state.sessions.status(&token).await?;
+    let (token, _) = owned(&state, &headers, &token).await?;
     let guard = state.sessions.metrics().stream_opened();
     let events = state
         .sessions
@@ -212,9 +227,9 @@ pub async fn status_events(
 pub async fn result(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<SessionResult>, Problem> {
-    let token = parse_token(&token)?;
-    let loaded = state.sessions.load(&token).await?;
+    let (_, loaded) = owned(&state, &headers, &token).await?;
     let result = match loaded.result() {
         Some(r) => r.clone(),
         None => SessionResult {
@@ -239,8 +254,9 @@ pub async fn result(
 pub async fn result_jwt(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let token = parse_token(&token)?;
+    let (token, _) = owned(&state, &headers, &token).await?;
     let jwt = state.sessions.result_jwt(&token).await?;
     Ok(([(header::CONTENT_TYPE, "application/jwt")], jwt).into_response())
 }
@@ -252,8 +268,9 @@ pub async fn result_jwt(
 pub async fn delete_session(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<StatusCode, Problem> {
-    let token = parse_token(&token)?;
+    let (token, _) = owned(&state, &headers, &token).await?;
     state.sessions.cancel(&token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -614,9 +631,10 @@ pub async fn offline_challenge(
 pub async fn offline_answer(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<SessionResult>, Problem> {
-    let token = parse_token(&token)?;
+    let (token, _) = owned(&state, &headers, &token).await?;
     let body = body?;
     let bytes = decode_answer(&body);
     Ok(Json(state.sessions.offline_answer(&token, &bytes).await?))
