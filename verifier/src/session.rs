@@ -21,6 +21,8 @@
 //! nothing beyond what the scheme registers for this verifier unless the
 //! caller passes `allow_unregistered` (logged with the requestor's name).
 
+mod page;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,8 +45,8 @@ use crate::scheme_source::SchemeHandle;
 use crate::signature::{sign_timestamp, SignedTimestamp};
 use crate::signing::SigningKey;
 use crate::store::{
-    now_ms, AtCapacity, Limits, RequestorToken, SessionId, SessionStatus, SessionStore, StoreError,
-    StoredSession, UpdateOutcome, WalletToken,
+    now_ms, AtCapacity, Limits, PageToken, RequestorToken, SessionId, SessionStatus, SessionStore,
+    StoreError, StoredSession, UpdateOutcome, WalletToken,
 };
 use crate::verify::{self, Reason, Verification};
 
@@ -86,8 +88,12 @@ pub struct NewSession {
 /// A created session.
 #[derive(Debug, Clone)]
 pub struct CreatedSession {
-    /// The requestor's handle (status, result, page, delete).
+    /// The requestor's handle (status, result, delete); secret, for the
+    /// requestor's back end only.
     pub requestor_token: RequestorToken,
+    /// The session page's handle (page, status, the page's summary): what
+    /// the page URL shown to residents carries.
+    pub page_token: PageToken,
     /// The wallet's handle.
     pub wallet_token: WalletToken,
     /// What the QR code carries.
@@ -245,6 +251,10 @@ struct Body {
     deadline_ms: u64,
     requestor: String,
     result: Option<SessionResult>,
+    /// [`PageToken::digest`] of the session page's token (absent in
+    /// sessions stored before page tokens existed: no page for them).
+    #[serde(default)]
+    page: Option<String>,
 }
 
 impl Body {
@@ -433,6 +443,7 @@ impl Sessions {
         let now = now_ms();
         let requestor_token = RequestorToken::generate();
         let wallet_token = WalletToken::generate();
+        let page_token = PageToken::generate(&wallet_token);
         let pointer = SessionPointer::new(
             format!(
                 "{}/wallet/{}",
@@ -450,6 +461,7 @@ impl Sessions {
             deadline_ms,
             requestor: new.requestor.clone(),
             result: None,
+            page: Some(page_token.digest()),
         };
         let stored = StoredSession {
             id: SessionId::for_token(&requestor_token),
@@ -487,6 +499,7 @@ impl Sessions {
         tracing::info!(requestor = %new.requestor, verifier = %new.verifier, kind = %kind, "session created");
         Ok(CreatedSession {
             requestor_token,
+            page_token,
             wallet_token,
             pointer,
         })
@@ -832,9 +845,20 @@ impl Sessions {
         &self,
         token: &RequestorToken,
     ) -> impl Stream<Item = Result<SessionStatus, LookupError>> + Send + 'static {
+        self.watch_handle(
+            Handle::Requestor(token.clone()),
+            SessionId::for_token(token),
+        )
+    }
+
+    fn watch_handle(
+        &self,
+        handle: Handle,
+        id: SessionId,
+    ) -> impl Stream<Item = Result<SessionStatus, LookupError>> + Send + 'static {
         struct State {
             sessions: Sessions,
-            token: RequestorToken,
+            handle: Handle,
             id: SessionId,
             events: broadcast::Receiver<SessionId>,
             last: Option<SessionStatus>,
@@ -843,8 +867,8 @@ impl Sessions {
         }
         let state = State {
             sessions: self.clone(),
-            token: token.clone(),
-            id: SessionId::for_token(token),
+            handle,
+            id,
             // Subscribe before the first read so that no change between the
             // read and the wait is lost.
             events: self.inner.store.subscribe(),
@@ -857,7 +881,7 @@ impl Sessions {
                 return None;
             }
             loop {
-                let loaded = match st.sessions.load(&st.token).await {
+                let loaded = match st.handle.load(&st.sessions).await {
                     Ok(l) => l,
                     Err(e) => {
                         st.done = true;
@@ -896,6 +920,21 @@ impl Sessions {
                 }
             }
         })
+    }
+}
+
+/// What a status stream re-reads the session by.
+enum Handle {
+    Requestor(RequestorToken),
+    Page(PageToken),
+}
+
+impl Handle {
+    async fn load(&self, sessions: &Sessions) -> Result<LoadedSession, LookupError> {
+        match self {
+            Self::Requestor(t) => sessions.load(t).await,
+            Self::Page(t) => sessions.load_page(t).await,
+        }
     }
 }
 

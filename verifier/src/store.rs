@@ -188,6 +188,99 @@ impl From<WalletToken> for String {
     }
 }
 
+/// Number of secret bytes in a page token after the wallet token's bytes.
+const PAGE_SECRET_BYTES: usize = 16;
+
+/// The handle of the session page shown to residents: the session's wallet
+/// token (public anyway: it is in the QR code on the page) followed by 128
+/// secret bits. It shows the page, the status and the page's summary of
+/// the result; it does not open the requestor's result, result JWT or
+/// cancel, which need the [`RequestorToken`] and the requestor's
+/// credentials. The store keeps only a digest of the secret part.
+///
+/// Its `Debug` form is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PageToken {
+    wallet: WalletToken,
+    secret: zeroize::Zeroizing<[u8; PAGE_SECRET_BYTES]>,
+}
+
+impl PageToken {
+    /// A fresh page token for the session of `wallet`.
+    pub fn generate(wallet: &WalletToken) -> Self {
+        use rand_core::RngCore as _;
+        let mut secret = zeroize::Zeroizing::new([0u8; PAGE_SECRET_BYTES]);
+        rand_core::OsRng.fill_bytes(secret.as_mut());
+        Self {
+            wallet: wallet.clone(),
+            secret,
+        }
+    }
+
+    /// The session's wallet token (the lookup key).
+    pub fn wallet_token(&self) -> &WalletToken {
+        &self.wallet
+    }
+
+    /// Domain-separated SHA-256 of the secret part, hex: what the session
+    /// keeps.
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(b"kenmerk-verifier/page-token/v1\0");
+        h.update(self.secret.as_ref());
+        hex::encode(h.finalize())
+    }
+
+    /// Whether `stored` (a [`PageToken::digest`]) is this token's digest, in
+    /// constant time.
+    pub fn matches(&self, stored: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let mine = self.digest();
+        mine.len() == stored.len() && bool::from(mine.as_bytes().ct_eq(stored.as_bytes()))
+    }
+
+    /// The token as it appears in URLs (base64url, 43 characters).
+    pub fn to_url_string(&self) -> String {
+        use base64::Engine as _;
+        let mut bytes =
+            zeroize::Zeroizing::new(Vec::with_capacity(WALLET_TOKEN_BYTES + PAGE_SECRET_BYTES));
+        if let Ok(w) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(self.wallet.as_str())
+        {
+            bytes.extend_from_slice(&w);
+        }
+        bytes.extend_from_slice(self.secret.as_ref());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_slice())
+    }
+}
+
+impl fmt::Debug for PageToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PageToken(..)")
+    }
+}
+
+impl FromStr for PageToken {
+    type Err = MalformedToken;
+    fn from_str(s: &str) -> Result<Self, MalformedToken> {
+        use base64::Engine as _;
+        let bytes = zeroize::Zeroizing::new(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s)
+                .map_err(|_| MalformedToken)?,
+        );
+        if bytes.len() != WALLET_TOKEN_BYTES + PAGE_SECRET_BYTES {
+            return Err(MalformedToken);
+        }
+        let (wallet, secret) = bytes.split_at(WALLET_TOKEN_BYTES);
+        let mut out = zeroize::Zeroizing::new([0u8; PAGE_SECRET_BYTES]);
+        out.copy_from_slice(secret);
+        Ok(Self {
+            wallet: WalletToken(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wallet)),
+            secret: out,
+        })
+    }
+}
+
 /// Store key of a session: hex SHA-256 of its requestor token.
 ///
 /// Keying by a hash means that whoever reads the store (a Redis dump, a
@@ -420,6 +513,23 @@ mod tests {
             "lengths differ"
         );
         assert_eq!(format!("{t:?}"), "RequestorToken(..)");
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_carry_the_wallet_token() {
+        let w = WalletToken::generate();
+        let p = PageToken::generate(&w);
+        let url = p.to_url_string();
+        assert_eq!(url.len(), 43);
+        let back: PageToken = url.parse().unwrap();
+        assert_eq!(back, p);
+        assert_eq!(back.wallet_token(), &w);
+        assert!(back.matches(&p.digest()));
+        assert!(!PageToken::generate(&w).matches(&p.digest()));
+        assert!(!p.matches(""));
+        assert!(w.as_str().parse::<PageToken>().is_err(), "too short");
+        assert!(format!("{url}A").parse::<PageToken>().is_err());
+        assert_eq!(format!("{p:?}"), "PageToken(..)");
     }
 
     #[test]

@@ -1,5 +1,11 @@
 //! The requestor API (IRMA-like), the session page, signed timestamps,
 //! stored-signature verification and offline challenges.
+//!
+//! Two handles per session: the requestor token (status, result, cancel;
+//! with the requestor's credentials, for the requestor's back end) and the
+//! page token (`/page/{token}/…`: the page, its status stream and its
+//! summary of the result; for the page shown to residents). The page URL
+//! never carries the requestor token.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -25,7 +31,7 @@ use crate::page::{self, Lang, PageAttribute, PageResult, PageView};
 use crate::problem::Problem;
 use crate::session::{LoadedSession, NewSession, SessionResult};
 use crate::signature::{sign_timestamp, verify_signature, SignatureReport, SignedTimestamp};
-use crate::store::{now_ms, RequestorToken, SessionStatus};
+use crate::store::{now_ms, PageToken, RequestorToken, SessionStatus};
 
 /// The requestor router: `/session…`, `/assets/…`, `/timestamp`,
 /// `/signature/verify`, `/offline/…`, `/publickey`.
@@ -37,8 +43,9 @@ pub fn requestor_router(state: RequestorState) -> Router {
         .route("/session/:token/statusevents", get(status_events))
         .route("/session/:token/result", get(result))
         .route("/session/:token/result-jwt", get(result_jwt))
-        .route("/session/:token/page", get(session_page))
-        .route("/session/:token/page-result", get(page_result))
+        .route("/page/:token/view", get(session_page))
+        .route("/page/:token/statusevents", get(page_status_events))
+        .route("/page/:token/page-result", get(page_result))
         .route("/assets/page.css", get(page::css))
         .route("/assets/page.js", get(page::js))
         .route("/timestamp", post(timestamp))
@@ -72,7 +79,8 @@ pub struct SessionCreated {
     /// What the QR code carries: `{"u": url, "irmaqr": kind}`.
     #[schema(value_type = Object)]
     pub session_ptr: SessionPointer,
-    /// The session page for residents.
+    /// The session page for residents (carries the page token, not the
+    /// requestor token).
     pub page: String,
 }
 
@@ -164,8 +172,9 @@ pub async fn create_session(
     let token = created.requestor_token.as_str().to_owned();
     Ok(Json(SessionCreated {
         page: format!(
-            "{}/session/{token}/page",
-            state.sessions.settings().public_url.trim_end_matches('/')
+            "{}/page/{}/view",
+            state.sessions.settings().public_url.trim_end_matches('/'),
+            created.page_token.to_url_string()
         ),
         token,
         session_ptr: created.pointer,
@@ -197,10 +206,35 @@ pub async fn status_events(
 ) -> Result<Response, Problem> {
     // Fail with 404 before opening a stream for a session that is not there.
     let (token, _) = owned(&state, &headers, &token).await?;
+    Ok(sse(&state, state.sessions.watch(&token)))
+}
+
+/// The session page's status stream (same events as `statusevents`).
+#[utoipa::path(get, path = "/page/{token}/statusevents", tag = "page",
+    params(("token" = String, Path, description = "page token")),
+    responses((status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn page_status_events(
+    State(state): State<RequestorState>,
+    Path(token): Path<String>,
+) -> Result<Response, Problem> {
+    let token = parse_page_token(&token)?;
+    let stream = state.sessions.watch_page(&token).await?;
+    Ok(sse(&state, stream))
+}
+
+fn parse_page_token(token: &str) -> Result<PageToken, Problem> {
+    token.parse().map_err(|_| Problem::session_not_found())
+}
+
+/// Server-sent events of a status stream, ending after a final status.
+fn sse(
+    state: &RequestorState,
+    statuses: impl futures::Stream<Item = Result<SessionStatus, crate::session::LookupError>>
+        + Send
+        + 'static,
+) -> Response {
     let guard = state.sessions.metrics().stream_opened();
-    let events = state
-        .sessions
-        .watch(&token)
+    let events = statuses
         .take_while(|s| futures::future::ready(s.is_ok()))
         .filter_map(|s| futures::future::ready(s.ok()))
         .map(move |status| {
@@ -215,7 +249,7 @@ pub async fn status_events(
     response
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 /// The session result: status and type while running; for DONE the
@@ -364,16 +398,16 @@ pub fn describe_request(
 }
 
 /// The session page: QR code, verifier name, what is asked, live status.
-#[utoipa::path(get, path = "/session/{token}/page", tag = "page",
-    params(("token" = String, Path, description = "requestor token")),
+#[utoipa::path(get, path = "/page/{token}/view", tag = "page",
+    params(("token" = String, Path, description = "page token")),
     responses((status = 200, content_type = "text/html"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn session_page(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let token = parse_token(&token)?;
-    let loaded = state.sessions.load(&token).await?;
+    let token = parse_page_token(&token)?;
+    let loaded = state.sessions.load_page(&token).await?;
     let scheme = state.sessions.scheme();
     let lang = lang(&headers);
     let request = loaded
@@ -419,16 +453,16 @@ pub async fn session_page(
 }
 
 /// The page's summary of the result, labels in the page's language.
-#[utoipa::path(get, path = "/session/{token}/page-result", tag = "page",
-    params(("token" = String, Path, description = "requestor token")),
+#[utoipa::path(get, path = "/page/{token}/page-result", tag = "page",
+    params(("token" = String, Path, description = "page token")),
     responses((status = 200, body = PageResult), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn page_result(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<PageResult>, Problem> {
-    let token = parse_token(&token)?;
-    let result = state.sessions.result(&token).await?;
+    let token = parse_page_token(&token)?;
+    let result = state.sessions.page_result(&token).await?;
     let scheme = state.sessions.scheme();
     let lang = lang(&headers);
     Ok(Json(summarize(&scheme, &result, lang)))
