@@ -160,6 +160,8 @@ fn bad_request(e: serde_json::Error) -> Problem {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, description = "Beyond the verifier's registration", content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, description = "The requestor holds its maximum of sessions (Retry-After)", content_type = "application/problem+json"),
+        (status = 503, body = Problem, description = "The verifier holds its maximum of sessions, or the store is unavailable (Retry-After)", content_type = "application/problem+json"),
     ))]
 pub async fn create_session(
     State(state): State<RequestorState>,
