@@ -312,6 +312,16 @@ async fn redis_store_caps() {
         .await
         .unwrap();
     assert_eq!(keys.len(), 5 + 4);
+    // The counting sets expire with their last member (no key lives
+    // forever once the sessions are gone).
+    for set in ["live".to_owned(), format!("o:{}", hex::encode("racer"))] {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(format!("{prefix}{set}"))
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert!(ttl > 50_000 && ttl <= 60_000, "{set}: {ttl}");
+    }
 }
 
 #[tokio::test]

@@ -57,6 +57,14 @@ const REQUEST_ID_TTL_MS: u64 = 120_000;
 /// this request id), {0} duplicate, {-1} total cap, {-2, first purge} owner
 /// cap.
 const INSERT_LUA: &str = r"
+-- Let a counting set live at least until `at` (PEXPIREAT's GT option
+-- needs Redis 7; this works on 6).
+local function extend(key, at, now)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 or now + ttl < tonumber(at) then
+    redis.call('PEXPIREAT', key, at)
+  end
+end
 if redis.call('EXISTS', KEYS[5]) == 1 then
   return {1}
 end
@@ -79,11 +87,9 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('PEXPIREAT', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
-redis.call('PEXPIREAT', KEYS[3], ARGV[2], 'GT')
-redis.call('PEXPIREAT', KEYS[3], ARGV[2], 'NX')
+extend(KEYS[3], ARGV[2], tonumber(ARGV[5]))
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
-redis.call('PEXPIREAT', KEYS[4], ARGV[2], 'GT')
-redis.call('PEXPIREAT', KEYS[4], ARGV[2], 'NX')
+extend(KEYS[4], ARGV[2], tonumber(ARGV[5]))
 redis.call('SET', KEYS[5], '1', 'PX', ARGV[8])
 redis.call('PUBLISH', ARGV[4], ARGV[3])
 return {1}
@@ -91,9 +97,17 @@ return {1}
 
 /// KEYS: session, wallet index, live set, owner set, request id.
 /// ARGV: expected version, next version, data, purge_at_ms, id, channel,
-/// request-id TTL. Returns 1 updated (now or before, by this request id),
+/// request-id TTL, now_ms. Returns 1 updated (now or before, by this request id),
 /// 0 conflict, -1 missing.
 const UPDATE_LUA: &str = r"
+-- Let a counting set live at least until `at` (PEXPIREAT's GT option
+-- needs Redis 7; this works on 6).
+local function extend(key, at, now)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 or now + ttl < tonumber(at) then
+    redis.call('PEXPIREAT', key, at)
+  end
+end
 if redis.call('EXISTS', KEYS[5]) == 1 then
   return 1
 end
@@ -108,9 +122,9 @@ redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 redis.call('PEXPIREAT', KEYS[2], ARGV[4])
 redis.call('ZADD', KEYS[3], 'XX', ARGV[4], ARGV[5])
-redis.call('PEXPIREAT', KEYS[3], ARGV[4], 'GT')
+extend(KEYS[3], ARGV[4], tonumber(ARGV[8]))
 redis.call('ZADD', KEYS[4], 'XX', ARGV[4], ARGV[5])
-redis.call('PEXPIREAT', KEYS[4], ARGV[4], 'GT')
+extend(KEYS[4], ARGV[4], tonumber(ARGV[8]))
 redis.call('SET', KEYS[5], '1', 'PX', ARGV[7])
 redis.call('PUBLISH', ARGV[6], ARGV[5])
 return 1
@@ -438,7 +452,8 @@ impl SessionStore for RedisStore {
                         .arg(purge)
                         .arg(&id)
                         .arg(&channel)
-                        .arg(REQUEST_ID_TTL_MS);
+                        .arg(REQUEST_ID_TTL_MS)
+                        .arg(super::now_ms());
                     async move { inv.invoke_async(&mut con).await }
                 })
                 .await?;
