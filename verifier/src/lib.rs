@@ -75,7 +75,8 @@
 //!         .nest("/kenmerk", kenmerk);
 //!
 //!     // Start a session from your own code: show `pointer` as a QR code, or
-//!     // send the resident to /kenmerk/session/{token}/page.
+//!     // send the resident to /kenmerk/page/{page token}/view (the page
+//!     // token, `created.page_token`, opens the page but not the result).
 //!     let created = sessions
 //!         .create(NewSession {
 //!             verifier: "demo.parking".parse()?,
