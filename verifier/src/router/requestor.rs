@@ -192,7 +192,7 @@ pub async fn create_session(
 /// The session status, as a JSON string (`"INITIALIZED"` …).
 #[utoipa::path(get, path = "/session/{token}/status", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 200, body = SessionStatus), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, body = SessionStatus), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn status(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
@@ -206,7 +206,7 @@ pub async fn status(
 /// status as a JSON string); the stream ends after a final status.
 #[utoipa::path(get, path = "/session/{token}/statusevents", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn status_events(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
@@ -265,7 +265,7 @@ fn sse(
 /// disclosed, predicates, pseudonym) plus a precise `reason`.
 #[utoipa::path(get, path = "/session/{token}/result", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, body = Object), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn result(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
@@ -292,7 +292,7 @@ pub async fn result(
 /// `/publickey`).
 #[utoipa::path(get, path = "/session/{token}/result-jwt", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 200, body = String, content_type = "application/jwt"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, body = String, content_type = "application/jwt"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn result_jwt(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
@@ -306,7 +306,7 @@ pub async fn result_jwt(
 /// Cancel the session.
 #[utoipa::path(delete, path = "/session/{token}", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 204), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_session(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
@@ -669,7 +669,7 @@ pub async fn offline_challenge(
 #[utoipa::path(post, path = "/offline/{token}/answer", tag = "offline",
     params(("token" = String, Path, description = "requestor token of the challenge")),
     request_body(content = Vec<u8>, content_type = "application/cbor"),
-    responses((status = 200, body = Object), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, body = Object), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn offline_answer(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
