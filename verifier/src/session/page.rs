@@ -3,7 +3,8 @@
 
 use futures::stream::Stream;
 
-use super::{Handle, LoadedSession, LookupError, SessionResult, SessionStatus, Sessions};
+use super::watch::Handle;
+use super::{LoadedSession, LookupError, SessionResult, SessionStatus, Sessions};
 use crate::store::PageToken;
 
 impl Sessions {
