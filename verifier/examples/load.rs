@@ -11,6 +11,17 @@
 //! resident memory before and after (Linux), so that a leak shows. Results
 //! are kept `KENMERK_LOAD_RESULT_TTL_SECS` (default 5) seconds, so memory
 //! should level off after that.
+//!
+//! Flood mode (`KENMERK_LOAD_FLOOD=1`): the workers only create sessions,
+//! never answer them, as fast as they can; prints how many were created and
+//! refused (429 per-requestor cap, 503 total cap), the sessions held at the
+//! end and the resident memory, which levels off at the cap. The caps are
+//! the daemon's defaults unless `KENMERK_LOAD_MAX_SESSIONS` /
+//! `KENMERK_LOAD_MAX_SESSIONS_PER_REQUESTOR` say otherwise.
+//!
+//! ```sh
+//! KENMERK_LOAD_FLOOD=1 cargo run -p verifier --example load -- 10 8
+//! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -130,6 +141,19 @@ async fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(5),
     );
+    let env_u64 = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    if let Some(n) = env_u64("KENMERK_LOAD_MAX_SESSIONS") {
+        config.limits.total = Some(n);
+    }
+    if let Some(n) = env_u64("KENMERK_LOAD_MAX_SESSIONS_PER_REQUESTOR") {
+        config.limits.per_owner = Some(n);
+    }
+    let flood_mode = std::env::var("KENMERK_LOAD_FLOOD").is_ok_and(|v| v == "1");
+    if flood_mode {
+        // Unanswered sessions are held until their deadline plus the result
+        // TTL: the caps, not expiry, must bound memory during the run.
+        config.session_timeout = Duration::from_secs(300);
+    }
     if let Ok(url) = std::env::var("KENMERK_LOAD_REDIS") {
         config.store = StoreConfig::Redis {
             url,
@@ -143,6 +167,11 @@ async fn main() {
         .build()
         .unwrap();
     let rss_before = rss_kib();
+    if flood_mode {
+        flood(&daemon, &client, &base, seconds, concurrency, rss_before).await;
+        daemon.shutdown().await.unwrap();
+        return;
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
@@ -255,4 +284,81 @@ async fn main() {
         println!("resident memory: {a} KiB before, {b} KiB after");
     }
     daemon.shutdown().await.unwrap();
+}
+
+/// Create sessions as fast as `concurrency` workers can for `seconds`.
+async fn flood(
+    daemon: &verifier::VerifierHandle,
+    client: &reqwest::Client,
+    base: &str,
+    seconds: u64,
+    concurrency: usize,
+    rss_before: Option<u64>,
+) {
+    // created, 429, 503, other
+    let counts = Arc::new([
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+    ]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, base, stop, counts) = (
+            client.clone(),
+            base.to_owned(),
+            stop.clone(),
+            counts.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let r = client
+                    .post(format!("{base}/session"))
+                    .header("content-type", "application/json")
+                    .body(REQUEST)
+                    .send()
+                    .await
+                    .unwrap();
+                let i = match r.status().as_u16() {
+                    200 => 0,
+                    429 => 1,
+                    503 => 2,
+                    _ => 3,
+                };
+                counts[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let mut last = 0;
+    for second in 1..=seconds {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let held = daemon.sessions().store().held().await.unwrap_or(0);
+        let rss = rss_kib().unwrap_or(0);
+        println!(
+            "{second:>4} s: {held} sessions held (+{}), resident {rss} KiB",
+            held.saturating_sub(last)
+        );
+        last = held;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let [created, too_many, full, other] = counts.as_ref();
+    println!(
+        "flood {elapsed:.1} s, concurrency {concurrency}: {} created, {} refused 429, {} refused 503, {} other",
+        created.load(Ordering::Relaxed),
+        too_many.load(Ordering::Relaxed),
+        full.load(Ordering::Relaxed),
+        other.load(Ordering::Relaxed)
+    );
+    if let (Some(a), Some(b)) = (rss_before, rss_kib()) {
+        println!(
+            "resident memory: {a} KiB before, {b} KiB after; {} sessions held",
+            daemon.sessions().store().held().await.unwrap_or(0)
+        );
+    }
 }

@@ -15,6 +15,8 @@
 //! allowed_origins = ["https://desk.example.nl"]
 //! signing_key_file = "/etc/kenmerk/verifier-key.pk8"
 //! default_verifier = "demo.parking"
+//! max_sessions = 50000                  # held in total (503 beyond)
+//! max_sessions_per_requestor = 10000    # held per requestor (429 beyond)
 //!
 //! [[requestors]]
 //! name = "parking-desk"
@@ -36,6 +38,7 @@ use wallet_core::scheme::SchemePublicKey;
 use zeroize::Zeroizing;
 
 use crate::auth::{Credential, Requestor, RequestorAuth};
+use crate::store::Limits;
 
 /// Default listening address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8701";
@@ -89,6 +92,14 @@ pub struct FileConfig {
     pub max_wrong_answers: Option<u32>,
     /// Log as JSON lines.
     pub log_json: Option<bool>,
+    /// Sessions held in total (default [`Limits::DEFAULT`]).
+    pub max_sessions: Option<u64>,
+    /// Sessions held per requestor (default [`Limits::DEFAULT`]).
+    pub max_sessions_per_requestor: Option<u64>,
+    /// Serve the requestor API without authentication (no `[[requestors]]`)
+    /// on a non-loopback address. Refused at start unless set; logged as a
+    /// warning at every start when set.
+    pub allow_open_requestor_api: Option<bool>,
     /// Requestors (none: open mode).
     #[serde(default)]
     pub requestors: Vec<RequestorEntry>,
@@ -175,6 +186,8 @@ pub struct Overrides {
     pub public_url: Option<String>,
     /// `--redis-url`.
     pub redis_url: Option<String>,
+    /// `--allow-open-requestor-api`.
+    pub allow_open_requestor_api: bool,
 }
 
 /// The resolved daemon settings (file + environment + flags).
@@ -212,6 +225,10 @@ pub struct Settings {
     pub log_json: bool,
     /// Requestor authentication.
     pub auth: RequestorAuth,
+    /// Caps on the sessions held.
+    pub limits: Limits,
+    /// Whether an unauthenticated requestor API may listen beyond loopback.
+    pub allow_open_requestor_api: bool,
 }
 
 /// Environment lookup, injectable for tests.
@@ -302,6 +319,15 @@ impl FileConfig {
         }
         if let Some(v) = env_parse(env, "KENMERK_VERIFIER_LOG_JSON")? {
             self.log_json = Some(v);
+        }
+        if let Some(v) = env_parse(env, "KENMERK_VERIFIER_MAX_SESSIONS")? {
+            self.max_sessions = Some(v);
+        }
+        if let Some(v) = env_parse(env, "KENMERK_VERIFIER_MAX_SESSIONS_PER_REQUESTOR")? {
+            self.max_sessions_per_requestor = Some(v);
+        }
+        if let Some(v) = env_parse(env, "KENMERK_VERIFIER_ALLOW_OPEN_REQUESTOR_API")? {
+            self.allow_open_requestor_api = Some(v);
         }
         if let Some(v) = env.var("KENMERK_VERIFIER_SIGNING_KEY_FILE") {
             self.signing_key_file = Some(PathBuf::from(v));
@@ -429,6 +455,21 @@ impl FileConfig {
         } else {
             RequestorAuth::Requestors(requestors)
         };
+        let limits = Limits {
+            total: Some(
+                self.max_sessions
+                    .unwrap_or(Limits::DEFAULT.total.unwrap_or(0)),
+            ),
+            per_owner: Some(
+                self.max_sessions_per_requestor
+                    .unwrap_or(Limits::DEFAULT.per_owner.unwrap_or(0)),
+            ),
+        };
+        if limits.total == Some(0) || limits.per_owner == Some(0) {
+            return Err(ConfigError::Invalid(
+                "max_sessions and max_sessions_per_requestor must be positive".into(),
+            ));
+        }
         Ok(Settings {
             listen,
             public_url,
@@ -455,6 +496,9 @@ impl FileConfig {
                 .unwrap_or(crate::session::DEFAULT_MAX_WRONG_ANSWERS),
             log_json: self.log_json.unwrap_or(false),
             auth,
+            limits,
+            allow_open_requestor_api: flags.allow_open_requestor_api
+                || self.allow_open_requestor_api.unwrap_or(false),
         })
     }
 }
@@ -522,6 +566,44 @@ mod tests {
         assert_eq!(s.store, StoreConfig::Memory);
         assert!(matches!(s.auth, RequestorAuth::Open));
         assert_eq!(s.session_timeout, DEFAULT_SESSION_TIMEOUT);
+        assert_eq!(s.limits, Limits::DEFAULT);
+        assert!(!s.allow_open_requestor_api);
+    }
+
+    #[test]
+    fn session_caps_and_open_api_flag() {
+        let mut f: FileConfig =
+            toml::from_str("max_sessions = 100\nmax_sessions_per_requestor = 10\n").unwrap();
+        f.apply_env(&[("KENMERK_VERIFIER_MAX_SESSIONS_PER_REQUESTOR", "20")])
+            .unwrap();
+        let s = f.resolve(Overrides::default()).unwrap();
+        assert_eq!(
+            s.limits,
+            Limits {
+                total: Some(100),
+                per_owner: Some(20)
+            }
+        );
+        let f: FileConfig = toml::from_str("max_sessions = 0").unwrap();
+        assert!(
+            f.resolve(Overrides::default()).is_err(),
+            "no cap is no default"
+        );
+        let s = FileConfig::default()
+            .resolve(Overrides {
+                allow_open_requestor_api: true,
+                ..Overrides::default()
+            })
+            .unwrap();
+        assert!(s.allow_open_requestor_api);
+        let mut f = FileConfig::default();
+        f.apply_env(&[("KENMERK_VERIFIER_ALLOW_OPEN_REQUESTOR_API", "true")])
+            .unwrap();
+        assert!(
+            f.resolve(Overrides::default())
+                .unwrap()
+                .allow_open_requestor_api
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::router::{full_router, RequestorState};
 use crate::scheme_source::{SchemeHandle, SchemeLoadError, SchemeLoader};
 use crate::session::{SessionSettings, Sessions};
 use crate::signing::{SigningKey, SigningKeyError};
-use crate::store::{MemoryStore, RedisStore, SessionStore, StoreError};
+use crate::store::{Limits, MemoryStore, RedisStore, SessionStore, StoreError};
 
 /// Where the scheme comes from.
 pub enum SchemeConfig {
@@ -76,6 +76,11 @@ pub struct VerifierConfig {
     pub max_wrong_answers: u32,
     /// Header and body timeouts, connection cap.
     pub edge: EdgeLimits,
+    /// Caps on the sessions held, in total and per requestor.
+    pub limits: Limits,
+    /// Allow an unauthenticated requestor API ([`RequestorAuth::Open`]) on a
+    /// non-loopback address; without it [`start`] refuses.
+    pub allow_open_requestor_api: bool,
 }
 
 impl VerifierConfig {
@@ -98,6 +103,8 @@ impl VerifierConfig {
             verify_workers: crate::pool::default_size(),
             max_wrong_answers: crate::session::DEFAULT_MAX_WRONG_ANSWERS,
             edge: EdgeLimits::default(),
+            limits: Limits::DEFAULT,
+            allow_open_requestor_api: false,
         }
     }
 
@@ -127,6 +134,8 @@ impl VerifierConfig {
             verify_workers: s.verify_workers,
             max_wrong_answers: s.max_wrong_answers,
             edge: EdgeLimits::default(),
+            limits: s.limits,
+            allow_open_requestor_api: s.allow_open_requestor_api,
         })
     }
 }
@@ -149,6 +158,10 @@ pub enum StartError {
     /// A configured origin is not a valid header value.
     #[error("invalid CORS origin {0:?}")]
     Origin(String),
+    /// The requestor API has no authentication and the address is not
+    /// loopback, and the operator did not allow that explicitly.
+    #[error("refusing to serve the requestor API without authentication on {0}: configure [[requestors]], listen on 127.0.0.1, or pass --allow-open-requestor-api")]
+    OpenRequestorApi(SocketAddr),
 }
 
 /// A running verifier.
@@ -280,6 +293,14 @@ async fn method_not_allowed() -> Problem {
 
 /// Start serving; returns once the socket is bound and the scheme loaded.
 pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError> {
+    // Secure by default: anyone who reaches an open requestor API can
+    // create sessions as any verifier and read every result, so beyond
+    // loopback it takes the operator's explicit word. Checked before the
+    // bind, so nothing listens even for a moment.
+    let open = matches!(config.auth, RequestorAuth::Open);
+    if open && !config.listen.ip().is_loopback() && !config.allow_open_requestor_api {
+        return Err(StartError::OpenRequestorApi(config.listen));
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::Bind(config.listen, e))?;
@@ -333,12 +354,13 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
             result_ttl: config.result_ttl,
             verify_workers: config.verify_workers,
             max_wrong_answers: config.max_wrong_answers,
+            limits: config.limits,
         },
         Arc::new(key),
         metrics.clone(),
     );
-    if matches!(config.auth, RequestorAuth::Open) && !addr.ip().is_loopback() {
-        tracing::warn!(%addr, "requestor API is open (no requestors configured) on a non-loopback address");
+    if open && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "requestor API is open (no requestors configured) on a non-loopback address: allowed by allow_open_requestor_api");
     }
     let state = RequestorState {
         sessions: sessions.clone(),

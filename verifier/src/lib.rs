@@ -31,7 +31,7 @@
 //! use axum::Router;
 //! use tower::ServiceExt as _;
 //! use verifier::{
-//!     requestor_router, wallet_router, MemoryStore, Metrics, NewSession, RequestorAuth,
+//!     requestor_router, wallet_router, Limits, MemoryStore, Metrics, NewSession, RequestorAuth,
 //!     RequestorState, SchemeHandle, SessionSettings, SessionStatus, Sessions, SigningKey,
 //! };
 //! use wallet_core::scheme::demo::{generate_demo_scheme, parking_request};
@@ -58,6 +58,8 @@
 //!             // presentations after which a session is FAILED.
 //!             verify_workers: 2,
 //!             max_wrong_answers: 3,
+//!             // At most 50,000 sessions held, 10,000 per requestor.
+//!             limits: Limits::DEFAULT,
 //!         },
 //!         Arc::new(SigningKey::generate()?),
 //!         Metrics::new(),
@@ -77,7 +79,8 @@
 //!         .nest("/kenmerk", kenmerk);
 //!
 //!     // Start a session from your own code: show `pointer` as a QR code, or
-//!     // send the resident to /kenmerk/session/{token}/page.
+//!     // send the resident to /kenmerk/page/{page token}/view (the page
+//!     // token, `created.page_token`, opens the page but not the result).
 //!     let created = sessions
 //!         .create(NewSession {
 //!             verifier: "demo.parking".parse()?,
@@ -137,6 +140,7 @@ pub use session::{
 pub use signature::{sign_timestamp, verify_signature, SignatureReport, SignedTimestamp};
 pub use signing::SigningKey;
 pub use store::{
-    MemoryStore, RedisStore, RequestorToken, SessionStatus, SessionStore, StoreError, WalletToken,
+    Limits, MemoryStore, RedisStore, RequestorToken, SessionStatus, SessionStore, StoreError,
+    WalletToken,
 };
 pub use verify::{verify, Reason, Verification};

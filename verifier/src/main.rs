@@ -48,6 +48,10 @@ enum Command {
         /// Keep sessions in Redis (several instances share one prefix).
         #[arg(long)]
         redis_url: Option<String>,
+        /// Serve the requestor API without authentication (no requestors
+        /// configured) on a non-loopback address; refused without this flag.
+        #[arg(long)]
+        allow_open_requestor_api: bool,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -144,6 +148,7 @@ async fn main() -> ExitCode {
             scheme_key,
             public_url,
             redis_url,
+            allow_open_requestor_api,
         } => {
             let mut file = match config.as_deref().map(FileConfig::load).transpose() {
                 Ok(f) => f.unwrap_or_default(),
@@ -162,6 +167,7 @@ async fn main() -> ExitCode {
                 scheme_key,
                 public_url,
                 redis_url,
+                allow_open_requestor_api,
             }) {
                 Ok(s) => s,
                 Err(e) => {

@@ -30,9 +30,9 @@ pub struct Problem {
     /// `UNKNOWN_KEY`, ...), so that a client does not parse `detail`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Seconds after which a retry may succeed (the `Retry-After` header).
+    /// Seconds for a `Retry-After` header (load refusals); not in the body.
     #[serde(skip)]
-    pub retry_after: Option<u32>,
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -49,7 +49,7 @@ impl Problem {
     }
 
     /// Send `Retry-After: seconds` with the problem.
-    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
     }
@@ -116,10 +116,10 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(seconds) = self.retry_after {
+        if let Some(secs) = self.retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -134,6 +134,12 @@ impl From<crate::store::StoreError> for Problem {
                 "store-unavailable",
                 "Session store unavailable",
                 "the session store did not answer; try again",
+            ),
+            StoreError::AtCapacity(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "verifier-full",
+                "Verifier full",
+                "the verifier holds its maximum of sessions; try again later",
             ),
             StoreError::Encoding(_) | StoreError::Duplicate => {
                 Self::internal("a stored session could not be handled")
@@ -218,6 +224,29 @@ impl From<crate::session::CreateSessionError> for Problem {
                 detail,
             )
             .with_reason("BEYOND_REGISTRATION"),
+            E::RequestorCap {
+                retry_after_secs, ..
+            } => {
+                let mut p = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-sessions",
+                    "Too many sessions",
+                    detail,
+                );
+                p.retry_after = Some(retry_after_secs);
+                p
+            }
+            E::TotalCap { .. } => {
+                let mut p = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "verifier-full",
+                    "Verifier full",
+                    detail,
+                );
+                // Sessions come and go all the time; a short wait is right.
+                p.retry_after = Some(5);
+                p
+            }
             E::Pointer(_) => {
                 Self::internal("the configured public URL does not make a valid session pointer")
             }

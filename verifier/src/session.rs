@@ -34,13 +34,16 @@
 //! nothing beyond what the scheme registers for this verifier unless the
 //! caller passes `allow_unregistered` (logged with the requestor's name).
 
+mod page;
+mod watch;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use futures::stream::{self, Stream};
+
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+
 use wallet_core::ids::VerifierId;
 use wallet_core::presentation::{ChallengeContext, Expected, Presentation, ReadError};
 use wallet_core::request::{RequestSchemeError, SessionKind, SessionRequest, Unregistered};
@@ -57,8 +60,8 @@ use crate::scheme_source::SchemeHandle;
 use crate::signature::{sign_timestamp, SignedTimestamp};
 use crate::signing::SigningKey;
 use crate::store::{
-    now_ms, RequestorToken, SessionId, SessionStatus, SessionStore, StoreError, StoredSession,
-    UpdateOutcome, WalletToken,
+    now_ms, AtCapacity, Limits, PageToken, RequestorToken, SessionId, SessionStatus, SessionStore,
+    StoreError, StoredSession, UpdateOutcome, WalletToken,
 };
 use crate::verify::{self, Reason, Verification};
 
@@ -85,6 +88,9 @@ pub struct SessionSettings {
     /// Refused presentations after which a session is FAILED (at least 1;
     /// default [`DEFAULT_MAX_WRONG_ANSWERS`]).
     pub max_wrong_answers: u32,
+    /// Caps on the sessions held, in total and per requestor
+    /// ([`Limits::DEFAULT`] unless the service bounds load itself).
+    pub limits: Limits,
 }
 
 /// Refused presentations after which a session fails, by default.
@@ -106,8 +112,12 @@ pub struct NewSession {
 /// A created session.
 #[derive(Debug, Clone)]
 pub struct CreatedSession {
-    /// The requestor's handle (status, result, page, delete).
+    /// The requestor's handle (status, result, delete); secret, for the
+    /// requestor's back end only.
     pub requestor_token: RequestorToken,
+    /// The session page's handle (page, status, the page's summary): what
+    /// the page URL shown to residents carries.
+    pub page_token: PageToken,
     /// The wallet's handle.
     pub wallet_token: WalletToken,
     /// What the QR code carries.
@@ -137,6 +147,24 @@ pub enum CreateSessionError {
     /// The public URL does not make a valid pointer.
     #[error("the session pointer is invalid: {0}")]
     Pointer(#[from] PointerError),
+    /// The requestor already holds its cap of sessions (its own load: it
+    /// may retry once one of them is gone).
+    #[error("requestor {requestor} holds its maximum of {limit} sessions")]
+    RequestorCap {
+        /// Who asked.
+        requestor: String,
+        /// The cap.
+        limit: u64,
+        /// Seconds until the first of its sessions is forgotten.
+        retry_after_secs: u64,
+    },
+    /// The verifier holds its cap of sessions in total (the service is
+    /// full, not the requestor at fault).
+    #[error("the verifier holds its maximum of {limit} sessions")]
+    TotalCap {
+        /// The cap.
+        limit: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -258,6 +286,10 @@ struct Body {
     /// the counter existed).
     #[serde(default)]
     wrong_answers: u32,
+    /// [`PageToken::digest`] of the session page's token (absent in
+    /// sessions stored before page tokens existed: no page for them).
+    #[serde(default)]
+    page: Option<String>,
 }
 
 impl Body {
@@ -317,6 +349,10 @@ impl LoadedSession {
     /// The result, once final.
     pub fn result(&self) -> Option<&SessionResult> {
         self.body.result.as_ref()
+    }
+    /// The name of the requestor that created the session.
+    pub fn requestor(&self) -> &str {
+        &self.body.requestor
     }
 }
 
@@ -449,6 +485,7 @@ impl Sessions {
         let now = now_ms();
         let requestor_token = RequestorToken::generate();
         let wallet_token = WalletToken::generate();
+        let page_token = PageToken::generate(&wallet_token);
         let pointer = SessionPointer::new(
             format!(
                 "{}/wallet/{}",
@@ -467,6 +504,7 @@ impl Sessions {
             requestor: new.requestor.clone(),
             result: None,
             wrong_answers: 0,
+            page: Some(page_token.digest()),
         };
         let stored = StoredSession {
             id: SessionId::for_token(&requestor_token),
@@ -476,13 +514,35 @@ impl Sessions {
             // Kept past the deadline for the result TTL, so that a timed-out
             // session can still be asked about.
             purge_at_ms: deadline_ms + duration_ms(self.inner.settings.result_ttl),
+            owner: new.requestor.clone(),
             body: body.encode()?,
         };
-        self.inner.store.insert(stored).await?;
+        match self
+            .inner
+            .store
+            .insert(stored, self.inner.settings.limits)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::AtCapacity(AtCapacity::Owner { limit, retry_at_ms })) => {
+                tracing::warn!(requestor = %new.requestor, limit, "session refused: requestor at its cap");
+                return Err(CreateSessionError::RequestorCap {
+                    requestor: new.requestor,
+                    limit,
+                    retry_after_secs: retry_at_ms.saturating_sub(now_ms()).div_ceil(1000).max(1),
+                });
+            }
+            Err(StoreError::AtCapacity(AtCapacity::Total { limit })) => {
+                tracing::warn!(requestor = %new.requestor, limit, "session refused: verifier at its total cap");
+                return Err(CreateSessionError::TotalCap { limit });
+            }
+            Err(e) => return Err(e.into()),
+        }
         self.inner.metrics.session_created();
         tracing::info!(requestor = %new.requestor, verifier = %new.verifier, kind = %kind, "session created");
         Ok(CreatedSession {
             requestor_token,
+            page_token,
             wallet_token,
             pointer,
         })
@@ -566,6 +626,21 @@ impl Sessions {
             .ok_or(LookupError::NotFound)?;
         let loaded = Self::decode(stored).ok_or(LookupError::Corrupt)?;
         Ok(self.expire_if_due(loaded).await?)
+    }
+
+    /// Load by requestor token for `requestor`: a session another
+    /// requestor created is [`LookupError::NotFound`], exactly like one
+    /// that does not exist (a leaked token does not even reveal that).
+    pub async fn load_owned(
+        &self,
+        token: &RequestorToken,
+        requestor: &str,
+    ) -> Result<LoadedSession, LookupError> {
+        let loaded = self.load(token).await?;
+        if loaded.requestor() != requestor {
+            return Err(LookupError::NotFound);
+        }
+        Ok(loaded)
     }
 
     /// The session's status.
@@ -901,78 +976,6 @@ impl Sessions {
             _ => WalletError::Corrupt,
         })?;
         self.wallet_answer(loaded.wallet_token(), answer).await
-    }
-
-    /// The session's status now and at every change, ending after a final
-    /// status (or when the session disappears). For server-sent events.
-    pub fn watch(
-        &self,
-        token: &RequestorToken,
-    ) -> impl Stream<Item = Result<SessionStatus, LookupError>> + Send + 'static {
-        struct State {
-            sessions: Sessions,
-            token: RequestorToken,
-            id: SessionId,
-            events: broadcast::Receiver<SessionId>,
-            last: Option<SessionStatus>,
-            done: bool,
-            closing: tokio::sync::watch::Receiver<bool>,
-        }
-        let state = State {
-            sessions: self.clone(),
-            token: token.clone(),
-            id: SessionId::for_token(token),
-            // Subscribe before the first read so that no change between the
-            // read and the wait is lost.
-            events: self.inner.store.subscribe(),
-            last: None,
-            done: false,
-            closing: self.inner.closing.subscribe(),
-        };
-        stream::unfold(state, |mut st| async move {
-            if st.done || *st.closing.borrow() {
-                return None;
-            }
-            loop {
-                let loaded = match st.sessions.load(&st.token).await {
-                    Ok(l) => l,
-                    Err(e) => {
-                        st.done = true;
-                        return Some((Err(e), st));
-                    }
-                };
-                let status = loaded.status();
-                if st.last != Some(status) {
-                    st.last = Some(status);
-                    st.done = status.is_final();
-                    return Some((Ok(status), st));
-                }
-                let until_deadline =
-                    Duration::from_millis(loaded.body.deadline_ms.saturating_sub(now_ms()) + 5);
-                let wait = WATCH_RECHECK.min(until_deadline);
-                let id = st.id.clone();
-                let events = &mut st.events;
-                let closing = &mut st.closing;
-                let changed = tokio::time::timeout(wait, async {
-                    loop {
-                        match events.recv().await {
-                            Ok(changed) if changed == id => return,
-                            Ok(_) => continue,
-                            // Lagged: something may have changed; re-read.
-                            Err(broadcast::error::RecvError::Lagged(_)) => return,
-                            Err(broadcast::error::RecvError::Closed) => {
-                                tokio::time::sleep(WATCH_RECHECK).await;
-                                return;
-                            }
-                        }
-                    }
-                });
-                tokio::select! {
-                    _ = changed => {}
-                    _ = closing.wait_for(|c| *c) => return None,
-                }
-            }
-        })
     }
 }
 

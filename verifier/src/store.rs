@@ -195,6 +195,99 @@ impl From<WalletToken> for String {
     }
 }
 
+/// Number of secret bytes in a page token after the wallet token's bytes.
+const PAGE_SECRET_BYTES: usize = 16;
+
+/// The handle of the session page shown to residents: the session's wallet
+/// token (public anyway: it is in the QR code on the page) followed by 128
+/// secret bits. It shows the page, the status and the page's summary of
+/// the result; it does not open the requestor's result, result JWT or
+/// cancel, which need the [`RequestorToken`] and the requestor's
+/// credentials. The store keeps only a digest of the secret part.
+///
+/// Its `Debug` form is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PageToken {
+    wallet: WalletToken,
+    secret: zeroize::Zeroizing<[u8; PAGE_SECRET_BYTES]>,
+}
+
+impl PageToken {
+    /// A fresh page token for the session of `wallet`.
+    pub fn generate(wallet: &WalletToken) -> Self {
+        use rand_core::RngCore as _;
+        let mut secret = zeroize::Zeroizing::new([0u8; PAGE_SECRET_BYTES]);
+        rand_core::OsRng.fill_bytes(secret.as_mut());
+        Self {
+            wallet: wallet.clone(),
+            secret,
+        }
+    }
+
+    /// The session's wallet token (the lookup key).
+    pub fn wallet_token(&self) -> &WalletToken {
+        &self.wallet
+    }
+
+    /// Domain-separated SHA-256 of the secret part, hex: what the session
+    /// keeps.
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(b"kenmerk-verifier/page-token/v1\0");
+        h.update(self.secret.as_ref());
+        hex::encode(h.finalize())
+    }
+
+    /// Whether `stored` (a [`PageToken::digest`]) is this token's digest, in
+    /// constant time.
+    pub fn matches(&self, stored: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let mine = self.digest();
+        mine.len() == stored.len() && bool::from(mine.as_bytes().ct_eq(stored.as_bytes()))
+    }
+
+    /// The token as it appears in URLs (base64url, 43 characters).
+    pub fn to_url_string(&self) -> String {
+        use base64::Engine as _;
+        let mut bytes =
+            zeroize::Zeroizing::new(Vec::with_capacity(WALLET_TOKEN_BYTES + PAGE_SECRET_BYTES));
+        if let Ok(w) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(self.wallet.as_str())
+        {
+            bytes.extend_from_slice(&w);
+        }
+        bytes.extend_from_slice(self.secret.as_ref());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_slice())
+    }
+}
+
+impl fmt::Debug for PageToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PageToken(..)")
+    }
+}
+
+impl FromStr for PageToken {
+    type Err = MalformedToken;
+    fn from_str(s: &str) -> Result<Self, MalformedToken> {
+        use base64::Engine as _;
+        let bytes = zeroize::Zeroizing::new(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s)
+                .map_err(|_| MalformedToken)?,
+        );
+        if bytes.len() != WALLET_TOKEN_BYTES + PAGE_SECRET_BYTES {
+            return Err(MalformedToken);
+        }
+        let (wallet, secret) = bytes.split_at(WALLET_TOKEN_BYTES);
+        let mut out = zeroize::Zeroizing::new([0u8; PAGE_SECRET_BYTES]);
+        out.copy_from_slice(secret);
+        Ok(Self {
+            wallet: WalletToken(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wallet)),
+            secret: out,
+        })
+    }
+}
+
 /// Store key of a session: hex SHA-256 of its requestor token.
 ///
 /// Keying by a hash means that whoever reads the store (a Redis dump, a
@@ -240,6 +333,10 @@ pub struct StoredSession {
     pub version: u64,
     /// Unix time (milliseconds) after which the store may forget the session.
     pub purge_at_ms: u64,
+    /// Name of the requestor that created the session: counted against its
+    /// cap ([`Limits::per_owner`]); never changed by an update.
+    #[serde(default)]
+    pub owner: String,
     /// The rest of the session, encoded by [`crate::session`].
     #[serde(with = "wallet_core::cbor::bytes")]
     pub body: Vec<u8>,
@@ -275,7 +372,56 @@ pub enum UpdateOutcome {
     Missing,
 }
 
-/// A store failure (the backend, not the caller, is at fault).
+/// How many sessions a store may hold when it inserts one more.
+///
+/// A session counts from its insert until the store may forget it
+/// ([`StoredSession::purge_at_ms`]): finished sessions count while their
+/// result is kept, because what the caps bound is the memory the store uses.
+/// `None` is no cap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Sessions held in total (all requestors).
+    pub total: Option<u64>,
+    /// Sessions held per owner (requestor name).
+    pub per_owner: Option<u64>,
+}
+
+impl Limits {
+    /// No cap (tests, embedding programs that bound load themselves).
+    pub const NONE: Self = Self {
+        total: None,
+        per_owner: None,
+    };
+
+    /// The daemon's defaults: 50,000 sessions in total, 10,000 per
+    /// requestor (a session takes about 2 KiB in memory: about 100 MiB at
+    /// the total cap; see docs/operations.md).
+    pub const DEFAULT: Self = Self {
+        total: Some(50_000),
+        per_owner: Some(10_000),
+    };
+}
+
+/// Which cap refused an insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtCapacity {
+    /// The owner holds [`Limits::per_owner`] sessions; the first of them may
+    /// be forgotten at `retry_at_ms` (the caller is at fault: retry later).
+    Owner {
+        /// The cap.
+        limit: u64,
+        /// When the owner's oldest-purging session goes.
+        retry_at_ms: u64,
+    },
+    /// The store holds [`Limits::total`] sessions (the service is full).
+    Total {
+        /// The cap.
+        limit: u64,
+    },
+}
+
+/// A store failure (the backend, not the caller, is at fault; except for
+/// [`StoreError::AtCapacity`], which is load).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The backend could not be reached or answered with an error.
@@ -287,6 +433,9 @@ pub enum StoreError {
     /// A session with this key or wallet token already exists.
     #[error("session already exists")]
     Duplicate,
+    /// A cap of [`Limits`] refused the insert.
+    #[error("too many live sessions: {0:?}")]
+    AtCapacity(AtCapacity),
 }
 
 /// Backend for session state. Implementations must make [`update`] atomic
@@ -295,8 +444,18 @@ pub enum StoreError {
 /// [`update`]: SessionStore::update
 pub trait SessionStore: Send + Sync + 'static {
     /// Store a new session; fails with [`StoreError::Duplicate`] if its key
-    /// or wallet token is taken.
-    fn insert(&self, session: StoredSession) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// or wallet token is taken, and with [`StoreError::AtCapacity`] if the
+    /// store already holds `limits` sessions (checked atomically with the
+    /// write: two instances cannot both take the last slot).
+    ///
+    /// An insert is idempotent for its caller: when a backend retries it on
+    /// a new connection after a lost reply, the retry recognises its own
+    /// earlier write and succeeds.
+    fn insert(
+        &self,
+        session: StoredSession,
+        limits: Limits,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
 
     /// The session under `id`, unless absent or purgeable.
     fn get<'a>(
@@ -312,7 +471,9 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Replace the session if its stored version equals `expected_version`;
     /// the written record carries version `expected_version + 1` whatever
-    /// `next.version` says.
+    /// `next.version` says, and the stored owner whatever `next.owner` says.
+    /// Idempotent like [`SessionStore::insert`]: a retry after a lost reply
+    /// answers `Updated`, not `Conflict` with its own write.
     fn update(
         &self,
         expected_version: u64,
@@ -326,6 +487,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// by this or (for shared backends) any other instance. Receivers that
     /// lag must re-read the sessions they watch.
     fn subscribe(&self) -> broadcast::Receiver<SessionId>;
+
+    /// Number of sessions held now (what [`Limits`] count), after dropping
+    /// those whose purge time has come.
+    fn held(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
 
     /// Whether the backend answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
@@ -358,6 +523,23 @@ mod tests {
     }
 
     #[test]
+    fn page_tokens_round_trip_and_carry_the_wallet_token() {
+        let w = WalletToken::generate();
+        let p = PageToken::generate(&w);
+        let url = p.to_url_string();
+        assert_eq!(url.len(), 43);
+        let back: PageToken = url.parse().unwrap();
+        assert_eq!(back, p);
+        assert_eq!(back.wallet_token(), &w);
+        assert!(back.matches(&p.digest()));
+        assert!(!PageToken::generate(&w).matches(&p.digest()));
+        assert!(!p.matches(""));
+        assert!(w.as_str().parse::<PageToken>().is_err(), "too short");
+        assert!(format!("{url}A").parse::<PageToken>().is_err());
+        assert_eq!(format!("{p:?}"), "PageToken(..)");
+    }
+
+    #[test]
     fn session_id_is_hash_of_token() {
         let t = RequestorToken::generate();
         let id = SessionId::for_token(&t);
@@ -375,6 +557,7 @@ mod tests {
             status: SessionStatus::Connected,
             version: 3,
             purge_at_ms: 42,
+            owner: "desk".into(),
             body: vec![1, 2, 3],
         };
         assert_eq!(

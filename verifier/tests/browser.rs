@@ -93,7 +93,8 @@ fn decode_qr(png: &Path) -> String {
     grids[0].decode().unwrap().1
 }
 
-async fn create(base: &str) -> (String, String) {
+/// The requestor token, the wallet URL and the page URL of a new session.
+async fn create(base: &str) -> (String, String, String) {
     let v: Value = client()
         .post(format!("{base}/session"))
         .json(&parking_request_json())
@@ -106,6 +107,7 @@ async fn create(base: &str) -> (String, String) {
     (
         v["token"].as_str().unwrap().to_owned(),
         v["sessionPtr"]["u"].as_str().unwrap().to_owned(),
+        v["page"].as_str().unwrap().to_owned(),
     )
 }
 
@@ -124,8 +126,7 @@ async fn session_page_renders_qr_and_live_result() {
     let profile = tempfile::tempdir().unwrap();
 
     // 1. A waiting page: QR code, verifier, what is asked (screenshot).
-    let (token, first_wallet_url) = create(&base).await;
-    let page = format!("{base}/session/{token}/page");
+    let (_, first_wallet_url, page) = create(&base).await;
     let waiting_png = out_dir.join("session-page-waiting.png");
     let _ = std::fs::remove_file(&waiting_png);
     let shot = browser(
@@ -150,8 +151,7 @@ async fn session_page_renders_qr_and_live_result() {
 
     // 2. The live run: load the page, let it connect, complete the session
     // as the wallet, and dump the DOM the page built without reloading.
-    let (token, wallet_url) = create(&base).await;
-    let page = format!("{base}/session/{token}/page");
+    let (_, wallet_url, page) = create(&base).await;
     let streams_before = d.sessions().metrics().streams_opened();
     let live = browser(
         &bin,
@@ -215,8 +215,7 @@ async fn session_page_renders_qr_and_live_result() {
 
     // 3. A failure is shown live too: the requestor cancels while the page
     // is open.
-    let (token, _) = create(&base).await;
-    let failing_page = format!("{base}/session/{token}/page");
+    let (token, _, failing_page) = create(&base).await;
     let streams_before = d.sessions().metrics().streams_opened();
     let failing = browser(
         &bin,

@@ -15,6 +15,15 @@ use verifier::store::WalletToken;
 struct Session {
     token: String,
     wallet_url: String,
+    /// The session page (page token, not the requestor token).
+    page: String,
+}
+
+impl Session {
+    /// The page's summary of the result, next to the page.
+    fn page_result(&self) -> String {
+        self.page.replace("/view", "/page-result")
+    }
 }
 
 async fn create(base: &str, body: &Value) -> reqwest::Response {
@@ -30,10 +39,17 @@ async fn create_ok(base: &str, body: &Value) -> Session {
     let r = create(base, body).await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
     let v: Value = r.json().await.unwrap();
-    assert!(v["page"].as_str().unwrap().ends_with("/page"));
+    let page = v["page"].as_str().unwrap().to_owned();
+    assert!(page.ends_with("/view"));
+    let token = v["token"].as_str().unwrap().to_owned();
+    assert!(
+        !page.contains(&token),
+        "the page URL does not carry the requestor token"
+    );
     Session {
-        token: v["token"].as_str().unwrap().to_owned(),
+        token,
         wallet_url: v["sessionPtr"]["u"].as_str().unwrap().to_owned(),
+        page,
     }
 }
 
@@ -160,7 +176,7 @@ async fn disclosure_session_end_to_end() {
     assert_eq!(claims["proofStatus"], "VALID");
 
     // The page-result summary is label-resolved.
-    let (_, view) = get_json(&format!("{base}/session/{}/page-result", s.token)).await;
+    let (_, view) = get_json(&s.page_result()).await;
     assert_eq!(view["valid"], true);
     assert!(view["attributes"].to_string().contains("Utrecht"));
 
@@ -495,7 +511,7 @@ async fn expired_unknown_and_rotated_out_keys_each_have_their_status() {
         assert_eq!(result["status"], "DONE");
         assert_eq!(result["reason"], reason);
         // The page says why.
-        let (_, view) = get_json(&format!("{base}/session/{}/page-result", s.token)).await;
+        let (_, view) = get_json(&s.page_result()).await;
         assert_eq!(view["valid"], false);
         assert!(
             view["reason"].as_str().unwrap().starts_with(reason),
@@ -934,6 +950,7 @@ async fn two_instances_share_sessions_through_redis() {
     let on_b = Session {
         token: s.token.clone(),
         wallet_url: s.wallet_url.replace(&base_a, &base_b),
+        page: s.page.replace(&base_a, &base_b),
     };
     let fetched = fetch(&on_b).await;
     let p = parking_presentation(
@@ -998,7 +1015,7 @@ async fn session_page_speaks_dutch_and_is_locked_down() {
     let base = format!("http://{}", d.addr());
     let s = create_ok(&base, &parking_request_json()).await;
     let r = client()
-        .get(format!("{base}/session/{}/page", s.token))
+        .get(&s.page)
         .header("accept-language", "nl-NL,nl;q=0.9,en;q=0.5")
         .send()
         .await
@@ -1028,11 +1045,7 @@ async fn session_page_speaks_dutch_and_is_locked_down() {
         assert_eq!(r.status(), 200);
     }
     // The page-result of a running session is a conflict, not an empty result.
-    let r = client()
-        .get(format!("{base}/session/{}/page-result", s.token))
-        .send()
-        .await
-        .unwrap();
+    let r = client().get(s.page_result()).send().await.unwrap();
     assert_problem(r, 409, "session-not-finished").await;
     d.shutdown().await.unwrap();
 }

@@ -280,6 +280,7 @@ fn manager(demo: &Demo, store: Arc<dyn SessionStore>, key: &[u8]) -> Sessions {
             result_ttl: Duration::from_secs(60),
             verify_workers: 2,
             max_wrong_answers: 3,
+            limits: verifier::store::Limits::DEFAULT,
         },
         Arc::new(SigningKey::from_pkcs8_der(key).unwrap()),
         Metrics::new(),

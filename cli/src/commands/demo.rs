@@ -686,11 +686,20 @@ async fn demo(keep: bool, lang: Lang) -> Result<u8, DemoError> {
     );
 
     if keep {
-        if let Ok((_, token)) = d.verifier_session("demo.parking", parking).await {
+        // The page URL comes from the verifier: it carries the page token,
+        // not the requestor token that opens the result.
+        let created = d
+            .call(
+                d.http
+                    .post(format!("{}/session", d.verifier_url))
+                    .json(&json!({"verifier": "demo.parking", "request": parking})),
+            )
+            .await;
+        if let Some(page) = created.body["page"].as_str() {
             println!("\nThe daemons keep running (Ctrl-C stops them):");
             println!("  issuer         {}", d.issuer_url);
             println!("  verifier       {}", d.verifier_url);
-            println!("  session page   {}/session/{token}/page", d.verifier_url);
+            println!("  session page   {page}");
             println!("  requestor token for the issuer: {BACK_OFFICE_TOKEN}");
         }
         let _ = tokio::signal::ctrl_c().await;

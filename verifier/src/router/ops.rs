@@ -23,6 +23,7 @@ use crate::store::now_ms;
         super::requestor::create_session,
         super::requestor::status,
         super::requestor::status_events,
+        super::requestor::page_status_events,
         super::requestor::result,
         super::requestor::result_jwt,
         super::requestor::delete_session,

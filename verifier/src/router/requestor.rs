@@ -1,5 +1,11 @@
 //! The requestor API (IRMA-like), the session page, signed timestamps,
 //! stored-signature verification and offline challenges.
+//!
+//! Two handles per session: the requestor token (status, result, cancel;
+//! with the requestor's credentials, for the requestor's back end) and the
+//! page token (`/page/{token}/…`: the page, its status stream and its
+//! summary of the result; for the page shown to residents). The page URL
+//! never carries the requestor token.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -21,11 +27,12 @@ use wallet_core::signature::AttributeSignature;
 use wallet_core::wire::SessionPointer;
 
 use super::RequestorState;
+use crate::auth::RequestorAuth;
 use crate::page::{self, Lang, PageAttribute, PageResult, PageView};
 use crate::problem::Problem;
-use crate::session::{NewSession, SessionResult};
+use crate::session::{LoadedSession, NewSession, SessionResult};
 use crate::signature::{sign_timestamp, verify_signature, SignatureReport, SignedTimestamp};
-use crate::store::{now_ms, RequestorToken, SessionStatus};
+use crate::store::{now_ms, PageToken, RequestorToken, SessionStatus};
 
 /// The requestor router: `/session…`, `/assets/…`, `/timestamp`,
 /// `/signature/verify`, `/offline/…`, `/publickey`.
@@ -37,8 +44,9 @@ pub fn requestor_router(state: RequestorState) -> Router {
         .route("/session/:token/statusevents", get(status_events))
         .route("/session/:token/result", get(result))
         .route("/session/:token/result-jwt", get(result_jwt))
-        .route("/session/:token/page", get(session_page))
-        .route("/session/:token/page-result", get(page_result))
+        .route("/page/:token/view", get(session_page))
+        .route("/page/:token/statusevents", get(page_status_events))
+        .route("/page/:token/page-result", get(page_result))
         .route("/assets/page.css", get(page::css))
         .route("/assets/page.js", get(page::js))
         .route("/timestamp", post(timestamp))
@@ -72,13 +80,33 @@ pub struct SessionCreated {
     /// What the QR code carries: `{"u": url, "irmaqr": kind}`.
     #[schema(value_type = Object)]
     pub session_ptr: SessionPointer,
-    /// The session page for residents.
+    /// The session page for residents (carries the page token, not the
+    /// requestor token).
     pub page: String,
 }
 
 fn parse_token(token: &str) -> Result<RequestorToken, Problem> {
     // A malformed token gets the same answer as an unknown one.
     token.parse().map_err(|_| Problem::session_not_found())
+}
+
+/// The session behind `token`, for the authenticated requestor that
+/// created it: authentication first (401), then a session of another
+/// requestor is 404 like an unknown one. An open API has no identities to
+/// separate (everyone is the same anonymous caller): there the token alone
+/// opens the session, also one created in-process under another name.
+async fn owned(
+    state: &RequestorState,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<(RequestorToken, LoadedSession), Problem> {
+    let who = state.auth.authenticate(headers)?;
+    let token = parse_token(token)?;
+    let loaded = match &*state.auth {
+        RequestorAuth::Open => state.sessions.load(&token).await?,
+        RequestorAuth::Requestors(_) => state.sessions.load_owned(&token, &who.name).await?,
+    };
+    Ok((token, loaded))
 }
 
 fn parse_new_session(
@@ -140,6 +168,8 @@ fn bad_request(e: serde_json::Error) -> Problem {
         (status = 403, body = Problem, description = "Beyond the verifier's registration", content_type = "application/problem+json"),
         (status = 415, body = Problem, description = "Body not sent as application/json", content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, description = "The requestor holds its maximum of sessions (Retry-After)", content_type = "application/problem+json"),
+        (status = 503, body = Problem, description = "The verifier holds its maximum of sessions, or the store is unavailable (Retry-After)", content_type = "application/problem+json"),
     ))]
 pub async fn create_session(
     State(state): State<RequestorState>,
@@ -152,8 +182,9 @@ pub async fn create_session(
     let token = created.requestor_token.as_str().to_owned();
     Ok(Json(SessionCreated {
         page: format!(
-            "{}/session/{token}/page",
-            state.sessions.settings().public_url.trim_end_matches('/')
+            "{}/page/{}/view",
+            state.sessions.settings().public_url.trim_end_matches('/'),
+            created.page_token.to_url_string()
         ),
         token,
         session_ptr: created.pointer,
@@ -163,31 +194,57 @@ pub async fn create_session(
 /// The session status, as a JSON string (`"INITIALIZED"` …).
 #[utoipa::path(get, path = "/session/{token}/status", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 200, body = SessionStatus), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, body = SessionStatus), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn status(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<SessionStatus>, Problem> {
-    let token = parse_token(&token)?;
-    Ok(Json(state.sessions.status(&token).await?))
+    let (_, loaded) = owned(&state, &headers, &token).await?;
+    Ok(Json(loaded.status()))
 }
 
 /// Server-sent events: the status now and at every change (data is the
 /// status as a JSON string); the stream ends after a final status.
 #[utoipa::path(get, path = "/session/{token}/statusevents", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn status_events(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let token = parse_token(&token)?;
     // Fail with 404 before opening a stream for a session that is not there.
-    state.sessions.status(&token).await?;
+    let (token, _) = owned(&state, &headers, &token).await?;
+    Ok(sse(&state, state.sessions.watch(&token)))
+}
+
+/// The session page's status stream (same events as `statusevents`).
+#[utoipa::path(get, path = "/page/{token}/statusevents", tag = "page",
+    params(("token" = String, Path, description = "page token")),
+    responses((status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn page_status_events(
+    State(state): State<RequestorState>,
+    Path(token): Path<String>,
+) -> Result<Response, Problem> {
+    let token = parse_page_token(&token)?;
+    let stream = state.sessions.watch_page(&token).await?;
+    Ok(sse(&state, stream))
+}
+
+fn parse_page_token(token: &str) -> Result<PageToken, Problem> {
+    token.parse().map_err(|_| Problem::session_not_found())
+}
+
+/// Server-sent events of a status stream, ending after a final status.
+fn sse(
+    state: &RequestorState,
+    statuses: impl futures::Stream<Item = Result<SessionStatus, crate::session::LookupError>>
+        + Send
+        + 'static,
+) -> Response {
     let guard = state.sessions.metrics().stream_opened();
-    let events = state
-        .sessions
-        .watch(&token)
+    let events = statuses
         .take_while(|s| futures::future::ready(s.is_ok()))
         .filter_map(|s| futures::future::ready(s.ok()))
         .map(move |status| {
@@ -202,7 +259,7 @@ pub async fn status_events(
     response
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 /// The session result: status and type while running; for DONE the
@@ -210,13 +267,13 @@ pub async fn status_events(
 /// disclosed, predicates, pseudonym) plus a precise `reason`.
 #[utoipa::path(get, path = "/session/{token}/result", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, body = Object), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn result(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<SessionResult>, Problem> {
-    let token = parse_token(&token)?;
-    let loaded = state.sessions.load(&token).await?;
+    let (_, loaded) = owned(&state, &headers, &token).await?;
     let result = match loaded.result() {
         Some(r) => r.clone(),
         None => SessionResult {
@@ -237,12 +294,13 @@ pub async fn result(
 /// `/publickey`).
 #[utoipa::path(get, path = "/session/{token}/result-jwt", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 200, body = String, content_type = "application/jwt"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, body = String, content_type = "application/jwt"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn result_jwt(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let token = parse_token(&token)?;
+    let (token, _) = owned(&state, &headers, &token).await?;
     let jwt = state.sessions.result_jwt(&token).await?;
     Ok(([(header::CONTENT_TYPE, "application/jwt")], jwt).into_response())
 }
@@ -250,12 +308,13 @@ pub async fn result_jwt(
 /// Cancel the session.
 #[utoipa::path(delete, path = "/session/{token}", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 204), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_session(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<StatusCode, Problem> {
-    let token = parse_token(&token)?;
+    let (token, _) = owned(&state, &headers, &token).await?;
     state.sessions.cancel(&token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -349,16 +408,16 @@ pub fn describe_request(
 }
 
 /// The session page: QR code, verifier name, what is asked, live status.
-#[utoipa::path(get, path = "/session/{token}/page", tag = "page",
-    params(("token" = String, Path, description = "requestor token")),
+#[utoipa::path(get, path = "/page/{token}/view", tag = "page",
+    params(("token" = String, Path, description = "page token")),
     responses((status = 200, content_type = "text/html"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn session_page(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let token = parse_token(&token)?;
-    let loaded = state.sessions.load(&token).await?;
+    let token = parse_page_token(&token)?;
+    let loaded = state.sessions.load_page(&token).await?;
     let scheme = state.sessions.scheme();
     let lang = lang(&headers);
     let request = loaded
@@ -404,16 +463,16 @@ pub async fn session_page(
 }
 
 /// The page's summary of the result, labels in the page's language.
-#[utoipa::path(get, path = "/session/{token}/page-result", tag = "page",
-    params(("token" = String, Path, description = "requestor token")),
+#[utoipa::path(get, path = "/page/{token}/page-result", tag = "page",
+    params(("token" = String, Path, description = "page token")),
     responses((status = 200, body = PageResult), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn page_result(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<PageResult>, Problem> {
-    let token = parse_token(&token)?;
-    let result = state.sessions.result(&token).await?;
+    let token = parse_page_token(&token)?;
+    let result = state.sessions.page_result(&token).await?;
     let scheme = state.sessions.scheme();
     let lang = lang(&headers);
     Ok(Json(summarize(&scheme, &result, lang)))
@@ -630,13 +689,14 @@ pub async fn offline_challenge(
 #[utoipa::path(post, path = "/offline/{token}/answer", tag = "offline",
     params(("token" = String, Path, description = "requestor token of the challenge")),
     request_body(content = Vec<u8>, content_type = "application/cbor"),
-    responses((status = 200, body = Object), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, body = Object), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
 pub async fn offline_answer(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<SessionResult>, Problem> {
-    let token = parse_token(&token)?;
+    let (token, _) = owned(&state, &headers, &token).await?;
     let body = body?;
     let bytes = decode_answer(&body);
     Ok(Json(state.sessions.offline_answer(&token, &bytes).await?))

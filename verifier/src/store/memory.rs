@@ -1,31 +1,35 @@
 //! In-memory [`SessionStore`]: the default for one daemon instance.
 //!
-//! Two maps behind one mutex (so the wallet index and the sessions never
-//! disagree); the mutex is held only for map operations, never across an
-//! await. Expired sessions are dropped lazily on read and swept at most every
-//! few seconds on insert, which keeps memory flat under load without a
-//! background task.
+//! Maps behind one mutex (so the wallet index, the expiry index and the
+//! sessions never disagree); the mutex is held only for map operations,
+//! never across an await. Sessions are ordered by purge time, so every
+//! insert drops the ones that are due in `O(k log n)` for `k` dropped: memory
+//! stays flat under load without a background task, and the caps of
+//! [`Limits`] count exactly the sessions that are still held.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::future::BoxFuture;
 use tokio::sync::broadcast;
 
 use super::{
-    now_ms, SessionId, SessionStore, StoreError, StoredSession, UpdateOutcome, WalletToken,
+    now_ms, AtCapacity, Limits, SessionId, SessionStore, StoreError, StoredSession, UpdateOutcome,
+    WalletToken,
 };
 
-/// How often, at most, an insert sweeps out purgeable sessions.
-const SWEEP_INTERVAL_MS: u64 = 5_000;
 /// Capacity of the change channel; lagging receivers re-read.
 const EVENT_CAPACITY: usize = 1024;
+
+/// Sessions of one owner (or all), by purge time.
+type ByPurge = BTreeSet<(u64, SessionId)>;
 
 #[derive(Default)]
 struct Tables {
     sessions: HashMap<SessionId, StoredSession>,
     wallets: HashMap<WalletToken, SessionId>,
-    last_sweep_ms: u64,
+    expiry: ByPurge,
+    owners: HashMap<String, ByPurge>,
 }
 
 impl Tables {
@@ -33,23 +37,43 @@ impl Tables {
         match self.sessions.remove(id) {
             Some(s) => {
                 self.wallets.remove(&s.wallet_token);
+                self.unindex(&s);
                 true
             }
             None => false,
         }
     }
 
-    fn sweep(&mut self, now: u64) {
-        let dead: Vec<SessionId> = self
-            .sessions
-            .values()
-            .filter(|s| s.is_purgeable(now))
-            .map(|s| s.id.clone())
-            .collect();
-        for id in dead {
-            self.remove(&id);
+    fn index(&mut self, s: &StoredSession) {
+        self.expiry.insert((s.purge_at_ms, s.id.clone()));
+        self.owners
+            .entry(s.owner.clone())
+            .or_default()
+            .insert((s.purge_at_ms, s.id.clone()));
+    }
+
+    fn unindex(&mut self, s: &StoredSession) {
+        let key = (s.purge_at_ms, s.id.clone());
+        self.expiry.remove(&key);
+        if let Some(set) = self.owners.get_mut(&s.owner) {
+            set.remove(&key);
+            if set.is_empty() {
+                self.owners.remove(&s.owner);
+            }
         }
-        self.last_sweep_ms = now;
+    }
+
+    /// Drop every session whose purge time has come.
+    fn sweep(&mut self, now: u64) {
+        while let Some((purge, id)) = self.expiry.first().cloned() {
+            if purge > now {
+                break;
+            }
+            if !self.remove(&id) {
+                // Not in the map (cannot happen; keeps the loop finite).
+                self.expiry.remove(&(purge, id));
+            }
+        }
     }
 
     fn live(&mut self, id: &SessionId, now: u64) -> Option<&StoredSession> {
@@ -57,6 +81,24 @@ impl Tables {
             self.remove(id);
         }
         self.sessions.get(id)
+    }
+
+    /// Whether one more session of `owner` fits `limits` (after a sweep).
+    fn admit(&self, owner: &str, limits: Limits) -> Result<(), AtCapacity> {
+        if let Some(limit) = limits.per_owner {
+            if let Some(held) = self.owners.get(owner) {
+                if held.len() as u64 >= limit {
+                    let retry_at_ms = held.first().map_or(0, |(purge, _)| *purge);
+                    return Err(AtCapacity::Owner { limit, retry_at_ms });
+                }
+            }
+        }
+        if let Some(limit) = limits.total {
+            if self.sessions.len() as u64 >= limit {
+                return Err(AtCapacity::Total { limit });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -107,15 +149,17 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
-    fn insert(&self, session: StoredSession) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn insert(
+        &self,
+        session: StoredSession,
+        limits: Limits,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let now = now_ms();
             let id = session.id.clone();
             {
                 let mut t = self.lock();
-                if now.saturating_sub(t.last_sweep_ms) >= SWEEP_INTERVAL_MS {
-                    t.sweep(now);
-                }
+                t.sweep(now);
                 if t.live(&session.id, now).is_some() {
                     return Err(StoreError::Duplicate);
                 }
@@ -124,8 +168,11 @@ impl SessionStore for MemoryStore {
                         return Err(StoreError::Duplicate);
                     }
                 }
+                t.admit(&session.owner, limits)
+                    .map_err(StoreError::AtCapacity)?;
                 t.wallets
                     .insert(session.wallet_token.clone(), session.id.clone());
+                t.index(&session);
                 t.sessions.insert(session.id.clone(), session);
             }
             self.announce(id);
@@ -162,15 +209,19 @@ impl SessionStore for MemoryStore {
             let id = next.id.clone();
             {
                 let mut t = self.lock();
-                let Some(current) = t.live(&next.id, now_ms()) else {
+                let Some(current) = t.live(&next.id, now_ms()).cloned() else {
                     return Ok(UpdateOutcome::Missing);
                 };
                 if current.version != expected_version {
                     return Ok(UpdateOutcome::Conflict);
                 }
-                // The wallet token is a lookup key; it never changes.
+                // The wallet token is a lookup key and the owner is what the
+                // caps count; neither changes.
                 next.wallet_token = current.wallet_token.clone();
+                next.owner = current.owner.clone();
                 next.version = expected_version + 1;
+                t.unindex(&current);
+                t.index(&next);
                 t.sessions.insert(next.id.clone(), next);
             }
             self.announce(id);
@@ -192,6 +243,14 @@ impl SessionStore for MemoryStore {
         self.events.subscribe()
     }
 
+    fn held(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let mut t = self.lock();
+            t.sweep(now_ms());
+            Ok(t.sessions.len() as u64)
+        })
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }
@@ -209,6 +268,7 @@ mod tests {
             status: SessionStatus::Initialized,
             version: 0,
             purge_at_ms,
+            owner: "desk".into(),
             body: Vec::new(),
         }
     }
@@ -218,14 +278,63 @@ mod tests {
         let store = MemoryStore::new();
         let now = now_ms();
         let dead = session(now.saturating_sub(1));
-        store.lock().sessions.insert(dead.id.clone(), dead.clone());
+        {
+            let mut t = store.lock();
+            t.sessions.insert(dead.id.clone(), dead.clone());
+            t.wallets.insert(dead.wallet_token.clone(), dead.id.clone());
+            t.index(&dead);
+        }
         store
-            .lock()
-            .wallets
-            .insert(dead.wallet_token.clone(), dead.id.clone());
-        store.insert(session(now + 60_000)).await.unwrap();
-        // The first insert sweeps (no sweep happened yet).
+            .insert(session(now + 60_000), Limits::NONE)
+            .await
+            .unwrap();
+        // Every insert sweeps what is due.
         assert_eq!(store.len(), 1);
         assert!(!store.lock().wallets.contains_key(&dead.wallet_token));
+        assert!(!store.lock().owners["desk"]
+            .iter()
+            .any(|(_, id)| *id == dead.id));
+        assert_eq!(store.lock().expiry.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn caps_count_held_sessions_and_free_with_purge() {
+        let store = MemoryStore::new();
+        let now = now_ms();
+        let limits = Limits {
+            total: Some(3),
+            per_owner: Some(2),
+        };
+        store.insert(session(now + 60_000), limits).await.unwrap();
+        store.insert(session(now + 30_000), limits).await.unwrap();
+        match store.insert(session(now + 60_000), limits).await {
+            Err(StoreError::AtCapacity(AtCapacity::Owner { limit, retry_at_ms })) => {
+                assert_eq!(limit, 2);
+                assert_eq!(retry_at_ms, now + 30_000, "the earliest purge frees a slot");
+            }
+            other => panic!("per-owner cap expected, got {other:?}"),
+        }
+        let mut other = session(now + 60_000);
+        other.owner = "poll".into();
+        store.insert(other, limits).await.unwrap();
+        let mut third = session(now + 60_000);
+        third.owner = "kiosk".into();
+        assert!(matches!(
+            store.insert(third.clone(), limits).await,
+            Err(StoreError::AtCapacity(AtCapacity::Total { limit: 3 }))
+        ));
+        // A session whose purge time passes frees its slot.
+        let short = {
+            let t = store.lock();
+            t.owners["desk"].first().unwrap().1.clone()
+        };
+        let mut expiring = store.get(&short).await.unwrap().unwrap();
+        expiring.purge_at_ms = now.saturating_sub(1);
+        assert_eq!(
+            store.update(0, expiring).await.unwrap(),
+            UpdateOutcome::Updated
+        );
+        store.insert(third, limits).await.unwrap();
+        assert_eq!(store.len(), 3);
     }
 }
