@@ -130,13 +130,15 @@ impl Harness {
                 .unwrap();
         }
         if let (Some(schema), Some(url)) = (&self.schema, postgres_url()) {
-            let store = issuer::store::PostgresStore::connect(&url, None)
-                .await
-                .unwrap();
+            // A plain connection: the store's own `connect` would run the
+            // migrations on the public schema, which is not this test's and
+            // may belong to another checkout with other migrations.
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
             sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(store.pool())
+                .execute(&pool)
                 .await
                 .unwrap();
+            pool.close().await;
         }
     }
 
