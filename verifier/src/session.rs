@@ -20,7 +20,8 @@
 //!
 //! What bounds the work a session costs (Rule 11): a presentation is counted
 //! on its undecoded bytes against what the request asks
-//! ([`Expected::for_request`]) on the async worker, before any group
+//! ([`Expected::for_request`](wallet_core::presentation::Expected::for_request))
+//! on the async worker, before any group
 //! operation; decoding and verification then run on the bounded
 //! [`VerifyPool`] (full: a short bounded line, then `503` with
 //! `Retry-After`); and every
@@ -40,15 +41,12 @@ mod watch;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-
 use serde::{Deserialize, Serialize};
 
 use wallet_core::ids::VerifierId;
-use wallet_core::presentation::{ChallengeContext, Expected, Presentation, ReadError};
+use wallet_core::presentation::ChallengeContext;
 use wallet_core::request::{RequestSchemeError, SessionKind, SessionRequest, Unregistered};
 use wallet_core::scheme::VerifiedScheme;
-use wallet_core::signature::AttributeSignature;
 use wallet_core::wire::{
     DisclosureRequestMessage, Nonce, PointerError, SessionPointer, SigningRequestMessage,
     WireMessage as _,
@@ -57,13 +55,15 @@ use wallet_core::wire::{
 use crate::metrics::{Metrics, PresentationOutcome};
 use crate::pool::VerifyPool;
 use crate::scheme_source::SchemeHandle;
-use crate::signature::{sign_timestamp, SignedTimestamp};
+use crate::signature::SignedTimestamp;
 use crate::signing::SigningKey;
 use crate::store::{
     now_ms, AtCapacity, Limits, PageToken, RequestorToken, SessionId, SessionStatus, SessionStore,
     StoreError, StoredSession, UpdateOutcome, WalletToken,
 };
-use crate::verify::{self, Reason, Verification};
+use crate::verify::Verification;
+
+mod answer;
 
 /// How often a status stream re-reads the store even without an event
 /// (covers a lost pub/sub message).
@@ -779,171 +779,6 @@ impl Sessions {
         outcome
     }
 
-    async fn answer_inner(
-        &self,
-        wallet: &WalletToken,
-        bytes: &[u8],
-    ) -> Result<SessionResult, WalletError> {
-        let loaded = self.load_wallet(wallet).await?;
-        if loaded.status().is_final() {
-            return Err(WalletError::Finished(loaded.status()));
-        }
-        let request = loaded.body.request().ok_or(WalletError::Corrupt)?;
-        let expected = Expected::for_request(&request);
-        // Rule 11, on this worker: array headers only, no group operation.
-        if let Err(e) = verify::check_shape(bytes, &expected) {
-            return Err(self.refuse(loaded, wallet, refusal(&e)).await);
-        }
-        let context = loaded.body.context(&request);
-        let scheme = self.scheme();
-        let (owned, verifier) = (bytes.to_vec(), loaded.body.verifier.clone());
-        let (job_request, job_context) = (request.clone(), context.clone());
-        let outcome = self
-            .inner
-            .pool
-            .run(move || -> Result<(Presentation, Verification), ReadError> {
-                let presentation = verify::decode_presentation(&owned, &expected)?;
-                let verification = verify::verify(
-                    &scheme,
-                    &verifier,
-                    &job_request,
-                    &job_context,
-                    &presentation,
-                    now_ms() / 1000,
-                );
-                Ok((presentation, verification))
-            })
-            .await
-            .map_err(|_| WalletError::Busy)?;
-        let (presentation, verification) = match outcome {
-            Ok(done) => done,
-            Err(e) => return Err(self.refuse(loaded, wallet, refusal(&e)).await),
-        };
-        if verification.reason == Some(Reason::Challenge) {
-            return Err(self
-                .refuse(
-                    loaded,
-                    wallet,
-                    (Reason::Challenge, WalletError::WrongContext),
-                )
-                .await);
-        }
-        let (signature, timestamp_signature) =
-            if request.kind() == SessionKind::Signing && verification.is_valid() {
-                let signature = AttributeSignature::new(context.clone(), presentation.clone())
-                    .map(|s| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.to_bytes()))
-                    .ok();
-                let ts = match (request.message(), context.timestamp) {
-                    (Some(m), Some(t)) => Some(sign_timestamp(&self.inner.key, m, t)),
-                    _ => None,
-                };
-                (signature, ts)
-            } else {
-                (None, None)
-            };
-        let result = SessionResult {
-            status: SessionStatus::Done,
-            kind: request.kind(),
-            verifier: loaded.body.verifier.clone(),
-            verification: Some(verification),
-            signature,
-            timestamp_signature,
-        };
-        let mut loaded = loaded;
-        for _ in 0..CAS_ATTEMPTS {
-            if self
-                .finish(&loaded, SessionStatus::Done, result.clone())
-                .await?
-                .is_some()
-            {
-                tracing::info!(
-                    verifier = %loaded.body.verifier,
-                    valid = result.is_valid(),
-                    "session completed"
-                );
-                return Ok(result);
-            }
-            // Someone wrote first: a concurrent answer (then this one is a
-            // replay), a cancel, a timeout, or just CONNECTED; re-read.
-            loaded = self.load_wallet(wallet).await?;
-            if loaded.status().is_final() {
-                return Err(WalletError::Finished(loaded.status()));
-            }
-        }
-        Err(WalletError::Contention)
-    }
-
-    /// Count a refused presentation and return `error` for it; the
-    /// `max_wrong_answers`-th refusal moves the session to FAILED, with
-    /// the last refusal's reason as its result. A store failure while
-    /// counting is returned instead (the refusal was not recorded).
-    async fn refuse(
-        &self,
-        mut loaded: LoadedSession,
-        wallet: &WalletToken,
-        (reason, error): (Reason, WalletError),
-    ) -> WalletError {
-        let max = self.inner.settings.max_wrong_answers.max(1);
-        for _ in 0..CAS_ATTEMPTS {
-            if loaded.status().is_final() {
-                return error;
-            }
-            let wrong = loaded.body.wrong_answers.saturating_add(1);
-            let written = if wrong >= max {
-                let result = SessionResult {
-                    status: SessionStatus::Failed,
-                    kind: loaded
-                        .body
-                        .request()
-                        .map_or(SessionKind::Disclosing, |r| r.kind()),
-                    verifier: loaded.body.verifier.clone(),
-                    verification: Some(Verification::failed(
-                        reason,
-                        format!("{wrong} presentations were refused; the last: {error}"),
-                    )),
-                    signature: None,
-                    timestamp_signature: None,
-                };
-                let mut failing = loaded.clone();
-                failing.body.wrong_answers = wrong;
-                match self.finish(&failing, SessionStatus::Failed, result).await {
-                    Ok(done) => done.is_some(),
-                    Err(e) => return e.into(),
-                }
-            } else {
-                let mut body = loaded.body.clone();
-                body.wrong_answers = wrong;
-                let mut next = loaded.stored.clone();
-                next.body = match body.encode() {
-                    Ok(b) => b,
-                    Err(e) => return e.into(),
-                };
-                match self.inner.store.update(loaded.stored.version, next).await {
-                    Ok(UpdateOutcome::Updated) => true,
-                    Ok(UpdateOutcome::Missing) => return error,
-                    Ok(UpdateOutcome::Conflict) => false,
-                    Err(e) => return e.into(),
-                }
-            };
-            if written {
-                tracing::info!(
-                    verifier = %loaded.body.verifier,
-                    wrong,
-                    max,
-                    reason = %reason,
-                    "presentation refused"
-                );
-                return error;
-            }
-            loaded = match self.load_wallet(wallet).await {
-                Ok(l) => l,
-                Err(WalletError::NotFound) => return error,
-                Err(e) => return e,
-            };
-        }
-        WalletError::Contention
-    }
-
     /// Create an offline challenge: a disclosure session whose request
     /// message (wallet-core `DisclosureRequestMessage`, canonical CBOR) is
     /// returned for a QR code instead of being fetched by the wallet.
@@ -1002,14 +837,6 @@ fn request_message(body: &Body) -> Result<Vec<u8>, WalletError> {
         }
         _ => DisclosureRequestMessage::new(body.verifier.clone(), request, nonce).to_bytes(),
     })
-}
-
-/// The reason and error for bytes refused before verification.
-fn refusal(e: &ReadError) -> (Reason, WalletError) {
-    match e {
-        ReadError::Unrequested(u) => (Reason::Unrequested, WalletError::Unrequested(u.to_string())),
-        ReadError::Decode(d) => (Reason::Malformed, WalletError::Malformed(d.to_string())),
-    }
 }
 
 fn duration_ms(d: Duration) -> u64 {

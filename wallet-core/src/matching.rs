@@ -27,8 +27,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoding::AttributeValue;
 use crate::ids::{AttributeId, CredentialTypeId, VerifierId};
+use crate::keys::MAX_ATTRIBUTES;
 use crate::presentation::{
-    self, ChallengeContext, Presentation, VerifiedPresentation, VerifyError,
+    self, ChallengeContext, Expected, Presentation, Shape, VerifiedPresentation, VerifyError,
+    MAX_TOKENS,
 };
 use crate::pseudonym::Scope;
 use crate::request::{
@@ -498,6 +500,52 @@ pub fn match_presentation(
     }
 }
 
+/// The counts a request allows (Rule 11, `docs/protocol.md` §10.6). Here
+/// rather than in `presentation/shape.rs` so that `presentation` does not
+/// import `request` (which imports `presentation`).
+impl Expected {
+    /// What an honest wallet can send for `request`: per disjunction the
+    /// widest conjunction's number of credential types (one credential per
+    /// type per conjunction; the wallet merges repeats, so this is an upper
+    /// bound), plus one per predicate (each may come from its own
+    /// credential), at least one token if a pseudonym is asked, at most
+    /// [`MAX_TOKENS`]; one pseudonym if asked; no equalities (a request
+    /// cannot ask for one); the requested predicates.
+    pub fn for_request(request: &SessionRequest) -> Self {
+        let disclosed: usize = request
+            .disclose()
+            .iter()
+            .map(|disjunction| {
+                disjunction
+                    .iter()
+                    .map(|conjunction| {
+                        let mut types: Vec<CredentialTypeId> = Vec::new();
+                        for a in conjunction {
+                            let ct = a.attribute.credential_type();
+                            if !types.contains(&ct) {
+                                types.push(ct);
+                            }
+                        }
+                        types.len()
+                    })
+                    .max()
+                    .unwrap_or(0)
+            })
+            .sum();
+        let pseudonyms = usize::from(request.pseudonym().is_some());
+        let tokens = (disclosed + request.predicates().len())
+            .max(pseudonyms)
+            .min(MAX_TOKENS);
+        Expected::at_most(Shape {
+            tokens,
+            pseudonyms,
+            equalities: 0,
+            predicates: request.predicates().len(),
+            attributes: MAX_ATTRIBUTES,
+        })
+    }
+}
+
 /// Verifies `presentation` for `context` with the keys of `scheme` at `now`
 /// and matches it against `request`: the verifier's whole decision, as a
 /// pure function.
@@ -509,7 +557,7 @@ pub fn evaluate(
     verifier: &VerifierId,
     now: u64,
 ) -> PresentationResult {
-    let expected = presentation::Expected::for_request(request);
+    let expected = Expected::for_request(request);
     match presentation::verify(presentation, &expected, context, scheme, now) {
         Ok(verified) => match_presentation(&verified, request, scheme, verifier),
         Err(e) => PresentationResult::from_verify_error(&e),

@@ -17,9 +17,7 @@
 use std::fmt;
 
 use crate::cbor::{DecodeError, MAX_MESSAGE_BYTES};
-use crate::ids::CredentialTypeId;
 use crate::keys::MAX_ATTRIBUTES;
-use crate::request::SessionRequest;
 
 use super::{Presentation, MAX_TOKENS};
 
@@ -94,47 +92,12 @@ pub struct Expected {
 }
 
 impl Expected {
-    /// What an honest wallet can send for `request`: per disjunction the
-    /// widest conjunction's number of credential types (one credential per
-    /// type per conjunction; the wallet merges repeats, so this is an upper
-    /// bound), plus one per predicate (each may come from its own
-    /// credential), at least one token if a pseudonym is asked, at most
-    /// [`MAX_TOKENS`]; one pseudonym if asked; no equalities (a request
-    /// cannot ask for one); the requested predicates.
-    pub fn for_request(request: &SessionRequest) -> Self {
-        let disclosed: usize = request
-            .disclose()
-            .iter()
-            .map(|disjunction| {
-                disjunction
-                    .iter()
-                    .map(|conjunction| {
-                        let mut types: Vec<CredentialTypeId> = Vec::new();
-                        for a in conjunction {
-                            let ct = a.attribute.credential_type();
-                            if !types.contains(&ct) {
-                                types.push(ct);
-                            }
-                        }
-                        types.len()
-                    })
-                    .max()
-                    .unwrap_or(0)
-            })
-            .sum();
-        let pseudonyms = usize::from(request.pseudonym().is_some());
-        let tokens = (disclosed + request.predicates().len())
-            .max(pseudonyms)
-            .min(MAX_TOKENS);
-        Expected {
-            max: Shape {
-                tokens,
-                pseudonyms,
-                equalities: 0,
-                predicates: request.predicates().len(),
-                attributes: MAX_ATTRIBUTES,
-            },
-        }
+    /// At most `max` of each part. Crate-internal: the public
+    /// constructors are [`Expected::for_request`] (in `matching.rs`, which
+    /// knows requests; this module does not, so that `presentation` and
+    /// `request` do not import each other) and [`Expected::protocol_limits`].
+    pub(crate) fn at_most(max: Shape) -> Self {
+        Expected { max }
     }
 
     /// The protocol maxima, for a presentation that comes without its

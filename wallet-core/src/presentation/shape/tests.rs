@@ -12,7 +12,7 @@ use crate::predicate::Predicate;
 use crate::presentation::tests::{context, date, keys, parking, world, World};
 use crate::presentation::{verify, PresentationBuilder, VerifyError};
 use crate::pseudonym::Scope;
-use crate::request::{AttributeRequest, Condition, SessionKind};
+use crate::request::{AttributeRequest, Condition, SessionKind, SessionRequest};
 
 /// The parking request: city and postal code of one address, age >= 18.
 fn parking_request() -> SessionRequest {
