@@ -192,14 +192,46 @@ fn assert_refused(o: &Output, words: &[&str]) {
 /// The demo scheme description with the address type's token validity set
 /// to `validity` seconds.
 fn scheme_with_address_validity(dir: &Path, validity: u64) -> PathBuf {
+    scheme_with_address_policy(dir, &format!("token_validity = {validity}"))
+}
+
+/// The demo scheme description with `policy` lines for the address type.
+fn scheme_with_address_policy(dir: &Path, policy: &str) -> PathBuf {
     let toml = wallet_core::scheme::demo::DEMO_SCHEME_TOML.replace(
         "id = \"address\"\n",
-        &format!("id = \"address\"\ntoken_validity = {validity}\n"),
+        &format!("id = \"address\"\n{policy}\n"),
     );
-    assert!(toml.contains("token_validity"), "demo.toml changed shape");
-    let path = dir.join(format!("scheme-{validity}.toml"));
+    assert!(toml.contains(policy), "demo.toml changed shape");
+    let path = dir.join(format!("scheme-{}.toml", policy.len()));
     std::fs::write(&path, toml).unwrap();
     path
+}
+
+/// An issuer whose scheme puts a type on the day grid hands out the day
+/// grid's expiry, and the wallet takes it.
+#[test]
+fn day_grid_from_the_scheme_end_to_end() {
+    let s = Setup::new();
+    let day = 86_400;
+    let validity = 2 * day;
+    let scheme = scheme_with_address_policy(
+        s.dir.path(),
+        &format!("token_validity = {validity}\ngrid_step = {day}"),
+    );
+    let issuer = s.start(s.config("daily", &s.keys(), Some(scheme)));
+    let w = Wallet::new();
+    w.pin(&issuer);
+    let before = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert_ok(&w.run(&["session", &s.issue_address(&issuer), "--yes"]));
+    let after = time::OffsetDateTime::now_utc().unix_timestamp();
+    let out = w.run(&["list", "--json"]);
+    assert_ok(&out);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expiry = list[0]["expiry"].as_i64().unwrap();
+    // Midnight UTC, the first at or after issuance plus two days.
+    assert_eq!(expiry % day, 0, "{expiry}");
+    assert!(expiry >= before + validity, "{expiry}");
+    assert!(expiry < after + validity + day, "{expiry}");
 }
 
 #[test]
