@@ -237,7 +237,9 @@ pub async fn healthz() -> Json<serde_json::Value> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, body = Problem)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
-    match tokio::time::timeout(Duration::from_secs(3), state.service.store().ping()).await {
+    // Shorter than a load balancer's usual probe timeout, so the probe gets
+    // a 503 to read instead of its own timeout (a locked or stalled store).
+    match tokio::time::timeout(READINESS_TIMEOUT, state.service.store().ping()).await {
         Ok(Ok(())) => Ok(Json(
             serde_json::json!({"status": "ready", "store": state.service.store().kind()}),
         )),
@@ -250,6 +252,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Va
         Err(_) => Err(Problem::unavailable("the store did not answer in time")),
     }
 }
+
+/// How long the readiness write probe may take.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Prometheus counters.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
