@@ -73,27 +73,6 @@ impl Problem {
         )
     }
 
-    pub(crate) fn request_timeout(limit: std::time::Duration) -> Self {
-        Problem::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request-timeout",
-            "Request timeout",
-            format!(
-                "the request body did not arrive within {} s",
-                limit.as_secs_f32()
-            ),
-        )
-    }
-
-    pub(crate) fn uri_too_long(limit: usize) -> Self {
-        Problem::new(
-            StatusCode::URI_TOO_LONG,
-            "uri-too-long",
-            "URI too long",
-            format!("the request target exceeds {limit} bytes"),
-        )
-    }
-
     pub(crate) fn unsupported_media_type(expected: &str) -> Self {
         Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -281,40 +260,4 @@ impl From<PublishError> for Problem {
             }
         }
     }
-}
-
-/// Middleware: answers that left the router as errors without a problem
-/// body (404 of an unknown path, 405, 413 from the body limit, 408) get one.
-pub async fn problem_layer(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
-    if is_problem {
-        return response;
-    }
-    let title = status.canonical_reason().unwrap_or("Error");
-    let slug = match status {
-        StatusCode::NOT_FOUND => "not-found",
-        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
-        _ => "http-error",
-    };
-    let mut problem = Problem::new(status, slug, title, title.to_lowercase()).into_response();
-    // Keep headers such as Allow (405).
-    for (name, value) in response.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            problem.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    problem
 }

@@ -19,8 +19,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 
-use crate::edge;
-use crate::problem::{problem_layer, Problem};
+use crate::problem::Problem;
 use crate::service::Service;
 use crate::store::Store;
 
@@ -133,11 +132,11 @@ pub fn router(state: AppState, max_concurrent_requests: usize, body_timeout: Dur
         .merge(api)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(move |req: Request, next| {
-            edge::read_body_first(limit, body_timeout, req, next)
+            service_edge::read_body_first::<Problem>(limit, body_timeout, req, next)
         }))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
-        .layer(middleware::from_fn(edge::limit_uri))
-        .layer(middleware::from_fn(problem_layer))
+        .layer(middleware::from_fn(service_edge::limit_uri::<Problem>))
+        .layer(middleware::from_fn(service_edge::problem_layer::<Problem>))
 }
 
 async fn not_found() -> Problem {

@@ -393,11 +393,15 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
         // runs; over-long URIs and axum's own text errors become problems.
         .layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next| {
-                edge::read_body_first(body_limit, body_timeout, req, next)
+                service_edge::read_body_first::<Problem>(body_limit, body_timeout, req, next)
             },
         ))
-        .layer(axum::middleware::from_fn(edge::limit_uri))
-        .layer(axum::middleware::from_fn(crate::problem::problem_layer));
+        .layer(axum::middleware::from_fn(
+            service_edge::limit_uri::<Problem>,
+        ))
+        .layer(axum::middleware::from_fn(
+            service_edge::problem_layer::<Problem>,
+        ));
     if let Some(c) = cors(&config.allowed_origins)? {
         app = app.layer(c);
     }

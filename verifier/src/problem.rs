@@ -341,53 +341,6 @@ impl From<crate::auth::AuthError> for Problem {
     }
 }
 
-/// Middleware: an error answer made below the handlers (axum's rejection
-/// of a path or query that does not decode, hyper-level statuses passed
-/// through) leaves as a problem document too, never as a text page.
-pub async fn problem_layer(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
-    if is_problem {
-        return response;
-    }
-    let title = status.canonical_reason().unwrap_or("Error");
-    let slug = match status {
-        StatusCode::BAD_REQUEST => "malformed-request",
-        StatusCode::NOT_FOUND => "not-found",
-        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
-        _ => "http-error",
-    };
-    // axum's text may quote the undecodable part of the URI, which can be
-    // a session token: it is not repeated.
-    let detail = match status {
-        StatusCode::BAD_REQUEST => {
-            "the request URI or its parameters could not be decoded".to_owned()
-        }
-        _ => title.to_lowercase(),
-    };
-    let parts = response.into_parts().0;
-    let mut problem = Problem::new(status, slug, title, detail).into_response();
-    // Keep headers such as Allow (405).
-    for (name, value) in &parts.headers {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            problem.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    problem
-}
-
 /// 415 for a body not sent as `application/json`.
 pub fn unsupported_media_type() -> Problem {
     Problem::new(
