@@ -15,7 +15,12 @@
 //! - each session has its own 32-byte nonce from the OS, bound into the
 //!   proof's challenge with the verifier id and the request digest; a
 //!   presentation made for another session or verifier fails the challenge
-//!   and is refused without touching the session;
+//!   and is refused (counted, see below) without finishing the session;
+//! - only a presentation whose proof verified as a whole (so its challenge
+//!   verified for this session's context) may finish a session, as DONE:
+//!   a failure before the challenge (unknown key, expired or broken token,
+//!   …) proves nothing about which session the presentation was made for,
+//!   so it is refused like a wrong context;
 //! - a finished session refuses every further presentation (`409`).
 //!
 //! What bounds the work a session costs (Rule 11): a presentation is counted
@@ -25,7 +30,7 @@
 //! operation; decoding and verification then run on the bounded
 //! [`VerifyPool`] (full: a short bounded line, then `503` with
 //! `Retry-After`); and every
-//! refused presentation (malformed, unrequested, for another context)
+//! refused presentation (malformed, unrequested, unbound to this context)
 //! counts, so that after `max_wrong_answers` of them the session is FAILED
 //! and refuses the rest. The price: whoever saw the QR code can fail a
 //! session with that many bad posts, which costs the resident a rescan, not
@@ -218,8 +223,10 @@ pub enum WalletError {
     /// Every verification slot is in use; the wallet should retry shortly.
     #[error("every verification slot is in use; retry shortly")]
     Busy,
-    /// The presentation was made for another session, request or verifier.
-    #[error("the presentation does not answer this session (wrong nonce, request or verifier)")]
+    /// The presentation is not proven to be made for this session: its
+    /// challenge failed (another session, request or verifier) or a check
+    /// before the challenge did (the reason is recorded).
+    #[error("the presentation is not proven to answer this session (wrong nonce, request or verifier, or a check before the challenge failed)")]
     WrongContext,
     /// The store failed.
     #[error(transparent)]
@@ -760,10 +767,10 @@ impl Sessions {
 
     /// The wallet posts its presentation (wallet-core `PresentationMessage`,
     /// canonical CBOR). The session completes once: DONE with the
-    /// verification result, whether valid or not, except that a
-    /// presentation for another context is refused without completing it
-    /// (otherwise anyone who saw the QR code could spoil the session by
-    /// replaying an old presentation).
+    /// verification result, valid or not, but only for a presentation
+    /// proven to be made for this session; any other is refused without
+    /// completing it and counted (otherwise anyone who saw the QR code could
+    /// spoil the session by replaying an old presentation, broken or not).
     pub async fn wallet_answer(
         &self,
         wallet: &WalletToken,

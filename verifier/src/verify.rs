@@ -215,17 +215,50 @@ pub fn verify(
     presentation: &Presentation,
     now: u64,
 ) -> Verification {
+    verify_bound(scheme, verifier, request, context, presentation, now).verification
+}
+
+/// [`verify`]'s result and whether the presentation is proven to be bound
+/// to `context` (made for this verifier, request digest and nonce).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// What [`verify`] returns.
+    pub verification: Verification,
+    /// `true` only when wallet-core's verify succeeded as a whole: its
+    /// challenge check, which binds the proof to the context, comes after
+    /// the token, key, expiry and partition checks, so any failure before it
+    /// proves nothing about which session the presentation was made for.
+    /// (A range proof failing after the challenge is treated as unbound
+    /// too: one rule, no guessing at wallet-core's order.) The session
+    /// manager finishes a session only with a bound presentation.
+    pub bound: bool,
+}
+
+/// [`verify`], saying whether the presentation is bound to `context`
+/// ([`Checked::bound`]).
+pub fn verify_bound(
+    scheme: &VerifiedScheme,
+    verifier: &VerifierId,
+    request: &SessionRequest,
+    context: &ChallengeContext,
+    presentation: &Presentation,
+    now: u64,
+) -> Checked {
+    let unbound = |verification| Checked {
+        verification,
+        bound: false,
+    };
     if context.verifier != verifier.as_str() || context.request_digest != request.request_digest() {
-        return Verification::failed(
+        return unbound(Verification::failed(
             Reason::ContextMismatch,
             "the challenge context is not for this verifier and request",
-        );
+        ));
     }
     if request.message().map(str::to_owned) != context.message {
-        return Verification::failed(
+        return unbound(Verification::failed(
             Reason::ContextMismatch,
             "the challenge context's message is not the request's",
-        );
+        ));
     }
     let expected = Expected::for_request(request);
     match presentation::verify(presentation, &expected, context, scheme, now) {
@@ -243,16 +276,19 @@ pub fn verify(
                 ProofStatus::Invalid => Some(Reason::NotInScheme),
                 ProofStatus::Expired => Some(Reason::TokenExpired),
             };
-            Verification { result, reason }
+            Checked {
+                verification: Verification { result, reason },
+                bound: true,
+            }
         }
         Err(e) => {
             let reason = Reason::from_verify_error(&e);
             let mut result = PresentationResult::from_verify_error(&e);
             result.proof_status = reason.proof_status();
-            Verification {
+            unbound(Verification {
                 result,
                 reason: Some(reason),
-            }
+            })
         }
     }
 }

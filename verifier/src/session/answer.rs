@@ -1,6 +1,7 @@
 //! A wallet's answer: counted on its bytes (Rule 11), verified on the
-//! bounded pool, and either completing the session or counted as a wrong
-//! answer (see the module docs of [`super`]).
+//! bounded pool, and either completing the session (only when it is proven
+//! to be made for this session: [`crate::verify::Checked::bound`]) or
+//! counted as a wrong answer (see the module docs of [`super`]).
 
 use base64::Engine as _;
 use wallet_core::presentation::{Expected, Presentation, ReadError};
@@ -10,7 +11,7 @@ use wallet_core::signature::AttributeSignature;
 use super::{LoadedSession, SessionResult, Sessions, WalletError, CAS_ATTEMPTS};
 use crate::signature::sign_timestamp;
 use crate::store::{now_ms, SessionStatus, UpdateOutcome, WalletToken};
-use crate::verify::{self, Reason, Verification};
+use crate::verify::{self, Checked, Reason, Verification};
 
 impl Sessions {
     pub(super) async fn answer_inner(
@@ -35,9 +36,9 @@ impl Sessions {
         let outcome = self
             .inner
             .pool
-            .run(move || -> Result<(Presentation, Verification), ReadError> {
+            .run(move || -> Result<(Presentation, Checked), ReadError> {
                 let presentation = verify::decode_presentation(&owned, &expected)?;
-                let verification = verify::verify(
+                let checked = verify::verify_bound(
                     &scheme,
                     &verifier,
                     &job_request,
@@ -45,23 +46,25 @@ impl Sessions {
                     &presentation,
                     now_ms() / 1000,
                 );
-                Ok((presentation, verification))
+                Ok((presentation, checked))
             })
             .await
             .map_err(|_| WalletError::Busy)?;
-        let (presentation, verification) = match outcome {
+        let (presentation, checked) = match outcome {
             Ok(done) => done,
             Err(e) => return Err(self.refuse(loaded, wallet, refusal(&e)).await),
         };
-        if verification.reason == Some(Reason::Challenge) {
+        // Only a presentation proven to be made for this session (its
+        // challenge verified for this session's context) may finish it.
+        // Anything else may be someone else's presentation with a field
+        // broken, so it is refused like a wrong context and counted.
+        if !checked.bound {
+            let reason = checked.verification.reason.unwrap_or(Reason::Challenge);
             return Err(self
-                .refuse(
-                    loaded,
-                    wallet,
-                    (Reason::Challenge, WalletError::WrongContext),
-                )
+                .refuse(loaded, wallet, (reason, WalletError::WrongContext))
                 .await);
         }
+        let verification = checked.verification;
         let (signature, timestamp_signature) =
             if request.kind() == SessionKind::Signing && verification.is_valid() {
                 let signature = AttributeSignature::new(context.clone(), presentation.clone())
