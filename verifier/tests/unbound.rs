@@ -214,7 +214,14 @@ async fn expired_unknown_and_rotated_out_keys_each_have_their_status() {
         &str,
         &str,
     ); 3] = [
-        (&request, &expired, vehicle_key, 0, "EXPIRED", "TOKEN_EXPIRED"),
+        (
+            &request,
+            &expired,
+            vehicle_key,
+            0,
+            "EXPIRED",
+            "TOKEN_EXPIRED",
+        ),
         (
             &request,
             &rotated,
