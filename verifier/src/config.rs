@@ -436,6 +436,18 @@ impl FileConfig {
                 "session_timeout_secs must be positive".into(),
             ));
         }
+        // Sessions are owned by requestor name: two credentials under one
+        // name would read and cancel each other's sessions.
+        let mut names = std::collections::HashSet::new();
+        for r in &self.requestors {
+            if !names.insert(r.name.trim()) {
+                return Err(ConfigError::Invalid(format!(
+                    "requestor name `{}` is configured more than once (config file \
+                     [[requestors]] and KENMERK_VERIFIER_REQUESTOR_* share one set of names)",
+                    r.name.trim()
+                )));
+            }
+        }
         let mut requestors = Vec::new();
         for r in self.requestors {
             requestors.push(requestor(r, default_verifier.as_ref())?);
@@ -670,5 +682,47 @@ mod tests {
         assert!(f.resolve(Overrides::default()).is_err());
         let f: FileConfig = toml::from_str("public_url = \"ftp://x\"").unwrap();
         assert!(f.resolve(Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn refuses_duplicate_requestor_names() {
+        let two = r#"
+            [[requestors]]
+            name = "a"
+            token = "0123456789abcdef0123"
+            [[requestors]]
+            name = "a"
+            token = "abcdefghijklmnopqrst"
+            "#;
+        let f: FileConfig = toml::from_str(two).unwrap();
+        let Err(e) = f.resolve(Overrides::default()) else {
+            panic!("duplicate names accepted")
+        };
+        let message = e.to_string();
+        assert!(message.contains("`a`"), "{message}");
+        assert!(!message.contains('\n'), "one line: {message}");
+        assert!(!message.contains("0123456789"), "no secret: {message}");
+
+        // A file requestor and an environment requestor of the same name.
+        let mut f: FileConfig =
+            toml::from_str("[[requestors]]\nname = \"desk\"\ntoken = \"0123456789abcdef0123\"\n")
+                .unwrap();
+        f.apply_env(&[(
+            "KENMERK_VERIFIER_REQUESTOR_TOKENS",
+            "desk=abcdefghijklmnopqrst",
+        )])
+        .unwrap();
+        assert!(f.resolve(Overrides::default()).is_err());
+
+        // Distinct names still resolve.
+        let mut f: FileConfig =
+            toml::from_str("[[requestors]]\nname = \"desk\"\ntoken = \"0123456789abcdef0123\"\n")
+                .unwrap();
+        f.apply_env(&[(
+            "KENMERK_VERIFIER_REQUESTOR_TOKENS",
+            "poll=abcdefghijklmnopqrst",
+        )])
+        .unwrap();
+        assert!(f.resolve(Overrides::default()).is_ok());
     }
 }
