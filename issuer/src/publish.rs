@@ -124,7 +124,13 @@ fn build(
     issued_at: u64,
     expires_at: u64,
 ) -> Result<wallet_core::scheme::Scheme, PublishError> {
-    let builder = keys.iter().cloned().fold(
+    // One canonical key order (credential type, then counter), whatever
+    // order the caller collected them in: a rotation appends its key while
+    // start-up reads the key directory, and `prepare` compares whole
+    // documents, so any other order would re-sign the same keys.
+    let mut keys = keys.to_vec();
+    keys.sort_by(|a, b| (&a.credential_type, a.counter).cmp(&(&b.credential_type, b.counter)));
+    let builder = keys.into_iter().fold(
         SchemeBuilder::from_toml(description)?
             .version(version)
             .validity(issued_at, expires_at),

@@ -199,10 +199,21 @@ impl Service {
         }
         // Keys for types the description does not know are not published.
         secret_keys.retain(|(t, _), _| description.scheme().credential_type(t).is_some());
+        // Start-up writes only what is new (a restart during a full-disk
+        // outage must still come up and serve the reads): keys the store
+        // already knows are not inserted again, and recording a scheme
+        // version the store holds with the same digest only reads.
+        let known: std::collections::BTreeSet<(String, i64)> = store
+            .keys()
+            .await?
+            .into_iter()
+            .map(|k| (k.credential_type, k.counter))
+            .collect();
         for key in secret_keys.values() {
-            store
-                .insert_key(&key_record(key.public()), "system")
-                .await?;
+            let record = key_record(key.public());
+            if !known.contains(&(record.credential_type.clone(), record.counter)) {
+                store.insert_key(&record, "system").await?;
+            }
         }
         let publics: Vec<_> = secret_keys.values().map(|k| k.public().clone()).collect();
         let scheme_path = config.data_dir.join("scheme.cbor");
