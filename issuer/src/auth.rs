@@ -161,9 +161,14 @@ impl Authenticator {
                 // Off by default in jsonwebtoken: a JWT minted for later use
                 // must not work before its time.
                 validation.validate_nbf = true;
-                if jsonwebtoken::decode::<serde_json::Value>(credential, &key.key, &validation)
-                    .is_ok()
+                if let Ok(token) =
+                    jsonwebtoken::decode::<serde_json::Value>(credential, &key.key, &validation)
                 {
+                    if !time_claims_well_formed(&token.claims) {
+                        // Signed, but with an `nbf` (or `exp`) that is not a
+                        // NumericDate: invalid, not "no such claim".
+                        return Err(AuthError::Invalid);
+                    }
                     return Ok(requestor.clone());
                 }
             }
@@ -177,6 +182,16 @@ impl Authenticator {
             .cloned()
             .ok_or(AuthError::Invalid)
     }
+}
+
+/// Whether the time claims a JWT carries are whole non-negative seconds.
+/// jsonwebtoken skips an `nbf` (and an `exp` that is not required) it
+/// cannot parse as one, as if it were absent: a string, `true`, a fraction
+/// or `1e20` would make "not before" a no-op. Present means well-formed.
+fn time_claims_well_formed(claims: &serde_json::Value) -> bool {
+    ["nbf", "exp"]
+        .iter()
+        .all(|name| claims.get(name).is_none_or(|v| v.as_u64().is_some()))
 }
 
 #[axum::async_trait]
@@ -255,6 +270,42 @@ mod tests {
                 "nbf {nbf}"
             );
         }
+    }
+
+    #[test]
+    fn jwt_malformed_time_claims_are_invalid() {
+        let a = auth();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let bad = [
+            serde_json::json!("2020-01-01"),
+            serde_json::json!(true),
+            serde_json::json!(1e20),
+            serde_json::json!(-5),
+            serde_json::json!(1.5),
+            serde_json::json!(null),
+            serde_json::json!([1]),
+        ];
+        for value in &bad {
+            let nbf = serde_json::json!({"iss": "jwt-office", "exp": now + 3600, "nbf": value});
+            let token = jwt_claims(&nbf, SECRET);
+            assert_eq!(
+                a.authenticate(Some(&format!("Bearer {token}"))),
+                Err(AuthError::Invalid),
+                "nbf {value}"
+            );
+            let exp = serde_json::json!({"iss": "jwt-office", "exp": value});
+            let token = jwt_claims(&exp, SECRET);
+            assert_eq!(
+                a.authenticate(Some(&format!("Bearer {token}"))),
+                Err(AuthError::Invalid),
+                "exp {value}"
+            );
+        }
+        // A well-formed nbf still works.
+        let ok = serde_json::json!({"iss": "jwt-office", "exp": now + 3600, "nbf": now});
+        assert!(a
+            .authenticate(Some(&format!("Bearer {}", jwt_claims(&ok, SECRET))))
+            .is_ok());
     }
 
     #[test]
