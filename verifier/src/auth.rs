@@ -90,6 +90,29 @@ pub enum AuthError {
 #[derive(Deserialize)]
 struct Claims {
     iss: String,
+    /// Kept raw: jsonwebtoken skips an `nbf` (or an `exp`) it cannot parse
+    /// as if it were absent, so [`check_jwt`] checks their form itself.
+    #[serde(default, deserialize_with = "present")]
+    nbf: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "present")]
+    exp: Option<serde_json::Value>,
+}
+
+/// A claim that is there, `null` included (plain `Option` reads `null` as
+/// absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    <serde_json::Value as Deserialize>::deserialize(d).map(Some)
+}
+
+impl Claims {
+    /// Time claims, when present, are whole non-negative seconds: a string,
+    /// `true`, a fraction or `1e20` makes the JWT invalid instead of
+    /// turning "not before" into a no-op.
+    fn time_claims_well_formed(&self) -> bool {
+        [&self.nbf, &self.exp]
+            .iter()
+            .all(|v| v.as_ref().is_none_or(|v| v.as_u64().is_some()))
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -183,7 +206,9 @@ fn check_jwt(jwt: &str, key: &DecodingKey, alg: Algorithm, name: &str) -> JwtChe
     validation.set_required_spec_claims(&["exp", "iss"]);
     validation.set_issuer(&[name]);
     match jsonwebtoken::decode::<Claims>(jwt, key, &validation) {
-        Ok(data) if data.claims.iss == name => JwtCheck::Valid,
+        Ok(data) if data.claims.iss == name && data.claims.time_claims_well_formed() => {
+            JwtCheck::Valid
+        }
         Ok(_) => JwtCheck::Invalid,
         Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
             JwtCheck::Expired
@@ -305,6 +330,52 @@ mod tests {
                 "poll"
             );
         }
+    }
+
+    #[test]
+    fn jwt_malformed_time_claims_are_invalid() {
+        let key = crate::signing::SigningKey::generate().unwrap();
+        let auth = RequestorAuth::Requestors(vec![Requestor {
+            name: "poll".into(),
+            verifier: None,
+            credential: Credential::JwtEdDsa(key.decoding_key()),
+        }]);
+        let now = crate::store::now_ms() / 1000;
+        for value in [
+            serde_json::json!("2020-01-01"),
+            serde_json::json!(true),
+            serde_json::json!(1e20),
+            serde_json::json!(-5),
+            serde_json::json!(1.5),
+            serde_json::json!(null),
+            serde_json::json!([1]),
+        ] {
+            let nbf = key
+                .jwt(&serde_json::json!({"iss": "poll", "exp": now + 7200, "nbf": value}))
+                .unwrap();
+            assert_eq!(
+                auth.authenticate(&headers(&format!("Bearer {nbf}"))),
+                Err(AuthError::Invalid),
+                "nbf {value}"
+            );
+            let exp = key
+                .jwt(&serde_json::json!({"iss": "poll", "exp": value}))
+                .unwrap();
+            assert_eq!(
+                auth.authenticate(&headers(&format!("Bearer {exp}"))),
+                Err(AuthError::Invalid),
+                "exp {value}"
+            );
+        }
+        let ok = key
+            .jwt(&serde_json::json!({"iss": "poll", "exp": now + 7200, "nbf": now}))
+            .unwrap();
+        assert_eq!(
+            auth.authenticate(&headers(&format!("Bearer {ok}")))
+                .unwrap()
+                .name,
+            "poll"
+        );
     }
 
     #[test]
