@@ -25,7 +25,7 @@ use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::router::{full_router, RequestorState};
 use crate::scheme_source::{SchemeHandle, SchemeLoadError, SchemeLoader};
-use crate::session::{SessionSettings, Sessions};
+use crate::session::{SessionSettings, Sessions, StreamLimits};
 use crate::signing::{SigningKey, SigningKeyError};
 use crate::store::{Limits, MemoryStore, RedisStore, SessionStore, StoreError};
 
@@ -76,6 +76,9 @@ pub struct VerifierConfig {
     pub max_wrong_answers: u32,
     /// Header and body timeouts, connection cap.
     pub edge: EdgeLimits,
+    /// Caps on status streams; `total: None` is a quarter of
+    /// `edge.max_connections`.
+    pub streams: StreamLimits,
     /// Caps on the sessions held, in total and per requestor.
     pub limits: Limits,
     /// Allow an unauthenticated requestor API ([`RequestorAuth::Open`]) on a
@@ -103,6 +106,7 @@ impl VerifierConfig {
             verify_workers: crate::pool::default_size(),
             max_wrong_answers: crate::session::DEFAULT_MAX_WRONG_ANSWERS,
             edge: EdgeLimits::default(),
+            streams: StreamLimits::default(),
             limits: Limits::DEFAULT,
             allow_open_requestor_api: false,
         }
@@ -134,6 +138,7 @@ impl VerifierConfig {
             verify_workers: s.verify_workers,
             max_wrong_answers: s.max_wrong_answers,
             edge: EdgeLimits::default(),
+            streams: StreamLimits::default(),
             limits: s.limits,
             allow_open_requestor_api: s.allow_open_requestor_api,
         })
@@ -359,6 +364,16 @@ pub async fn start(config: VerifierConfig) -> Result<VerifierHandle, StartError>
         Arc::new(key),
         metrics.clone(),
     );
+    sessions.set_stream_limits(StreamLimits {
+        total: Some(
+            config
+                .streams
+                .total
+                .unwrap_or(config.edge.max_connections / 4)
+                .max(1),
+        ),
+        ..config.streams
+    });
     if open && !addr.ip().is_loopback() {
         tracing::warn!(%addr, "requestor API is open (no requestors configured) on a non-loopback address: allowed by allow_open_requestor_api");
     }

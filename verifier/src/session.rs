@@ -43,6 +43,8 @@
 mod page;
 mod watch;
 
+pub use watch::{StreamLimits, StreamRefused, StreamSlot, WatchError};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -373,6 +375,8 @@ struct Inner {
     /// Set when the server shuts down: status streams end, so that a
     /// graceful shutdown does not wait for sessions to finish.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Status streams open, and their caps.
+    streams: Arc<watch::StreamSlots>,
 }
 
 /// The session manager. Cheap to clone.
@@ -404,6 +408,7 @@ impl Sessions {
                 key,
                 metrics,
                 closing: tokio::sync::watch::channel(false).0,
+                streams: Arc::default(),
             }),
         }
     }

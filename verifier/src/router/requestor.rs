@@ -30,7 +30,7 @@ use super::RequestorState;
 use crate::auth::RequestorAuth;
 use crate::page::{self, Lang, PageAttribute, PageResult, PageView};
 use crate::problem::Problem;
-use crate::session::{LoadedSession, NewSession, SessionResult};
+use crate::session::{LoadedSession, NewSession, SessionResult, StreamRefused, WatchError};
 use crate::signature::{sign_timestamp, verify_signature, SignatureReport, SignedTimestamp};
 use crate::store::{now_ms, PageToken, RequestorToken, SessionStatus};
 
@@ -208,7 +208,7 @@ pub async fn status(
 /// status as a JSON string); the stream ends after a final status.
 #[utoipa::path(get, path = "/session/{token}/statusevents", tag = "requestor",
     params(("token" = String, Path, description = "requestor token")),
-    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json")))]
+    responses((status = 401, body = Problem, description = "Requestor credentials missing or wrong (when requestors are configured)", content_type = "application/problem+json"), (status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, description = "Unknown session, or created by another requestor", content_type = "application/problem+json"), (status = 429, body = Problem, description = "The session has its maximum of status streams open", content_type = "application/problem+json"), (status = 503, body = Problem, description = "The verifier has its maximum of status streams open", content_type = "application/problem+json")))]
 pub async fn status_events(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
@@ -216,20 +216,50 @@ pub async fn status_events(
 ) -> Result<Response, Problem> {
     // Fail with 404 before opening a stream for a session that is not there.
     let (token, _) = owned(&state, &headers, &token).await?;
-    Ok(sse(&state, state.sessions.watch(&token)))
+    let stream = state
+        .sessions
+        .watch_limited(&token)
+        .map_err(stream_refused)?;
+    Ok(sse(&state, stream))
 }
 
 /// The session page's status stream (same events as `statusevents`).
 #[utoipa::path(get, path = "/page/{token}/statusevents", tag = "page",
     params(("token" = String, Path, description = "page token")),
-    responses((status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "text/event-stream of statuses"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, description = "The session has its maximum of status streams open", content_type = "application/problem+json"), (status = 503, body = Problem, description = "The verifier has its maximum of status streams open", content_type = "application/problem+json")))]
 pub async fn page_status_events(
     State(state): State<RequestorState>,
     Path(token): Path<String>,
 ) -> Result<Response, Problem> {
     let token = parse_page_token(&token)?;
-    let stream = state.sessions.watch_page(&token).await?;
+    let stream = match state.sessions.watch_page_limited(&token).await {
+        Ok(s) => s,
+        Err(WatchError::Lookup(e)) => return Err(e.into()),
+        Err(WatchError::Refused(r)) => return Err(stream_refused(r)),
+    };
     Ok(sse(&state, stream))
+}
+
+/// A stream cap reached: 429 for the session's cap (the client has
+/// streams open already), 503 for the verifier's; both with
+/// `Retry-After`.
+fn stream_refused(refused: StreamRefused) -> Problem {
+    match refused {
+        StreamRefused::PerSession(_) => Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-streams",
+            "Too many status streams for this session",
+            refused.to_string(),
+        )
+        .with_retry_after(5),
+        StreamRefused::Total(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "streams-exhausted",
+            "Too many status streams open",
+            refused.to_string(),
+        )
+        .with_retry_after(5),
+    }
 }
 
 fn parse_page_token(token: &str) -> Result<PageToken, Problem> {
