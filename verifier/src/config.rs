@@ -38,6 +38,7 @@ use wallet_core::scheme::SchemePublicKey;
 use zeroize::Zeroizing;
 
 use crate::auth::{Credential, Requestor, RequestorAuth};
+use crate::session::StreamLimits;
 use crate::store::Limits;
 
 /// Default listening address.
@@ -96,6 +97,13 @@ pub struct FileConfig {
     pub max_sessions: Option<u64>,
     /// Sessions held per requestor (default [`Limits::DEFAULT`]).
     pub max_sessions_per_requestor: Option<u64>,
+    /// Status streams open at once per session (default 4; 429 beyond).
+    pub max_status_streams_per_session: Option<usize>,
+    /// Status streams open at once in total (default a quarter of the
+    /// connection cap; 503 beyond).
+    pub max_status_streams: Option<usize>,
+    /// Longest a status stream stays open, seconds (default 600).
+    pub status_stream_max_secs: Option<u64>,
     /// Serve the requestor API without authentication (no `[[requestors]]`)
     /// on a non-loopback address. Refused at start unless set; logged as a
     /// warning at every start when set.
@@ -227,6 +235,8 @@ pub struct Settings {
     pub auth: RequestorAuth,
     /// Caps on the sessions held.
     pub limits: Limits,
+    /// Caps on status streams.
+    pub streams: StreamLimits,
     /// Whether an unauthenticated requestor API may listen beyond loopback.
     pub allow_open_requestor_api: bool,
 }
@@ -325,6 +335,15 @@ impl FileConfig {
         }
         if let Some(v) = env_parse(env, "KENMERK_VERIFIER_MAX_SESSIONS_PER_REQUESTOR")? {
             self.max_sessions_per_requestor = Some(v);
+        }
+        if let Some(v) = env_parse(env, "KENMERK_VERIFIER_MAX_STATUS_STREAMS_PER_SESSION")? {
+            self.max_status_streams_per_session = Some(v);
+        }
+        if let Some(v) = env_parse(env, "KENMERK_VERIFIER_MAX_STATUS_STREAMS")? {
+            self.max_status_streams = Some(v);
+        }
+        if let Some(v) = env_parse(env, "KENMERK_VERIFIER_STATUS_STREAM_MAX_SECS")? {
+            self.status_stream_max_secs = Some(v);
         }
         if let Some(v) = env_parse(env, "KENMERK_VERIFIER_ALLOW_OPEN_REQUESTOR_API")? {
             self.allow_open_requestor_api = Some(v);
@@ -477,12 +496,29 @@ impl FileConfig {
                     .unwrap_or(Limits::DEFAULT.per_owner.unwrap_or(0)),
             ),
         };
+        let streams = StreamLimits {
+            per_session: self
+                .max_status_streams_per_session
+                .unwrap_or(StreamLimits::default().per_session),
+            total: self.max_status_streams,
+            max_lifetime: self
+                .status_stream_max_secs
+                .map_or(StreamLimits::default().max_lifetime, Duration::from_secs),
+        };
+        if streams.per_session == 0 || streams.total == Some(0) || streams.max_lifetime.is_zero() {
+            return Err(ConfigError::Invalid(
+                "max_status_streams_per_session, max_status_streams and status_stream_max_secs \
+                 must be positive"
+                    .into(),
+            ));
+        }
         if limits.total == Some(0) || limits.per_owner == Some(0) {
             return Err(ConfigError::Invalid(
                 "max_sessions and max_sessions_per_requestor must be positive".into(),
             ));
         }
         Ok(Settings {
+            streams,
             listen,
             public_url,
             scheme,
@@ -681,6 +717,24 @@ mod tests {
             toml::from_str("[[requestors]]\nname = \"x\"\ntoken = \"short\"\n").unwrap();
         assert!(f.resolve(Overrides::default()).is_err());
         let f: FileConfig = toml::from_str("public_url = \"ftp://x\"").unwrap();
+        assert!(f.resolve(Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn status_stream_caps() {
+        let s = FileConfig::default().resolve(Overrides::default()).unwrap();
+        assert_eq!(s.streams, StreamLimits::default());
+        let f: FileConfig =
+            toml::from_str("max_status_streams_per_session = 2\nmax_status_streams = 50\n")
+                .unwrap();
+        let mut f = f;
+        f.apply_env(&[("KENMERK_VERIFIER_STATUS_STREAM_MAX_SECS", "30")])
+            .unwrap();
+        let s = f.resolve(Overrides::default()).unwrap();
+        assert_eq!(s.streams.per_session, 2);
+        assert_eq!(s.streams.total, Some(50));
+        assert_eq!(s.streams.max_lifetime, Duration::from_secs(30));
+        let f: FileConfig = toml::from_str("max_status_streams = 0\n").unwrap();
         assert!(f.resolve(Overrides::default()).is_err());
     }
 

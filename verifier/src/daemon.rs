@@ -138,7 +138,7 @@ impl VerifierConfig {
             verify_workers: s.verify_workers,
             max_wrong_answers: s.max_wrong_answers,
             edge: EdgeLimits::default(),
-            streams: StreamLimits::default(),
+            streams: s.streams,
             limits: s.limits,
             allow_open_requestor_api: s.allow_open_requestor_api,
         })
