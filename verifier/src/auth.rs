@@ -199,25 +199,32 @@ fn check_jwt(jwt: &str, key: &DecodingKey, alg: Algorithm, name: &str) -> JwtChe
     let mut validation = Validation::new(alg);
     // Requestor JWTs are short-lived credentials: `exp` is required and
     // checked with one minute of leeway for clock skew; `nbf`, when present,
-    // with the same leeway (jsonwebtoken ignores it unless asked), so a JWT
-    // minted for later does not work before its time.
-    validation.leeway = 60;
-    validation.validate_nbf = true;
+    // with the same leeway, so a JWT minted for later does not work before
+    // its time. The times are checked here, after their form: jsonwebtoken
+    // reads a fractional or malformed time claim its own way (or skips it),
+    // and a malformed claim makes the JWT invalid, whatever its value.
+    const LEEWAY: u64 = 60;
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.set_required_spec_claims(&["exp", "iss"]);
     validation.set_issuer(&[name]);
-    match jsonwebtoken::decode::<Claims>(jwt, key, &validation) {
-        Ok(data) if data.claims.iss == name && data.claims.time_claims_well_formed() => {
-            JwtCheck::Valid
-        }
-        Ok(_) => JwtCheck::Invalid,
-        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
-            JwtCheck::Expired
-        }
-        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ImmatureSignature) => {
-            JwtCheck::NotYetValid
-        }
-        Err(_) => JwtCheck::Invalid,
+    let claims = match jsonwebtoken::decode::<Claims>(jwt, key, &validation) {
+        Ok(data) if data.claims.iss == name && data.claims.time_claims_well_formed() => data.claims,
+        _ => return JwtCheck::Invalid,
+    };
+    let now = jsonwebtoken::get_current_timestamp();
+    let Some(exp) = claims.exp.as_ref().and_then(serde_json::Value::as_u64) else {
+        return JwtCheck::Invalid;
+    };
+    if exp.saturating_add(LEEWAY) < now {
+        return JwtCheck::Expired;
     }
+    if let Some(nbf) = claims.nbf.as_ref().and_then(serde_json::Value::as_u64) {
+        if nbf > now.saturating_add(LEEWAY) {
+            return JwtCheck::NotYetValid;
+        }
+    }
+    JwtCheck::Valid
 }
 
 #[cfg(test)]
