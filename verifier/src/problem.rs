@@ -310,13 +310,13 @@ impl From<crate::session::WalletError> for Problem {
                 detail,
             )
             .with_retry_after(1),
-            E::WrongContext => Self::new(
+            E::WrongContext(reason) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "wrong-context",
                 "Presentation is not for this session",
                 detail,
             )
-            .with_reason("CHALLENGE"),
+            .with_reason(reason.as_str()),
             E::Store(s) => s.into(),
             E::Corrupt => Self::internal("a stored session could not be read"),
             E::Contention => Self::new(

@@ -227,9 +227,11 @@ pub enum WalletError {
     Busy,
     /// The presentation is not proven to be made for this session: its
     /// challenge failed (another session, request or verifier) or a check
-    /// before the challenge did (the reason is recorded).
-    #[error("the presentation is not proven to answer this session (wrong nonce, request or verifier, or a check before the challenge failed)")]
-    WrongContext,
+    /// before the challenge did. The reason is recorded for the requestor
+    /// and told to the wallet, so a resident whose token expired is told
+    /// that, not "wrong session".
+    #[error("the presentation is not proven to answer this session (wrong nonce, request or verifier, or a check before the challenge failed: {0})")]
+    WrongContext(crate::verify::Reason),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -101,6 +101,8 @@ async fn another_sessions_broken_presentation_does_not_finish_a_session() {
     broken.tokens[0].token.sr = Scalar::ZERO;
     let v = wrong_context(post(&victim, message(broken)).await).await;
     assert_eq!(status(&base, &victim).await, json!("CONNECTED"), "{v}");
+    // The wallet is told what failed, not only "wrong session".
+    assert_eq!(v["reason"], "TOKEN_CHECK", "{v}");
 
     // The token's expiry changed (its information no longer matches).
     let mut expiry = honest.clone();

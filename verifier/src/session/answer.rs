@@ -61,7 +61,7 @@ impl Sessions {
         if !checked.bound {
             let reason = checked.verification.reason.unwrap_or(Reason::Challenge);
             return Err(self
-                .refuse(loaded, wallet, (reason, WalletError::WrongContext))
+                .refuse(loaded, wallet, (reason, WalletError::WrongContext(reason)))
                 .await);
         }
         let verification = checked.verification;
