@@ -114,6 +114,57 @@ macro_rules! impl_store {
             }
         }
 
+        /// One change to an active credential record (`set_clause` binds
+        /// `value` as `$1`), audited in the same transaction.
+        struct ActiveCredentialChange<'a> {
+            set_clause: &'static str,
+            value: &'a str,
+            id: &'a str,
+            now: i64,
+            actor: &'a str,
+            event: &'static str,
+            detail: &'a str,
+        }
+
+        /// Applies `change` if the record is active; false when no active
+        /// record has that id (nothing written).
+        async fn change_active_credential(
+            conn: &mut <<$row as sqlx::Row>::Database as sqlx::Database>::Connection,
+            change: ActiveCredentialChange<'_>,
+        ) -> Result<bool, $crate::store::StoreError> {
+            use sqlx::Row;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let sql = format!(
+                "UPDATE credentials SET {}, updated_at = $2 \
+                 WHERE id = $3 AND status = 'active' RETURNING credential_type",
+                change.set_clause
+            );
+            let row = sqlx::query(&sql)
+                .bind(change.value)
+                .bind(change.now)
+                .bind(change.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                tx.rollback().await?;
+                return Ok(false);
+            };
+            insert_audit(
+                &mut *tx,
+                &$crate::store::AuditEntry {
+                    at: change.now,
+                    actor: change.actor.to_owned(),
+                    event: change.event.to_owned(),
+                    credential_id: Some(change.id.to_owned()),
+                    credential_type: Some(row.try_get("credential_type")?),
+                    detail: change.detail.to_owned(),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
         /// Writes one audit entry inside an open transaction or on the pool.
         async fn insert_audit<'e, E>(executor: E, entry: &$crate::store::AuditEntry) -> Result<(), sqlx::Error>
         where
@@ -612,36 +663,20 @@ macro_rules! impl_store {
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
                 checked!(&self.pool, |conn| {
-                    use sqlx::Row;
-                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                    let row = sqlx::query(
-                        "UPDATE credentials SET attributes = $1, updated_at = $2 \
-                         WHERE id = $3 AND status = 'active' RETURNING credential_type",
-                    )
-                    .bind(attributes)
-                    .bind(now)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(row) = row else {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    };
-                    insert_audit(
-                        &mut *tx,
-                        &$crate::store::AuditEntry {
-                            at: now,
-                            actor: actor.to_owned(),
-                            event: "attributes-updated".to_owned(),
-                            credential_id: Some(id.to_owned()),
-                            credential_type: Some(row.try_get("credential_type")?),
+                    change_active_credential(
+                        conn,
+                        ActiveCredentialChange {
+                            set_clause: "attributes = $1",
+                            value: attributes,
+                            id,
+                            now,
+                            actor,
+                            event: "attributes-updated",
                             // No values: the audit log holds no personal data.
-                            detail: "attributes replaced; effective at next refresh".to_owned(),
+                            detail: "attributes replaced; effective at next refresh",
                         },
                     )
-                    .await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    .await
                 })
             }
 
@@ -653,35 +688,19 @@ macro_rules! impl_store {
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
                 checked!(&self.pool, |conn| {
-                    use sqlx::Row;
-                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                    let row = sqlx::query(
-                        "UPDATE credentials SET status = 'revoked', status_reason = $1, updated_at = $2 \
-                         WHERE id = $3 AND status = 'active' RETURNING credential_type",
-                    )
-                    .bind(reason)
-                    .bind(now)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(row) = row else {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    };
-                    insert_audit(
-                        &mut *tx,
-                        &$crate::store::AuditEntry {
-                            at: now,
-                            actor: actor.to_owned(),
-                            event: "revoked".to_owned(),
-                            credential_id: Some(id.to_owned()),
-                            credential_type: Some(row.try_get("credential_type")?),
-                            detail: reason.to_owned(),
+                    change_active_credential(
+                        conn,
+                        ActiveCredentialChange {
+                            set_clause: "status = 'revoked', status_reason = $1",
+                            value: reason,
+                            id,
+                            now,
+                            actor,
+                            event: "revoked",
+                            detail: reason,
                         },
                     )
-                    .await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    .await
                 })
             }
 
