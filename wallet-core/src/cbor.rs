@@ -310,6 +310,23 @@ pub mod scalar {
     }
 }
 
+/// serde for an optional [`Scalar`] field that is omitted when absent
+/// (`skip_serializing_if = "Option::is_none"`, `default`).
+pub mod option_scalar {
+    use super::*;
+    /// Serializes the scalar (an absent one is skipped by the field).
+    pub fn serialize<S: serde::Serializer>(x: &Option<Scalar>, s: S) -> Result<S::Ok, S::Error> {
+        match x {
+            Some(x) => s.serialize_bytes(x.as_bytes()),
+            None => s.serialize_none(),
+        }
+    }
+    /// Deserializes a present, canonical scalar.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Scalar>, D::Error> {
+        d.deserialize_bytes(ScalarVisitor).map(Some)
+    }
+}
+
 struct ScalarVisitor;
 impl<'de> serde::de::Visitor<'de> for ScalarVisitor {
     type Value = Scalar;

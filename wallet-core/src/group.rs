@@ -38,8 +38,8 @@ pub mod label {
     pub const TOKEN: &[u8] = b"kenmerk/v1/token";
     /// Issuer key identifier.
     pub const KEY_ID: &[u8] = b"kenmerk/v1/key-id";
-    /// Presentation challenge `c`.
-    pub const PRESENTATION: &[u8] = b"kenmerk/v1/presentation";
+    /// Presentation challenge `c` (version 2).
+    pub const PRESENTATION: &[u8] = b"kenmerk/v2/presentation";
     /// Digest of a presentation's challenge context.
     pub const PRESENTATION_CONTEXT: &[u8] = b"kenmerk/v1/presentation-context";
     /// Merlin transcript label of a predicate's range proof.

@@ -47,4 +47,4 @@ pub mod token;
 pub mod wire;
 
 /// Version of the credential protocol; part of every challenge hash.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;

@@ -65,11 +65,6 @@ impl KeyTable {
     pub(crate) fn g0(&self) -> &RistrettoPoint {
         &self.points[GLOBALS]
     }
-
-    /// Number of attribute generators.
-    pub(crate) fn attribute_count(&self) -> usize {
-        self.points.len() - GLOBALS - 2
-    }
 }
 
 impl std::fmt::Debug for KeyTable {
@@ -224,34 +219,39 @@ impl Equations {
         }
     }
 
-    /// Adds `eq` with weight 1 if it is the first equation, otherwise a
-    /// fresh random 128-bit weight.
-    pub(crate) fn push(&mut self, eq: &Equation) {
-        let w = if self.count == 0 {
+    /// The weight of the next equation: 1 for the first, otherwise a fresh
+    /// random 128-bit weight.
+    pub(crate) fn weight(&self) -> Scalar {
+        if self.count == 0 {
             Scalar::ONE
         } else {
             random_weight()
-        };
+        }
+    }
+
+    /// Adds `eq` with [`Self::weight`].
+    pub(crate) fn push(&mut self, eq: &Equation) {
+        let w = self.weight();
         self.add(eq, &w);
     }
 
-    /// Appends every equation of `other` (already weighted) to `self`:
-    /// batch verification gives each item's equations independent weights
-    /// and folds them here.
-    pub(crate) fn absorb(&mut self, other: Equations, weight: &Scalar) {
+    /// Adds every equation of `other`, multiplied by `weight`: batch
+    /// verification gives each item a fresh random weight, so every
+    /// equation of the batch has its own independent weight.
+    pub(crate) fn absorb(&mut self, other: &Equations, weight: &Scalar) {
         self.count += other.count;
-        for (a, b) in self.globals.iter_mut().zip(other.globals) {
+        for (a, b) in self.globals.iter_mut().zip(&other.globals) {
             *a += weight * b;
         }
-        for (table, coefficients) in other.keys {
-            let slot = self.key(&table).0;
+        for (table, coefficients) in &other.keys {
+            let slot = self.key(table).0;
             for (a, b) in self.keys[slot].1.iter_mut().zip(coefficients) {
                 *a += weight * b;
             }
         }
         self.scalars
-            .extend(other.scalars.into_iter().map(|s| weight * s));
-        self.points.extend(other.points);
+            .extend(other.scalars.iter().map(|s| weight * s));
+        self.points.extend_from_slice(&other.points);
     }
 
     /// Whether the weighted sum of every equation is the identity: one
@@ -343,14 +343,14 @@ mod tests {
             .term(-Scalar::from(3u64), Base::Point(t2.points[GLOBALS + 1]));
         b.push(&e);
         assert!(b.is_identity());
-        a.absorb(b, &random_weight());
+        a.absorb(&b, &random_weight());
         assert!(a.is_identity());
         let mut bad = Equations::new();
         let s = bad.key(&t2);
         let mut e = Equation::default();
         e.term(Scalar::ONE, s.gt());
         bad.push(&e);
-        a.absorb(bad, &random_weight());
+        a.absorb(&bad, &random_weight());
         assert!(!a.is_identity());
         // A large dynamic part takes the other path.
         let mut big = Equations::new();
