@@ -62,6 +62,7 @@ impl KeyTable {
     }
 
     /// `g0`.
+    #[cfg(test)]
     pub(crate) fn g0(&self) -> &RistrettoPoint {
         &self.points[GLOBALS]
     }
@@ -182,6 +183,7 @@ impl Equations {
     }
 
     /// Number of equations added.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.count
     }
