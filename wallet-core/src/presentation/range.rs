@@ -104,8 +104,8 @@ pub(crate) fn prove<R: RngCore + CryptoRng>(
     let mut proofs = Vec::with_capacity(items.len());
     for (k, s) in items.iter().enumerate() {
         let bounds = s.statement.bounds;
+        #[cfg(feature = "attack-vectors")]
         let proof = match forged_lo {
-            #[cfg(feature = "attack-vectors")]
             Some(lo) => crate::predicate::prove_range_unchecked(
                 rng,
                 context_digest,
@@ -114,13 +114,17 @@ pub(crate) fn prove<R: RngCore + CryptoRng>(
                 s.t,
                 (lo, bounds.1),
             ),
-            _ => crate::predicate::prove_range(rng, context_digest, s.commitment, s.x, s.t, bounds),
-        }
-        .map_err(|e| (k, e))?;
-        proofs.push(Proof(proof));
+            None => {
+                crate::predicate::prove_range(rng, context_digest, s.commitment, s.x, s.t, bounds)
+            }
+        };
+        #[cfg(not(feature = "attack-vectors"))]
+        let proof = {
+            let _ = forged_lo;
+            crate::predicate::prove_range(rng, context_digest, s.commitment, s.x, s.t, bounds)
+        };
+        proofs.push(Proof(proof.map_err(|e| (k, e))?));
     }
-    #[cfg(not(feature = "attack-vectors"))]
-    let _ = forged_lo;
     Ok(cbor::to_cbor(&proofs))
 }
 
