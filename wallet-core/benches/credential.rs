@@ -352,6 +352,35 @@ fn bench_baseline(c: &mut Criterion, name: &str) {
     c.bench_function(name, |b| b.iter(|| black_box(point) * black_box(scalar)));
 }
 
+/// The floor of a verification: variable-time multi-scalar
+/// multiplications of random points (16 dynamic; 11 precomputed static and
+/// 5 dynamic, the shape of a six-attribute presentation's one
+/// multiplication), and one variable-time double-base multiplication.
+fn bench_msm_floor(c: &mut Criterion) {
+    use curve25519_dalek::ristretto::VartimeRistrettoPrecomputation;
+    use curve25519_dalek::traits::{VartimeMultiscalarMul, VartimePrecomputedMultiscalarMul};
+    let points: Vec<RistrettoPoint> = (0..16)
+        .map(|_| RistrettoPoint::random(&mut OsRng))
+        .collect();
+    let scalars: Vec<Scalar> = (0..16).map(|_| Scalar::random(&mut OsRng)).collect();
+    let table = VartimeRistrettoPrecomputation::new(&points[..11]);
+    c.bench_function("msm_floor/dynamic_16", |b| {
+        b.iter(|| RistrettoPoint::vartime_multiscalar_mul(black_box(&scalars), &points))
+    });
+    c.bench_function("msm_floor/static_11_dynamic_5", |b| {
+        b.iter(|| {
+            table.vartime_mixed_multiscalar_mul(
+                black_box(&scalars[..11]),
+                &scalars[11..],
+                &points[11..],
+            )
+        })
+    });
+    c.bench_function("msm_floor/dynamic_4", |b| {
+        b.iter(|| RistrettoPoint::vartime_multiscalar_mul(black_box(&scalars[..4]), &points[..4]))
+    });
+}
+
 fn bench_keys(c: &mut Criterion) {
     use AttributeKind::*;
     let params = KeyParams {
@@ -498,6 +527,7 @@ fn all(c: &mut Criterion) {
     let w = world();
     print_sizes(&w);
     bench_baseline(c, "baseline/ct_variable_base_scalar_mul");
+    bench_msm_floor(c);
     bench_keys(c);
     bench_issuance(c, &w);
     bench_presentations(c, &w);

@@ -28,7 +28,8 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{
     IsIdentity, VartimeMultiscalarMul, VartimePrecomputedMultiscalarMul,
 };
-use rand_core::{OsRng, RngCore};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{OsRng, RngCore, SeedableRng};
 
 use crate::group::{blinding_generator, g, holder_generator};
 
@@ -149,11 +150,36 @@ impl Equation {
     }
 }
 
-/// A fresh weight: uniform in `[0, 2^128)` from the operating system.
+/// Draws weights: ChaCha20 seeded with 32 bytes from the operating system
+/// (one system call per accumulator instead of one per weight).
+pub(crate) struct Weights(ChaCha20Rng);
+
+impl Weights {
+    /// A fresh source.
+    pub(crate) fn new() -> Self {
+        let mut seed = [0u8; 32];
+        OsRng.fill_bytes(&mut seed);
+        Weights(ChaCha20Rng::from_seed(seed))
+    }
+
+    /// A weight uniform in `[0, 2^128)`.
+    pub(crate) fn next(&mut self) -> Scalar {
+        let mut b = [0u8; 16];
+        self.0.fill_bytes(&mut b);
+        Scalar::from(u128::from_le_bytes(b))
+    }
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A fresh weight uniform in `[0, 2^128)` from the operating system.
+#[cfg(test)]
 pub(crate) fn random_weight() -> Scalar {
-    let mut b = [0u8; 16];
-    OsRng.fill_bytes(&mut b);
-    Scalar::from(u128::from_le_bytes(b))
+    Weights::new().next()
 }
 
 /// The accumulator (see the module docs).
@@ -164,6 +190,7 @@ pub(crate) struct Equations {
     scalars: Vec<Scalar>,
     points: Vec<RistrettoPoint>,
     count: usize,
+    weights: Option<Weights>,
 }
 
 impl Equations {
@@ -223,11 +250,11 @@ impl Equations {
 
     /// The weight of the next equation: 1 for the first, otherwise a fresh
     /// random 128-bit weight.
-    pub(crate) fn weight(&self) -> Scalar {
+    pub(crate) fn weight(&mut self) -> Scalar {
         if self.count == 0 {
             Scalar::ONE
         } else {
-            random_weight()
+            self.weights.get_or_insert_with(Weights::new).next()
         }
     }
 

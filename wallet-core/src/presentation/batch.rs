@@ -12,7 +12,7 @@
 use super::shape::Expected;
 use super::verify::{prepare, Prepared};
 use super::{ChallengeContext, IssuerKeys, Presentation, VerifiedPresentation, VerifyError};
-use crate::msm::{random_weight, Equations};
+use crate::msm::{Equations, Weights};
 
 /// One presentation of a batch, with what was asked and its context.
 #[derive(Debug, Clone, Copy)]
@@ -71,9 +71,10 @@ fn mark(prepared: &[Result<Prepared<'_>, VerifyError>], subset: &[usize], holds:
             .is_ok_and(|p| p.equations.is_identity())
     } else {
         let mut all = Equations::new();
+        let mut weights = Weights::new();
         for &i in subset {
             if let Ok(p) = &prepared[i] {
-                all.absorb(&p.equations, &random_weight());
+                all.absorb(&p.equations, &weights.next());
             }
         }
         all.is_identity()
