@@ -10,7 +10,8 @@
 //! ```
 //!
 //! The first equation has weight 1, every further one an independent
-//! uniformly random 128-bit weight from the operating system. If some
+//! uniformly random 128-bit weight (ChaCha20 seeded with 32 bytes from the
+//! operating system, one seed per accumulator). If some
 //! equation does not hold, the weighted sum is the identity for at most one
 //! value of that equation's weight given all the others (the sum is affine
 //! in it, with a non-zero slope since the group has prime order), so a false
