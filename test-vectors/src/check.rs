@@ -9,7 +9,7 @@ use rand_core::SeedableRng;
 use serde_json::Value;
 use wallet_core::cbor;
 use wallet_core::encoding::AttributeValue;
-use wallet_core::group::g;
+use wallet_core::group::{g, label, HashInput};
 use wallet_core::holder::{HolderProof, HolderPublicKey, HolderSecret};
 use wallet_core::issuance::issuer::AnsweredIssuance;
 use wallet_core::issuance::{IssuanceChallenges, IssuanceResponses, SignerCommitments};
@@ -237,18 +237,23 @@ fn issuance(v: &Value) -> Result<String, String> {
             return Ok(iname::TOKEN_INFO.into());
         }
         // The wallet's unblinding: h = gamma^alpha, sz' = sz^alpha, and with
-        // b1 = sc - sc', b2 = sr' - sr: sa' = g0^b1 · g^b2 · sa and
-        // sb' = sz'^b1 · h^b2 · sb^alpha are the points the token hash
-        // covers (sc' = Hs(token, …, sa', sb')).
+        // sc' = Hs(token, key id, CBOR(TI), h, sz', sa', sb') recomputed from
+        // the token, b1 = sc - sc', b2 = sr' - sr: the token's sa', sb' are
+        // g0^b1 · g^b2 · sa and sz'^b1 · h^b2 · sb^alpha.
         let alpha = alphas[k];
-        let (b1, b2) = (sc - t.sc, t.sr - sr);
+        let sc_prime = HashInput::new(label::TOKEN)
+            .part(&t.key_id.0)
+            .part(&cbor::to_cbor(&t.ti))
+            .part(t.h.as_bytes())
+            .part(t.sz.as_bytes())
+            .part(t.sa.as_bytes())
+            .part(t.sb.as_bytes())
+            .to_scalar();
+        let (b1, b2) = (sc - sc_prime, t.sr - sr);
         let sa_prime = RistrettoPoint::vartime_multiscalar_mul([b1, b2], [pk.g0, g()]) + c.sa[k];
         let sb_prime =
-            RistrettoPoint::vartime_multiscalar_mul([b1, b2, alpha], [t.sz, t.h, c.sb[k]]);
-        if t.h != gamma * alpha
-            || t.sz != c.sz * alpha
-            || sa_prime != RistrettoPoint::vartime_multiscalar_mul([t.sr, -t.sc], [g(), pk.g0])
-            || sb_prime != RistrettoPoint::vartime_multiscalar_mul([t.sr, -t.sc], [t.h, t.sz])
+            RistrettoPoint::vartime_multiscalar_mul([b1, b2, alpha], [*t.sz, *t.h, c.sb[k]]);
+        if *t.h != gamma * alpha || *t.sz != c.sz * alpha || sa_prime != *t.sa || sb_prime != *t.sb
         {
             return Ok(iname::UNBLINDING.into());
         }

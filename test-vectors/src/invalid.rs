@@ -4,7 +4,7 @@
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use serde_json::{json, Value};
-use wallet_core::cbor;
+use wallet_core::cbor::{self, WirePoint};
 use wallet_core::encoding::{AttributeKind, AttributeValue};
 use wallet_core::group::{label, HashInput};
 use wallet_core::holder::HolderPublicKey;
@@ -46,7 +46,7 @@ pub(crate) fn vectors(f: &Fixture) -> R<Vec<(String, Value)>> {
     // Rule 4: identity and non-canonical encodings.
     {
         let bytes = token.to_bytes();
-        let hpos = find(&bytes, token.h.compress().as_bytes())?;
+        let hpos = find(&bytes, token.h.as_bytes())?;
         let mut identity = bytes.clone();
         identity[hpos..hpos + 32].copy_from_slice(&[0; 32]);
         out.push(token_vector(
@@ -71,15 +71,15 @@ pub(crate) fn vectors(f: &Fixture) -> R<Vec<(String, Value)>> {
         // The token map with its first entry (`k`: key id) repeated at the
         // end: duplicate keys are refused (docs/protocol.md §3).
         let mut duplicate = bytes.clone();
-        if duplicate.first() != Some(&0xa6) || duplicate.get(1..3) != Some(&[0x61, b'k'][..]) {
+        if duplicate.first() != Some(&0xa7) || duplicate.get(1..3) != Some(&[0x61, b'k'][..]) {
             return Err("token map layout changed".into());
         }
-        duplicate[0] = 0xa7;
+        duplicate[0] = 0xa8;
         duplicate.extend_from_slice(&bytes[1..3 + 2 + 32]);
         out.push(token_vector(
             &w.address,
             "rule-4-token-duplicate-key",
-            "Token map with its key id entry repeated at the end (7 entries, the key k twice)",
+            "Token map with its key id entry repeated at the end (8 entries, the key k twice)",
             &duplicate,
             decode_outcome(Token::from_bytes(&duplicate)),
         ));
@@ -142,7 +142,7 @@ pub(crate) fn vectors(f: &Fixture) -> R<Vec<(String, Value)>> {
 
     // --- presentations, one change each ---------------------------------
     {
-        // Rule 7: an absent birth date "proven" with a lower bound of 0.
+        // Rule 7, for each form: an absent birth date "proven" anyway.
         use AttributeKind::*;
         let optional = key(20, "demo.utrecht.optional", vec![String, Date])?;
         let tokens = run_issuance(
@@ -153,25 +153,36 @@ pub(crate) fn vectors(f: &Fixture) -> R<Vec<(String, Value)>> {
             1,
         )?
         .tokens;
-        let mut b = PresentationBuilder::new(&w.holder, ctx.clone());
-        let t = b.token(&tokens[0], optional.public(), &[0]);
-        b.predicate(
-            t,
-            1,
-            Predicate::LessOrEqual(AttributeValue::Date(date(2008, 11, 19))),
-        );
-        b.forge_predicates_with_lower_bound(0);
-        let p = b.prove(&mut rng(22)).map_err(|e| e.to_string())?;
         let k = vec![optional.public().clone()];
-        let bytes = p.to_bytes();
-        out.push(presentation_vector(
-            "invalid/rule-7-absent-attribute-under-predicate",
-            "An absent (0) birth date under 'born on or before 2008-11-19', range proof made with lower bound 0: the verifier's lower bound is 1",
-            &[&optional],
-            ctx,
-            &bytes,
-            verify_presentation_bytes(&k, ctx, &bytes, NOW),
-        ));
+        for (name, description, predicate, seed) in [
+            (
+                "invalid/rule-7-absent-attribute-under-predicate",
+                "An absent (0) birth date under 'born on or before 2008-11-19' (at most): 0 is in range, but no presence proof exists for 0; the forged one fails its equation N == C^na · H^nb · g^c",
+                Predicate::LessOrEqual(AttributeValue::Date(date(2008, 11, 19))),
+                22,
+            ),
+            (
+                "invalid/rule-7-absent-attribute-under-at-least",
+                "An absent (0) birth date under 'born on or after 1900-01-01' (at least), range proof made with lower bound 0: the verifier's lower bound is the bound's ordinal, at least 1",
+                Predicate::GreaterOrEqual(AttributeValue::Date(date(1900, 1, 1))),
+                23,
+            ),
+        ] {
+            let mut b = PresentationBuilder::new(&w.holder, ctx.clone());
+            let t = b.token(&tokens[0], optional.public(), &[0]);
+            b.predicate(t, 1, predicate);
+            b.forge_predicates_with_lower_bound(0);
+            let p = b.prove(&mut rng(seed)).map_err(|e| e.to_string())?;
+            let bytes = p.to_bytes();
+            out.push(presentation_vector(
+                name,
+                description,
+                &[&optional],
+                ctx,
+                &bytes,
+                verify_presentation_bytes(&k, ctx, &bytes, NOW),
+            ));
+        }
     }
     let both = [&w.personal, &w.address];
     let keys: Vec<IssuerPublicKey> = both.iter().map(|k| k.public().clone()).collect();
@@ -203,7 +214,8 @@ pub(crate) fn vectors(f: &Fixture) -> R<Vec<(String, Value)>> {
     }
     {
         let mut p = f.with_pseudonym.clone();
-        p.pseudonyms[0].pseudonym += wallet_core::group::g();
+        p.pseudonyms[0].pseudonym =
+            WirePoint::new(*p.pseudonyms[0].pseudonym + wallet_core::group::g());
         add_invalid(
             "rule-6-pseudonym-outside-challenge",
             "Another pseudonym swapped in for the same scope (a second vote): the challenge covers Ps and As",
@@ -296,6 +308,8 @@ fn forge_token_without_sz_binding(w: &World) -> R<Token> {
     let h = gamma_star * alpha;
     let sa_prime = pk.g0 * b1 + wallet_core::group::g() * b2 + c.sa[0];
     let sb_prime = wallet_core::group::g() * Scalar::from(17u64); // arbitrary
+                                                                  // The flawed token hash: Hs(token, key id, CBOR(TI), h, sa', sb'),
+                                                                  // without sz'.
     let flawed = |h: &RistrettoPoint, a: &RistrettoPoint, b: &RistrettoPoint| {
         HashInput::new(label::TOKEN)
             .part(&kid.0)
@@ -314,20 +328,23 @@ fn forge_token_without_sz_binding(w: &World) -> R<Token> {
         .answer(key, &challenges)
         .map_err(|e| e.to_string())?;
     let sr_prime = resp.sr[0] + b2;
-    // Solve sb' = h^sr' · sz'^-sc' for sz'.
+    // Solve (T2) sb' = h^sr' · sz'^-sc' for sz'.
     let sz_prime = (h * sr_prime - sb_prime) * sc_prime.invert();
     let forged = Token {
         key_id: kid,
         ti,
-        h,
-        sz: sz_prime,
-        sc: sc_prime,
+        h: WirePoint::new(h),
+        sz: WirePoint::new(sz_prime),
+        sa: WirePoint::new(sa_prime),
+        sb: WirePoint::new(sb_prime),
         sr: sr_prime,
     };
-    // The flawed check accepts it: this is the attack the real check stops.
-    let a = wallet_core::group::g() * forged.sr - pk.g0 * forged.sc;
-    let b = forged.h * forged.sr - forged.sz * forged.sc;
-    if flawed(&forged.h, &a, &b) != forged.sc {
+    // The flawed check accepts it: (T1) and (T2) hold with the challenge
+    // the flawed hash gives. This is the attack the real check stops.
+    let g = wallet_core::group::g();
+    let t1 = g * forged.sr == *forged.sa + pk.g0 * sc_prime;
+    let t2 = *forged.h * forged.sr == *forged.sb + *forged.sz * sc_prime;
+    if !(t1 && t2 && flawed(&forged.h, &forged.sa, &forged.sb) == sc_prime) {
         return Err("the Rule 1 forgery does not pass the flawed check".into());
     }
     Ok(forged)

@@ -145,7 +145,9 @@ impl StableName for VerifyError {
             VerifyError::Scope(_) => "presentation.scope",
             VerifyError::Predicate { error, .. } => error.stable_name(),
             VerifyError::PredicateTarget(_) => "presentation.predicate_target",
+            VerifyError::Presence(_) => "presentation.presence",
             VerifyError::Challenge => "presentation.challenge",
+            VerifyError::RangeProof(error) => error.stable_name(),
             VerifyError::Unrequested(u) => u.stable_name(),
         }
     }
@@ -238,6 +240,7 @@ pub const ALL: &[&str] = &[
     "presentation.equality",
     "presentation.scope",
     "presentation.predicate_target",
+    "presentation.presence",
     "presentation.challenge",
     "signature.no_message",
     "unrequested.tokens",

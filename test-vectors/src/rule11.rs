@@ -9,6 +9,7 @@
 //! the bytes or by `verify`).
 
 use serde_json::{json, Value};
+use wallet_core::cbor::WirePoint;
 use wallet_core::presentation::{
     verify, ChallengeContext, Expected, Presentation, PresentationBuilder, PseudonymProof,
 };
@@ -84,7 +85,8 @@ pub(crate) fn generate(w: &World) -> R<Vec<(String, Value)>> {
     for i in 0..FLOOD {
         flood.pseudonyms.push(PseudonymProof {
             scope: Scope(format!("demo.parking/{i}")),
-            pseudonym: marker,
+            pseudonym: WirePoint::new(marker),
+            commitment: WirePoint::new(marker),
         });
     }
     let mut flood_bytes = flood.to_bytes();

@@ -29,7 +29,9 @@ use wallet_core::issuance::wallet::PendingIssuance;
 use wallet_core::issuance::SignerCommitments;
 use wallet_core::keys::{IssuerPublicKey, IssuerSecretKey, KeyId, KeyParams};
 use wallet_core::predicate::Predicate;
-use wallet_core::presentation::{verify, ChallengeContext, Presentation, PresentationBuilder};
+use wallet_core::presentation::{
+    verify, verify_batch, BatchItem, ChallengeContext, Expected, Presentation, PresentationBuilder,
+};
 use wallet_core::pseudonym::Scope;
 use wallet_core::token::{CredentialToken, TokenInfo};
 
@@ -61,6 +63,7 @@ struct World {
     address: Credential,
     vehicle: Credential,
     six: Credential,
+    card: Credential,
 }
 
 fn date(y: i32, m: Month, d: u8) -> Date {
@@ -179,12 +182,21 @@ fn world() -> World {
             AttributeValue::Boolean(true),
         ],
     );
+    let card = issue(
+        key("demo.library.card", vec![String, Date]),
+        &holder,
+        vec![
+            AttributeValue::String("L-0042".into()),
+            AttributeValue::Date(date(2027, Month::June, 30)),
+        ],
+    );
     World {
         holder,
         personal,
         address,
         vehicle,
         six,
+        card,
     }
 }
 
@@ -246,6 +258,15 @@ fn variants() -> Vec<Variant> {
             b.token(&w.personal.tokens[0], w.personal.public(), &[]);
             b.prove(&mut OsRng).expect("prove")
         }),
+        ("five_credentials", |w| {
+            let mut b = PresentationBuilder::new(&w.holder, context());
+            b.token(&w.address.tokens[0], w.address.public(), &[2, 3]);
+            b.token(&w.vehicle.tokens[0], w.vehicle.public(), &[0]);
+            b.token(&w.personal.tokens[0], w.personal.public(), &[]);
+            b.token(&w.six.tokens[0], w.six.public(), &[3]);
+            b.token(&w.card.tokens[0], w.card.public(), &[0]);
+            b.prove(&mut OsRng).expect("prove")
+        }),
         ("parking_two_credentials_with_age", |w| {
             let mut b = PresentationBuilder::new(&w.holder, context());
             b.token(&w.address.tokens[0], w.address.public(), &[2, 3]);
@@ -260,7 +281,7 @@ fn variants() -> Vec<Variant> {
 /// computes every key id once; a plain list would hash each key on every
 /// lookup).
 fn keys(w: &World) -> BTreeMap<KeyId, IssuerPublicKey> {
-    [&w.personal, &w.address, &w.vehicle, &w.six]
+    [&w.personal, &w.address, &w.vehicle, &w.six, &w.card]
         .iter()
         .map(|c| (c.public().key_id(), c.public().clone()))
         .collect()
@@ -329,6 +350,35 @@ fn bench_baseline(c: &mut Criterion, name: &str) {
     let point = RistrettoPoint::random(&mut OsRng);
     let scalar = Scalar::random(&mut OsRng);
     c.bench_function(name, |b| b.iter(|| black_box(point) * black_box(scalar)));
+}
+
+/// The floor of a verification: variable-time multi-scalar
+/// multiplications of random points (16 dynamic; 11 precomputed static and
+/// 5 dynamic, the shape of a six-attribute presentation's one
+/// multiplication), and one variable-time double-base multiplication.
+fn bench_msm_floor(c: &mut Criterion) {
+    use curve25519_dalek::ristretto::VartimeRistrettoPrecomputation;
+    use curve25519_dalek::traits::{VartimeMultiscalarMul, VartimePrecomputedMultiscalarMul};
+    let points: Vec<RistrettoPoint> = (0..16)
+        .map(|_| RistrettoPoint::random(&mut OsRng))
+        .collect();
+    let scalars: Vec<Scalar> = (0..16).map(|_| Scalar::random(&mut OsRng)).collect();
+    let table = VartimeRistrettoPrecomputation::new(&points[..11]);
+    c.bench_function("msm_floor/dynamic_16", |b| {
+        b.iter(|| RistrettoPoint::vartime_multiscalar_mul(black_box(&scalars), &points))
+    });
+    c.bench_function("msm_floor/static_11_dynamic_5", |b| {
+        b.iter(|| {
+            table.vartime_mixed_multiscalar_mul(
+                black_box(&scalars[..11]),
+                &scalars[11..],
+                &points[11..],
+            )
+        })
+    });
+    c.bench_function("msm_floor/dynamic_4", |b| {
+        b.iter(|| RistrettoPoint::vartime_multiscalar_mul(black_box(&scalars[..4]), &points[..4]))
+    });
 }
 
 fn bench_keys(c: &mut Criterion) {
@@ -441,13 +491,47 @@ fn bench_presentations(c: &mut Criterion, w: &World) {
     g.finish();
 }
 
+/// Batch verification of 64 one-credential presentations (six attributes,
+/// one disclosed, each proven afresh): one multiplication for all;
+/// throughput in presentations gives the time per presentation.
+fn bench_batch(c: &mut Criterion, w: &World) {
+    const ITEMS: usize = 64;
+    let keys = keys(w);
+    let ctx = context();
+    let expected = Expected::protocol_limits();
+    let ps: Vec<Presentation> = (0..ITEMS)
+        .map(|_| {
+            let mut b = PresentationBuilder::new(&w.holder, context());
+            b.token(&w.six.tokens[0], w.six.public(), &[3]);
+            b.prove(&mut OsRng).expect("prove")
+        })
+        .collect();
+    let items: Vec<BatchItem<'_>> = ps
+        .iter()
+        .map(|p| BatchItem {
+            presentation: p,
+            expected: &expected,
+            context: &ctx,
+        })
+        .collect();
+    assert!(verify_batch(&items, &keys, NOW).iter().all(|r| r.is_ok()));
+    let mut g = c.benchmark_group("presentation_batch");
+    g.throughput(Throughput::Elements(ITEMS as u64));
+    g.bench_function("verify_64_six_attributes_1_disclosed", |b| {
+        b.iter(|| verify_batch(black_box(&items), &keys, NOW))
+    });
+    g.finish();
+}
+
 fn all(c: &mut Criterion) {
     let w = world();
     print_sizes(&w);
     bench_baseline(c, "baseline/ct_variable_base_scalar_mul");
+    bench_msm_floor(c);
     bench_keys(c);
     bench_issuance(c, &w);
     bench_presentations(c, &w);
+    bench_batch(c, &w);
     bench_baseline(c, "baseline/ct_variable_base_scalar_mul_again");
 }
 

@@ -144,7 +144,8 @@ fn all(c: &mut Criterion) {
 
     let pseudonym = PseudonymProof {
         scope: Scope("demo.parking/x".into()),
-        pseudonym: RistrettoPoint::random(&mut OsRng),
+        pseudonym: RistrettoPoint::random(&mut OsRng).into(),
+        commitment: RistrettoPoint::random(&mut OsRng).into(),
     };
     let floods = [
         (
@@ -175,9 +176,7 @@ fn all(c: &mut Criterion) {
     ];
 
     let mut padded = with_predicate.clone();
-    padded.predicates[0]
-        .range_proof
-        .resize(BODY_LIMIT - 4096, 0);
+    padded.range_proof.resize(BODY_LIMIT - 4096, 0);
     let padded = padded.to_bytes();
     let with_predicate = with_predicate.to_bytes();
 

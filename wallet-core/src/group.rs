@@ -38,8 +38,8 @@ pub mod label {
     pub const TOKEN: &[u8] = b"kenmerk/v1/token";
     /// Issuer key identifier.
     pub const KEY_ID: &[u8] = b"kenmerk/v1/key-id";
-    /// Presentation challenge `c`.
-    pub const PRESENTATION: &[u8] = b"kenmerk/v1/presentation";
+    /// Presentation challenge `c` (version 2).
+    pub const PRESENTATION: &[u8] = b"kenmerk/v2/presentation";
     /// Digest of a presentation's challenge context.
     pub const PRESENTATION_CONTEXT: &[u8] = b"kenmerk/v1/presentation-context";
     /// Merlin transcript label of a predicate's range proof.
@@ -77,6 +77,12 @@ impl HashInput {
     /// Appends a point in its 32-byte compressed ristretto255 encoding.
     pub fn point(&mut self, p: &RistrettoPoint) -> &mut Self {
         self.part(p.compress().as_bytes())
+    }
+
+    /// Appends a point by the encoding it arrived in (or was compressed to
+    /// once): no second compression.
+    pub fn wire(&mut self, p: &crate::cbor::WirePoint) -> &mut Self {
+        self.part(p.as_bytes())
     }
 
     /// Appends a scalar in its 32-byte canonical little-endian encoding.

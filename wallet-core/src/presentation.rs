@@ -1,25 +1,32 @@
-//! Presentations: one Fiat–Shamir proof over one or more tokens.
+//! Presentations (version 2): one Fiat–Shamir proof over one or more
+//! tokens, checked with one multi-scalar multiplication.
 //!
 //! For token `j` with disclosed positions `D`, hidden positions `U`
 //! (together exactly `0..n`, Rule 5), fresh `w0`, `wi` and one `wd` shared by
 //! all tokens (same holder):
 //!
 //! ```text
-//! a_j = h^w0 · Π_{i∈U} gi^wi · gd^wd
+//! a_j = h^w0 · Π_{i∈U} gi^wi · gd^wd                                sent
 //! r0  = c·alpha^-1 + w0,   ri = -c·xi + wi,   rd = -c·xd + wd
-//! verifier: K_j = g0 · gt^xt · Π_{i∈D} gi^xi,   a_j = K_j^-c · h^r0 · Π_{i∈U} gi^ri · gd^rd
+//! verifier (P_j): a_j == g0^-c · gt^(-c·xt) · Π_{i∈D} gi^(-c·xi) · h^r0 · Π_{i∈U} gi^ri · gd^rd
 //! ```
 //!
-//! Commitments (`a_j`, `As`, `AC`) are recomputed by the verifier, never
-//! sent; the presentation is accepted only if `c` equals the challenge hash
-//! over everything ([`challenge`]), which is how every statement, pseudonym
-//! and range proof is bound (Rule 6).
+//! The commitments (`a_j`, `As`, `AC`, `N`) are sent and `c` is not: the
+//! verifier recomputes `c` from everything ([`challenge`], which binds every
+//! statement, pseudonym and the range proof: Rule 6) and then checks every
+//! equation (the token's (T1), (T2), each `P_j`, each pseudonym, predicate
+//! and presence equation) with random weights in ONE variable-time
+//! multi-scalar multiplication ([`crate::msm`]).
 //!
 //! Positions are 0-based: position `i` uses generator `g_{i+1}`.
 
+pub mod batch;
 pub mod prove;
+mod range;
 pub mod shape;
 pub mod verify;
+
+pub use batch::{verify_batch, BatchItem};
 
 pub use prove::{PresentationBuilder, ProveError};
 pub use shape::{Expected, Part, ReadError, Shape, Unrequested};
@@ -29,11 +36,10 @@ pub use verify::{
 
 use std::collections::BTreeMap;
 
-use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use serde::{Deserialize, Serialize};
 
-use crate::cbor::{self, check_version, DecodeError};
+use crate::cbor::{self, check_version, DecodeError, WirePoint};
 use crate::encoding::AttributeValue;
 use crate::group::{label, HashInput};
 use crate::keys::{IssuerPublicKey, KeyId};
@@ -41,7 +47,7 @@ use crate::predicate::Predicate;
 use crate::pseudonym::Scope;
 use crate::token::Token;
 
-const PRESENTATION_VERSION: u16 = 1;
+const PRESENTATION_VERSION: u16 = 2;
 /// Most tokens in one presentation.
 pub const MAX_TOKENS: usize = 16;
 /// Shortest verifier nonce.
@@ -97,7 +103,7 @@ pub struct ChallengeContext {
 }
 
 impl ChallengeContext {
-    /// `SHA-512(frame("kenmerk/v1/presentation-context", u16be(version), verifier,
+    /// `SHA-512(frame("kenmerk/v1/presentation-context", u16be(2), verifier,
     /// request digest, nonce, message?, timestamp?))`, where an absent option
     /// is the part `00` and a present one `01` followed by its part.
     pub fn digest(&self) -> [u8; 64] {
@@ -154,9 +160,12 @@ pub struct TokenProof {
     /// `r0`.
     #[serde(with = "cbor::scalar")]
     pub r0: Scalar,
+    /// The commitment `a_j`.
+    #[serde(rename = "a")]
+    pub commitment: WirePoint,
 }
 
-/// A scope pseudonym `Ps`.
+/// A scope pseudonym `Ps` with its commitment `As`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PseudonymProof {
@@ -164,15 +173,20 @@ pub struct PseudonymProof {
     #[serde(rename = "s")]
     pub scope: Scope,
     /// `Ps = Bs^xd`.
-    #[serde(rename = "p", with = "cbor::point")]
-    pub pseudonym: RistrettoPoint,
+    #[serde(rename = "p")]
+    pub pseudonym: WirePoint,
+    /// `As = Bs^wd`.
+    #[serde(rename = "a")]
+    pub commitment: WirePoint,
 }
 
 /// Two hidden attributes (token, position) with equal values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Equality(pub (u8, u8), pub (u8, u8));
 
-/// A predicate on a hidden attribute with its commitment and range proof.
+/// A predicate on a hidden attribute: its commitment, the proof that the
+/// commitment holds the attribute, and for the at-most forms (`le`, `age`)
+/// the presence proof that the committed value is not 0 (absent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PredicateProof {
@@ -186,14 +200,33 @@ pub struct PredicateProof {
     #[serde(rename = "p")]
     pub predicate: Predicate,
     /// `C = g^x · H^t`.
-    #[serde(rename = "c", with = "cbor::point")]
-    pub commitment: RistrettoPoint,
+    #[serde(rename = "c")]
+    pub commitment: WirePoint,
+    /// `AC = g^wi · H^wt`.
+    #[serde(rename = "a")]
+    pub commitment_nonce: WirePoint,
     /// `rt = -c·t + wt`.
     #[serde(with = "cbor::scalar")]
     pub rt: Scalar,
-    /// The aggregated Bulletproof.
-    #[serde(rename = "rp", with = "cbor::bytes")]
-    pub range_proof: Vec<u8>,
+    /// Presence proof commitment `N = C^va · H^vb` (at-most forms only).
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<WirePoint>,
+    /// `sa = -c·x^-1 + va` (at-most forms only).
+    #[serde(
+        rename = "na",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "cbor::option_scalar"
+    )]
+    pub presence_a: Option<Scalar>,
+    /// `sb = c·t·x^-1 + vb` (at-most forms only).
+    #[serde(
+        rename = "nb",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "cbor::option_scalar"
+    )]
+    pub presence_b: Option<Scalar>,
 }
 
 /// A presentation as sent to a verifier.
@@ -201,9 +234,6 @@ pub struct PredicateProof {
 #[serde(deny_unknown_fields)]
 pub struct Presentation {
     v: u16,
-    /// The challenge `c`.
-    #[serde(with = "cbor::scalar")]
-    pub c: Scalar,
     /// The shared holder response `rd`.
     #[serde(with = "cbor::scalar")]
     pub rd: Scalar,
@@ -219,6 +249,17 @@ pub struct Presentation {
     /// Predicates on hidden attributes.
     #[serde(rename = "q", default, skip_serializing_if = "Vec::is_empty")]
     pub predicates: Vec<PredicateProof>,
+    /// The one range proof for every predicate (omitted when there is
+    /// none). TEMPORARY until the aggregated proof lands (branch v2-range):
+    /// the canonical CBOR array of the per-predicate v1 range proofs
+    /// ([`range`]).
+    #[serde(
+        rename = "r",
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "cbor::bytes"
+    )]
+    pub range_proof: Vec<u8>,
 }
 
 impl Presentation {
@@ -241,31 +282,26 @@ impl Presentation {
     }
 }
 
-/// The commitments that enter the challenge, in order.
-pub(crate) struct Commitments<'a> {
-    pub token_commitments: &'a [RistrettoPoint],
-    pub pseudonym_commitments: &'a [RistrettoPoint],
-    pub predicate_commitments: &'a [RistrettoPoint],
-}
-
-/// `c = Hs("kenmerk/v1/presentation", context digest, …)` over every part of
-/// the presentation except `c` and the responses, in the order of
-/// `docs/protocol.md` §Presentation challenge.
+/// `c = Hs("kenmerk/v2/presentation", context digest, …)` over every part
+/// of the presentation except the responses (`rd`, `r0`, `r_i`, `rt`, `sa`,
+/// `sb`), in the order of `docs/protocol.md` §10.4. `statements` gives, per
+/// predicate, its form (0 at least, 1 at most), bound and bits. Points are
+/// hashed by their wire encodings.
 pub(crate) fn challenge(
-    context: &ChallengeContext,
+    context_digest: &[u8; 64],
     p: &Presentation,
-    k: &Commitments<'_>,
-    bounds: &[(u64, u64)],
+    statements: &[range::Statement],
 ) -> Scalar {
     let mut h = HashInput::new(label::PRESENTATION);
-    h.part(&context.digest());
+    h.part(context_digest);
     h.u64(p.tokens.len() as u64);
-    for (t, a) in p.tokens.iter().zip(k.token_commitments) {
+    for t in &p.tokens {
         h.part(&t.token.key_id.0)
             .part(&cbor::to_cbor(&t.token.ti))
-            .point(&t.token.h)
-            .point(&t.token.sz)
-            .scalar(&t.token.sc)
+            .wire(&t.token.h)
+            .wire(&t.token.sz)
+            .wire(&t.token.sa)
+            .wire(&t.token.sb)
             .scalar(&t.token.sr);
         h.u64(t.disclosed.len() as u64);
         for Disclosed(i, v) in &t.disclosed {
@@ -275,11 +311,13 @@ pub(crate) fn challenge(
         for Hidden(i, _) in &t.hidden {
             h.u64(u64::from(*i));
         }
-        h.point(a);
+        h.wire(&t.commitment);
     }
     h.u64(p.pseudonyms.len() as u64);
-    for (ps, a) in p.pseudonyms.iter().zip(k.pseudonym_commitments) {
-        h.part(ps.scope.0.as_bytes()).point(&ps.pseudonym).point(a);
+    for ps in &p.pseudonyms {
+        h.part(ps.scope.0.as_bytes())
+            .wire(&ps.pseudonym)
+            .wire(&ps.commitment);
     }
     h.u64(p.equalities.len() as u64);
     for Equality((ta, ia), (tb, ib)) in &p.equalities {
@@ -289,19 +327,24 @@ pub(crate) fn challenge(
             .u64(u64::from(*ib));
     }
     h.u64(p.predicates.len() as u64);
-    for ((q, a), (lo, hi)) in p.predicates.iter().zip(k.predicate_commitments).zip(bounds) {
+    for (q, s) in p.predicates.iter().zip(statements) {
         h.u64(u64::from(q.token))
             .u64(u64::from(q.position))
             .part(&cbor::to_cbor(&q.predicate))
-            .u64(*lo)
-            .u64(*hi)
-            .u64(crate::predicate::RANGE_BITS as u64)
-            .point(&q.commitment)
-            .point(a)
-            .part(&q.range_proof);
+            .u64(s.form.code())
+            .u64(s.form.bound())
+            .u64(s.bits as u64)
+            .wire(&q.commitment)
+            .wire(&q.commitment_nonce);
+        if let (range::Form::AtMost(_), Some(n)) = (s.form, &q.presence) {
+            h.wire(n);
+        }
     }
+    h.part(&p.range_proof);
     h.to_scalar()
 }
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod v2_tests;

@@ -14,7 +14,7 @@ use crate::presentation::{
     VerifiedPresentation, VerifyError,
 };
 
-const SIGNATURE_VERSION: u16 = 1;
+const SIGNATURE_VERSION: u16 = 2;
 
 /// Why a signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -12,6 +12,7 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{gamma, IssuanceChallenges, IssuanceResponses, SignerCommitments, MAX_BATCH};
+use crate::cbor::WirePoint;
 use crate::encoding::{AttributeValue, ValueError};
 use crate::holder::HolderSecret;
 use crate::keys::IssuerPublicKey;
@@ -50,11 +51,14 @@ pub enum FinishIssuanceError {
 struct BlindedToken {
     alpha_inv: Scalar,
     b2: Scalar,
-    sc_prime: Scalar,
     #[zeroize(skip)]
-    h: RistrettoPoint,
+    h: WirePoint,
     #[zeroize(skip)]
-    sz_prime: RistrettoPoint,
+    sz_prime: WirePoint,
+    #[zeroize(skip)]
+    sa_prime: WirePoint,
+    #[zeroize(skip)]
+    sb_prime: WirePoint,
 }
 
 /// A batch waiting for the issuer's responses.
@@ -138,17 +142,19 @@ impl PendingIssuance {
             let b2 = source.scalar(rng, "issuance-b2", k);
             let h = gamma * *alpha;
             let sz_prime = commitments.sz * *alpha;
-            let sa_prime = key.g0 * *b1 + RistrettoPoint::mul_base(&b2) + sa;
-            let sb_prime = sz_prime * *b1 + h * *b2 + sb * *alpha;
+            let sa_prime = WirePoint::new(key.g0 * *b1 + RistrettoPoint::mul_base(&b2) + sa);
+            let sb_prime = WirePoint::new(sz_prime * *b1 + h * *b2 + sb * *alpha);
+            let (h, sz_prime) = (WirePoint::new(h), WirePoint::new(sz_prime));
             let sc_prime =
                 token_challenge(&key_id, &token_info, &h, &sz_prime, &sa_prime, &sb_prime);
             sc.push(sc_prime + *b1);
             blinded.push(BlindedToken {
                 alpha_inv: alpha.invert(),
                 b2: *b2,
-                sc_prime,
                 h,
                 sz_prime,
+                sa_prime,
+                sb_prime,
             });
         }
         Ok((
@@ -182,7 +188,8 @@ impl PendingIssuance {
                 ti: self.token_info.clone(),
                 h: b.h,
                 sz: b.sz_prime,
-                sc: b.sc_prime,
+                sa: b.sa_prime,
+                sb: b.sb_prime,
                 sr: sr + b.b2,
             };
             token

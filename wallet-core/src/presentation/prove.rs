@@ -1,6 +1,6 @@
 //! The wallet's side: building a presentation.
 //!
-//! Every nonce (`w0`, `wi`, `wd`, `t`, `wt` and the range proofs' own
+//! Every nonce (`w0`, `wi`, `wd`, `t`, `wt`, `va`, `vb` and the range proof's own
 //! blinding) is a hedged nonce ([`crate::nonce`]): derived from `xd` and the
 //! tokens' `alpha_inv`, the context and the whole statement, and fresh bytes
 //! from the caller's CSPRNG, for each presentation (Rule 3: reusing them
@@ -16,15 +16,15 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 use super::{
-    challenge, ChallengeContext, Commitments, Disclosed, Equality, Hidden, PredicateProof,
-    Presentation, PseudonymProof, TokenProof, MAX_NONCE_BYTES, MAX_TOKENS, MIN_NONCE_BYTES,
-    PRESENTATION_VERSION,
+    challenge, range, ChallengeContext, Disclosed, Equality, Hidden, PredicateProof, Presentation,
+    PseudonymProof, TokenProof, MAX_NONCE_BYTES, MAX_TOKENS, MIN_NONCE_BYTES, PRESENTATION_VERSION,
 };
-use crate::group::{blinding_generator, g, holder_generator};
+use crate::cbor::WirePoint;
+use crate::group::{blinding_generator, holder_generator};
 use crate::holder::HolderSecret;
 use crate::keys::IssuerPublicKey;
 use crate::nonce::{transcript_part, NonceSource};
-use crate::predicate::{prove_range, Predicate, PredicateError};
+use crate::predicate::{Predicate, PredicateError};
 use crate::pseudonym::{Scope, MAX_SCOPE_BYTES};
 use crate::token::CredentialToken;
 
@@ -97,6 +97,17 @@ impl<'a> PresentationBuilder<'a> {
     pub fn forge_predicates_with_lower_bound(&mut self, lo: u64) -> &mut Self {
         self.forged_lower_bound = Some(lo);
         self
+    }
+
+    fn forged_lo(&self) -> Option<u64> {
+        #[cfg(feature = "attack-vectors")]
+        {
+            self.forged_lower_bound
+        }
+        #[cfg(not(feature = "attack-vectors"))]
+        {
+            None
+        }
     }
 
     fn forging(&self) -> bool {
@@ -210,7 +221,7 @@ impl<'a> PresentationBuilder<'a> {
                 position,
                 error,
             };
-            predicate.bounds(kind).map_err(err)?;
+            range::statement(predicate, kind).map_err(err)?;
             if !self.forging() && !predicate.holds_for(&s.token.attributes[position]) {
                 return Err(err(PredicateError::False));
             }
@@ -311,7 +322,6 @@ impl<'a> PresentationBuilder<'a> {
         }
 
         let mut w0s: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(self.shown.len()));
-        let mut token_commitments = Vec::with_capacity(self.shown.len());
         let mut token_proofs = Vec::with_capacity(self.shown.len());
         for (j, s) in self.shown.iter().enumerate() {
             let gens = s.key.generators();
@@ -321,14 +331,14 @@ impl<'a> PresentationBuilder<'a> {
             scalars.push(*w0);
             scalars.push(*wd);
             let mut points = Vec::with_capacity(n + 2);
-            points.push(s.token.token.h);
+            points.push(*s.token.token.h);
             points.push(gd);
             for i in (0..n).filter(|i| !s.disclosed.contains(i)) {
                 scalars.push(w[offsets[j] + i]);
                 points.push(gens.attributes[i]);
             }
             // Secret scalars: constant-time multiscalar multiplication.
-            token_commitments.push(RistrettoPoint::multiscalar_mul(scalars.iter(), &points));
+            let commitment = RistrettoPoint::multiscalar_mul(scalars.iter(), &points);
             w0s.push(*w0);
             token_proofs.push(TokenProof {
                 token: s.token.token.clone(),
@@ -343,26 +353,30 @@ impl<'a> PresentationBuilder<'a> {
                     .map(|i| Hidden(i as u8, Scalar::ZERO))
                     .collect(),
                 r0: Scalar::ZERO,
+                commitment: WirePoint::new(commitment),
             });
         }
 
         let pseudonym_proofs: Vec<PseudonymProof> = self
             .pseudonyms
             .iter()
-            .map(|scope| PseudonymProof {
-                scope: scope.clone(),
-                pseudonym: scope.base() * self.holder.xd(),
+            .map(|scope| {
+                let base = scope.base();
+                PseudonymProof {
+                    scope: scope.clone(),
+                    pseudonym: WirePoint::new(base * self.holder.xd()),
+                    commitment: WirePoint::new(base * *wd),
+                }
             })
             .collect();
-        let pseudonym_commitments: Vec<RistrettoPoint> =
-            self.pseudonyms.iter().map(|s| s.base() * *wd).collect();
 
         let np = self.predicates.len();
         let mut predicate_proofs = Vec::with_capacity(np);
-        let mut predicate_commitments = Vec::with_capacity(np);
-        let mut bounds = Vec::with_capacity(np);
-        let mut ts: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(np));
-        let mut wts: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(np));
+        let mut statements = Vec::with_capacity(np);
+        let mut xs: Zeroizing<Vec<u64>> = Zeroizing::new(Vec::with_capacity(np));
+        // Per predicate: t, wt, and for the presence proof a = x^-1,
+        // b = -t·x^-1, va, vb (zero where unused).
+        let mut secrets: Zeroizing<Vec<[Scalar; 6]>> = Zeroizing::new(Vec::with_capacity(np));
         for (k, (token, position, predicate)) in self.predicates.iter().enumerate() {
             let (token, position) = (*token, *position);
             let s = &self.shown[token];
@@ -372,7 +386,7 @@ impl<'a> PresentationBuilder<'a> {
                 position,
                 error,
             };
-            let b = predicate.bounds(s.key.attributes[position]).map_err(err)?;
+            let statement = range::statement(predicate, s.key.attributes[position]).map_err(err)?;
             let x = Zeroizing::new(match value.ordinal() {
                 Some(x) => x,
                 None if self.forging() => 0,
@@ -381,62 +395,92 @@ impl<'a> PresentationBuilder<'a> {
             let k = k as u32;
             let t = source.scalar(rng, "t", k);
             let wt = source.scalar(rng, "wt", k);
-            // The Bulletproofs prover draws its own blinding factors: give
-            // it an RNG seeded from a hedged nonce too.
-            let mut proof_rng = source.rng(rng, "range-proof", k);
-            let commitment = g() * Scalar::from(*x) + big_h * *t;
+            let x_scalar = Zeroizing::new(Scalar::from(*x));
+            let commitment = RistrettoPoint::mul_base(&x_scalar) + big_h * *t;
             let wi = w[offsets[token] + position];
-            predicate_commitments.push(g() * wi + big_h * *wt);
-            #[cfg(feature = "attack-vectors")]
-            let range_proof = match self.forged_lower_bound {
-                Some(lo) => crate::predicate::prove_range_unchecked(
-                    &mut proof_rng,
-                    &context_digest,
-                    &commitment,
-                    *x,
-                    &t,
-                    (lo, b.1),
-                ),
-                None => prove_range(&mut proof_rng, &context_digest, &commitment, *x, &t, b),
+            let commitment_nonce = RistrettoPoint::mul_base(&wi) + big_h * *wt;
+            let mut secret = Zeroizing::new([
+                *t,
+                *wt,
+                Scalar::ZERO,
+                Scalar::ZERO,
+                Scalar::ZERO,
+                Scalar::ZERO,
+            ]);
+            let mut presence = None;
+            if let range::Form::AtMost(_) = statement.form {
+                // g = C^a · H^b with a = x^-1, b = -t·x^-1: possible only
+                // if x ≠ 0 (else C = H^t and (a, b) would give log_H g).
+                // A forged x = 0 gets a = 0: the equation then fails.
+                let a = Zeroizing::new(x_scalar.invert());
+                let b = Zeroizing::new(-*t * *a);
+                let va = source.scalar(rng, "va", k);
+                let vb = source.scalar(rng, "vb", k);
+                // Secret scalars: constant-time multiscalar multiplication.
+                presence = Some(WirePoint::new(RistrettoPoint::multiscalar_mul(
+                    [*va, *vb],
+                    [commitment, big_h],
+                )));
+                secret[2] = *a;
+                secret[3] = *b;
+                secret[4] = *va;
+                secret[5] = *vb;
             }
-            .map_err(err)?;
-            #[cfg(not(feature = "attack-vectors"))]
-            let range_proof = prove_range(&mut proof_rng, &context_digest, &commitment, *x, &t, b)
-                .map_err(err)?;
-            bounds.push(b);
-            ts.push(*t);
-            wts.push(*wt);
+            xs.push(*x);
+            secrets.push(*secret);
+            statements.push(statement);
             predicate_proofs.push(PredicateProof {
                 token: token as u8,
                 position: position as u8,
                 predicate: predicate.clone(),
-                commitment,
+                commitment: WirePoint::new(commitment),
+                commitment_nonce: WirePoint::new(commitment_nonce),
                 rt: Scalar::ZERO,
-                range_proof,
+                presence,
+                presence_a: presence.map(|_| Scalar::ZERO),
+                presence_b: presence.map(|_| Scalar::ZERO),
             });
         }
 
+        // The one range proof of all predicates; the Bulletproofs prover
+        // draws its own blinding factors: give it an RNG seeded from a
+        // hedged nonce too.
+        let range_proof = {
+            let items: Vec<range::Secret<'_>> = predicate_proofs
+                .iter()
+                .zip(&statements)
+                .zip(xs.iter().zip(secrets.iter()))
+                .map(|((q, st), (x, sec))| range::Secret {
+                    commitment: q.commitment.point(),
+                    statement: *st,
+                    x: *x,
+                    t: &sec[0],
+                })
+                .collect();
+            let mut proof_rng = source.rng(rng, "range-proof", 0);
+            range::prove(&mut proof_rng, &context_digest, &items, self.forged_lo()).map_err(
+                |(k, error)| {
+                    let (token, position, _) = &self.predicates[k];
+                    ProveError::Predicate {
+                        token: *token,
+                        position: *position,
+                        error,
+                    }
+                },
+            )?
+        };
+
         let mut presentation = Presentation {
             v: PRESENTATION_VERSION,
-            c: Scalar::ZERO,
             rd: Scalar::ZERO,
             tokens: token_proofs,
             pseudonyms: pseudonym_proofs,
             equalities: self.equalities.clone(),
             predicates: predicate_proofs,
+            range_proof,
         };
-        let c = challenge(
-            &self.context,
-            &presentation,
-            &Commitments {
-                token_commitments: &token_commitments,
-                pseudonym_commitments: &pseudonym_commitments,
-                predicate_commitments: &predicate_commitments,
-            },
-            &bounds,
-        );
+        let c = challenge(&context_digest, &presentation, &statements);
 
-        presentation.c = c;
         presentation.rd = -c * self.holder.xd() + *wd;
         for (j, (proof, s)) in presentation.tokens.iter_mut().zip(&self.shown).enumerate() {
             proof.r0 = c * s.token.alpha_inv + w0s[j];
@@ -445,12 +489,13 @@ impl<'a> PresentationBuilder<'a> {
                 *r = -c * s.token.attributes[i].encode() + w[offsets[j] + i];
             }
         }
-        for (q, (t, wt)) in presentation
-            .predicates
-            .iter_mut()
-            .zip(ts.iter().zip(wts.iter()))
-        {
+        for (q, sec) in presentation.predicates.iter_mut().zip(secrets.iter()) {
+            let [t, wt, a, b, va, vb] = sec;
             q.rt = -c * t + wt;
+            if q.presence.is_some() {
+                q.presence_a = Some(-c * a + va);
+                q.presence_b = Some(-c * b + vb);
+            }
         }
         Ok(presentation)
     }

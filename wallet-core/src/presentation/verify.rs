@@ -1,28 +1,31 @@
-//! The verifier's side: checking a presentation.
+//! The verifier's side: checking a presentation (version 2).
 //!
 //! Checks, in order (each failure has its own [`VerifyError`]): the number
 //! of tokens, pseudonyms, equalities and predicates against what was asked
-//! ([`Expected`], Rule 11, before any group operation); per token the issuer key (known, valid now), the token
-//! information (matches the key, not expired), the token check (Rule 1), the
-//! partition of positions (Rule 5) and the kinds of disclosed values; the
-//! equalities; the predicate statements; the challenge `c` over everything
-//! (Rule 6); finally the range proofs. All data is public here, so
+//! ([`Expected`], Rule 11, before any group operation); per token the issuer
+//! key (known, valid now), the token information (matches the key, not
+//! expired), no identity `h`, `sz'`, the partition of positions (Rule 5)
+//! and the kinds of disclosed values; the scopes; the equalities; the
+//! predicate targets, statements and presence-proof fields. Only then the
+//! group: `c` is recomputed from everything (Rule 6) and every equation
+//! (per token (T1), (T2), (P_j); per pseudonym; per predicate; per presence
+//! proof) is checked in ONE multi-scalar multiplication with random weights
+//! ([`crate::msm`]); finally the range proof. All data is public here, so
 //! variable-time arithmetic is used.
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::VartimeMultiscalarMul;
 
+use super::range::{self, Form, Statement};
 use super::shape::{Expected, Shape, Unrequested};
 use super::{
-    challenge, ChallengeContext, Commitments, Disclosed, Equality, Hidden, IssuerKeys,
-    Presentation, MAX_TOKENS,
+    challenge, ChallengeContext, Disclosed, Equality, Hidden, IssuerKeys, Presentation, MAX_TOKENS,
 };
 use crate::encoding::AttributeValue;
-use crate::group::{blinding_generator, g, holder_generator};
 use crate::ids::CredentialTypeId;
 use crate::keys::{IssuerPublicKey, KeyId};
-use crate::predicate::{verify_range, Predicate, PredicateError};
+use crate::msm::{Base, Equation, Equations};
+use crate::predicate::{Predicate, PredicateError};
 use crate::pseudonym::{Pseudonym, Scope, MAX_SCOPE_BYTES};
 use crate::token::TokenCheckError;
 
@@ -60,8 +63,14 @@ pub enum VerifyError {
     Predicate { index: usize, error: PredicateError },
     #[error("predicate {0} names an attribute that is not hidden")]
     PredicateTarget(usize),
-    #[error("the challenge does not match: the proof is invalid or was made for another context")]
+    #[error("predicate {0}: the presence proof (n, na, nb) is missing or incomplete for an at-most form, or present for an at-least form")]
+    Presence(usize),
+    #[error(
+        "the proof equations do not hold: the proof is invalid or was made for another context"
+    )]
     Challenge,
+    #[error("the range proof: {0}")]
+    RangeProof(PredicateError),
 }
 
 /// One shown credential, as verified.
@@ -146,15 +155,60 @@ pub fn verify<K: IssuerKeys + ?Sized>(
     keys: &K,
     now: u64,
 ) -> Result<VerifiedPresentation, VerifyError> {
-    let p = presentation;
+    let prepared = prepare(presentation, expected, context, keys, now)?;
+    if !prepared.equations.is_identity() {
+        return Err(prepared.diagnose(presentation));
+    }
+    prepared.finish(presentation)
+}
+
+/// A presentation that passed every check but the group equations and the
+/// range proof: its equations, ready for one multiplication (alone or in a
+/// batch).
+pub(crate) struct Prepared<'k> {
+    pub(crate) equations: Equations,
+    keys: Vec<&'k IssuerPublicKey>,
+    range: Vec<(RistrettoPoint, Statement)>,
+    context_digest: [u8; 64],
+    result: VerifiedPresentation,
+}
+
+impl Prepared<'_> {
+    /// After the equations held: the range proof (§10.5 steps 17–18).
+    pub(crate) fn finish(self, p: &Presentation) -> Result<VerifiedPresentation, VerifyError> {
+        range::verify(&self.context_digest, &self.range, &p.range_proof)
+            .map_err(VerifyError::RangeProof)?;
+        Ok(self.result)
+    }
+
+    /// After the equations failed: a token whose own equations (T1), (T2)
+    /// fail is named (`TokenCheck`, as a lone token check would say),
+    /// otherwise the presentation's proof is wrong (`Challenge`).
+    pub(crate) fn diagnose(&self, p: &Presentation) -> VerifyError {
+        for (token, (t, key)) in p.tokens.iter().zip(&self.keys).enumerate() {
+            if let Err(error) = t.token.check_with_key_id(key) {
+                return VerifyError::TokenCheck { token, error };
+            }
+        }
+        VerifyError::Challenge
+    }
+}
+
+/// Every check of §10.5 except the group equations and the range proof,
+/// in order; then `c` and the weighted equations.
+pub(crate) fn prepare<'k, K: IssuerKeys + ?Sized>(
+    p: &Presentation,
+    expected: &Expected,
+    context: &ChallengeContext,
+    keys: &'k K,
+    now: u64,
+) -> Result<Prepared<'k>, VerifyError> {
     // Rule 11: refuse what was not asked before any group operation.
     expected.check(&Shape::of(p))?;
     if p.tokens.is_empty() || p.tokens.len() > MAX_TOKENS {
         return Err(VerifyError::TokenCount);
     }
-    let gd = holder_generator();
     let mut used_keys: Vec<&IssuerPublicKey> = Vec::with_capacity(p.tokens.len());
-    let mut token_commitments = Vec::with_capacity(p.tokens.len());
     let mut credentials = Vec::with_capacity(p.tokens.len());
     for (token, t) in p.tokens.iter().enumerate() {
         let key = keys
@@ -173,9 +227,15 @@ pub fn verify<K: IssuerKeys + ?Sized>(
         if t.token.ti.expiry <= now {
             return Err(VerifyError::Expired { token });
         }
-        t.token
-            .check_with_key_id(key)
-            .map_err(|error| VerifyError::TokenCheck { token, error })?;
+        {
+            use curve25519_dalek::traits::IsIdentity;
+            if t.token.h.is_identity() || t.token.sz.is_identity() {
+                return Err(VerifyError::TokenCheck {
+                    token,
+                    error: TokenCheckError::Identity,
+                });
+            }
+        }
         let n = key.attribute_count();
         if !check_partition(&t.disclosed, &t.hidden, n) {
             return Err(VerifyError::Partition { token });
@@ -185,20 +245,6 @@ pub fn verify<K: IssuerKeys + ?Sized>(
             v.check(key.attributes[position])
                 .map_err(|_| VerifyError::DisclosedKind { token, position })?;
         }
-
-        // a_j = K^-c · h^r0 · Π_U gi^ri · gd^rd, with K = g0 · gt^xt · Π_D gi^xi.
-        let gens = key.generators();
-        let mut scalars = vec![-p.c, -p.c * t.token.ti.encode(), t.r0, p.rd];
-        let mut points = vec![key.g0, gens.gt, t.token.h, gd];
-        for Disclosed(i, v) in &t.disclosed {
-            scalars.push(-p.c * v.encode());
-            points.push(gens.attributes[usize::from(*i)]);
-        }
-        for Hidden(i, r) in &t.hidden {
-            scalars.push(*r);
-            points.push(gens.attributes[usize::from(*i)]);
-        }
-        token_commitments.push(RistrettoPoint::vartime_multiscalar_mul(&scalars, &points));
         used_keys.push(key);
         credentials.push(VerifiedCredential {
             credential_type: t.token.ti.credential_type.clone(),
@@ -213,16 +259,10 @@ pub fn verify<K: IssuerKeys + ?Sized>(
         });
     }
 
-    // As = Ps^c · Bs^rd.
-    let mut pseudonym_commitments = Vec::with_capacity(p.pseudonyms.len());
     for (index, ps) in p.pseudonyms.iter().enumerate() {
         if ps.scope.0.is_empty() || ps.scope.0.len() > MAX_SCOPE_BYTES {
             return Err(VerifyError::Scope(index));
         }
-        pseudonym_commitments.push(RistrettoPoint::vartime_multiscalar_mul(
-            [p.c, p.rd],
-            [ps.pseudonym, ps.scope.base()],
-        ));
     }
 
     // Equal hidden attributes share their response.
@@ -235,71 +275,146 @@ pub fn verify<K: IssuerKeys + ?Sized>(
         }
     }
 
-    // AC = C^c · g^ri · H^rt, statement bounds from the scheme's kind.
-    let big_h = blinding_generator();
-    let mut predicate_commitments = Vec::with_capacity(p.predicates.len());
-    let mut bounds = Vec::with_capacity(p.predicates.len());
+    // Statements from the scheme's kind; the presence proof exactly for
+    // the at-most forms.
+    let mut statements = Vec::with_capacity(p.predicates.len());
+    let mut responses = Vec::with_capacity(p.predicates.len());
     for (index, q) in p.predicates.iter().enumerate() {
         let (token, position) = (usize::from(q.token), usize::from(q.position));
         let ri = hidden_response(p, token, position).ok_or(VerifyError::PredicateTarget(index))?;
         let kind = used_keys[token].attributes[position];
-        let b = q
-            .predicate
-            .bounds(kind)
+        let statement = range::statement(&q.predicate, kind)
             .map_err(|error| VerifyError::Predicate { index, error })?;
-        bounds.push(b);
-        predicate_commitments.push(RistrettoPoint::vartime_multiscalar_mul(
-            [p.c, ri, q.rt],
-            [q.commitment, g(), big_h],
-        ));
-    }
-
-    let expected = challenge(
-        context,
-        p,
-        &Commitments {
-            token_commitments: &token_commitments,
-            pseudonym_commitments: &pseudonym_commitments,
-            predicate_commitments: &predicate_commitments,
-        },
-        &bounds,
-    );
-    if expected != p.c {
-        return Err(VerifyError::Challenge);
+        let fields = (
+            q.presence.is_some(),
+            q.presence_a.is_some(),
+            q.presence_b.is_some(),
+        );
+        let wanted = matches!(statement.form, Form::AtMost(_));
+        if fields != (wanted, wanted, wanted) {
+            return Err(VerifyError::Presence(index));
+        }
+        statements.push(statement);
+        responses.push(ri);
     }
 
     let context_digest = context.digest();
-    for (index, (q, b)) in p.predicates.iter().zip(&bounds).enumerate() {
-        verify_range(&context_digest, &q.commitment, *b, &q.range_proof)
-            .map_err(|error| VerifyError::Predicate { index, error })?;
-    }
+    let c = challenge(&context_digest, p, &statements);
+    let equations = equations(p, &used_keys, &c, &responses);
 
-    Ok(VerifiedPresentation {
-        credentials,
-        pseudonyms: p
-            .pseudonyms
-            .iter()
-            .map(|ps| (ps.scope.clone(), Pseudonym(ps.pseudonym)))
-            .collect(),
-        equalities: p
-            .equalities
-            .iter()
-            .map(|Equality(a, b)| {
-                (
-                    (usize::from(a.0), usize::from(a.1)),
-                    (usize::from(b.0), usize::from(b.1)),
-                )
-            })
-            .collect(),
-        predicates: p
+    Ok(Prepared {
+        equations,
+        keys: used_keys,
+        range: p
             .predicates
             .iter()
-            .map(|q| VerifiedPredicate {
-                credential: usize::from(q.token),
-                position: usize::from(q.position),
-                predicate: q.predicate.clone(),
-            })
+            .zip(&statements)
+            .map(|(q, s)| (*q.commitment.point(), *s))
             .collect(),
-        context: context.clone(),
+        context_digest,
+        result: VerifiedPresentation {
+            credentials,
+            pseudonyms: p
+                .pseudonyms
+                .iter()
+                .map(|ps| (ps.scope.clone(), Pseudonym(*ps.pseudonym.point())))
+                .collect(),
+            equalities: p
+                .equalities
+                .iter()
+                .map(|Equality(a, b)| {
+                    (
+                        (usize::from(a.0), usize::from(a.1)),
+                        (usize::from(b.0), usize::from(b.1)),
+                    )
+                })
+                .collect(),
+            predicates: p
+                .predicates
+                .iter()
+                .map(|q| VerifiedPredicate {
+                    credential: usize::from(q.token),
+                    position: usize::from(q.position),
+                    predicate: q.predicate.clone(),
+                })
+                .collect(),
+            context: context.clone(),
+        },
     })
+}
+
+/// Every group equation of `p` with its weight (§10.5), given `c` and each
+/// predicate's hidden response. Equations that share a dynamic point (`h`
+/// in (T2) and (P_j), `C` in a predicate's and its presence equation) are
+/// written as one term with the weighted sum of their scalars.
+fn equations(
+    p: &Presentation,
+    keys: &[&IssuerPublicKey],
+    c: &Scalar,
+    predicate_responses: &[Scalar],
+) -> Equations {
+    let mut acc = Equations::new();
+    let one = Scalar::ONE;
+    for (t, key) in p.tokens.iter().zip(keys) {
+        let slot = acc.key(&key.table());
+        let token = &t.token;
+        let sc = token.challenge();
+        // (T1)  g^sr' · g0^-sc' · sa'^-1 == 1
+        let w1 = acc.weight();
+        let mut e = Equation::with_capacity(3);
+        e.term(token.sr, Base::G)
+            .term(-sc, slot.g0())
+            .term(-one, Base::Point(*token.sa));
+        acc.add(&e, &w1);
+        // (T2)  h^sr' · sz'^-sc' · sb'^-1 == 1, weight w2, and
+        // (P_j) g0^-c · gt^(-c·xt) · Π_D g_(i+1)^(-c·x_i) · h^r0
+        //       · Π_U g_(i+1)^r_i · gd^rd · a_j^-1 == 1, weight w3.
+        let (w2, w3) = (acc.weight(), acc.weight());
+        let mut e = Equation::with_capacity(8 + t.disclosed.len() + t.hidden.len());
+        e.term(w2 * token.sr + w3 * t.r0, Base::Point(*token.h))
+            .term(-(w2 * sc), Base::Point(*token.sz))
+            .term(-w2, Base::Point(*token.sb))
+            .term(-(w3 * c), slot.g0())
+            .term(-(w3 * c * token.ti.encode()), slot.gt())
+            .term(w3 * p.rd, Base::Gd)
+            .term(-w3, Base::Point(*t.commitment));
+        for Disclosed(i, v) in &t.disclosed {
+            e.term(-(w3 * c * v.encode()), slot.attribute(usize::from(*i)));
+        }
+        for Hidden(i, r) in &t.hidden {
+            e.term(w3 * r, slot.attribute(usize::from(*i)));
+        }
+        acc.add(&e, &one);
+    }
+    // As == Ps^c · Bs^rd
+    for ps in &p.pseudonyms {
+        let w = acc.weight();
+        let mut e = Equation::with_capacity(3);
+        e.term(*c, Base::Point(*ps.pseudonym))
+            .term(p.rd, Base::Point(ps.scope.base()))
+            .term(-one, Base::Point(*ps.commitment));
+        acc.add(&e, &w);
+    }
+    // AC == C^c · g^r_i · H^rt, weight w; for the at-most forms also the
+    // presence equation N == C^sa · H^sb · g^c, weight v.
+    for (q, ri) in p.predicates.iter().zip(predicate_responses) {
+        let w = acc.weight();
+        let mut e = Equation::with_capacity(6);
+        let mut on_c = w * c;
+        let mut on_g = w * ri;
+        let mut on_h = w * q.rt;
+        if let (Some(n), Some(sa), Some(sb)) = (&q.presence, &q.presence_a, &q.presence_b) {
+            let v = acc.weight();
+            on_c += v * sa;
+            on_h += v * sb;
+            on_g += v * c;
+            e.term(-v, Base::Point(**n));
+        }
+        e.term(on_c, Base::Point(*q.commitment))
+            .term(on_g, Base::G)
+            .term(on_h, Base::H)
+            .term(-w, Base::Point(*q.commitment_nonce));
+        acc.add(&e, &one);
+    }
+    acc
 }

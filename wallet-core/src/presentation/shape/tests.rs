@@ -103,6 +103,9 @@ fn the_honest_presentation_fits_its_request() {
     let e = Expected::for_request(&parking_request());
     let decoded = e.decode(&p.to_bytes()).unwrap();
     verify(&decoded, &e, &context("demo.parking"), &keys(&w), NOW).unwrap();
+    // The version 2 layout: `r` and each predicate's presence fields are
+    // skipped by their heads, and the counts still agree.
+    assert!(p.predicates[0].presence.is_some() && !p.range_proof.is_empty());
     assert_eq!(Shape::of_bytes(&p.to_bytes()).unwrap(), Shape::of(&p));
 }
 
