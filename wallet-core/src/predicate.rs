@@ -35,8 +35,10 @@ pub use range::{
     prove_ranges, range_proof_len, verify_ranges, MAX_RANGE_STATEMENTS, RANGE_PROOF_LABEL,
 };
 pub use statement::{bits_for, Form, RangeStatement, DATE_BITS, INTEGER_BITS};
+#[cfg(feature = "attack-vectors")]
+pub(crate) use v1::prove_range_unchecked;
 pub use v1::RANGE_BITS;
-pub(crate) use v1::{prove_range, prove_range_unchecked, verify_range};
+pub(crate) use v1::{prove_range, verify_range};
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};

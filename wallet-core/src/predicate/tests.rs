@@ -285,7 +285,8 @@ fn a_statement_that_does_not_hold_cannot_be_proven() {
         (AttributeKind::Integer, forms()[3].2.clone(), I(101)),
         (AttributeKind::Date, forms()[4].2.clone(), too_young),
     ];
-    let good = &forms()[4];
+    let all = forms();
+    let good = &all[4];
     for (kind, p, value) in cases {
         assert!(!p.holds_for(&value));
         let bad = item(&p, kind, &value);
@@ -356,7 +357,7 @@ fn a_proof_is_bound_to_digest_statements_and_order() {
     let mut swapped = s.clone();
     swapped.swap(0, 2);
     assert_eq!(refused(&swapped), Err(PredicateError::RangeProof));
-    // Another bit length (n = 64 would need 736 bytes).
+    // Another bit length (n = 64 needs a longer proof).
     let mut wider = s.clone();
     wider[1].bits = 64;
     assert_eq!(refused(&wider), Err(PredicateError::Malformed));
@@ -376,7 +377,7 @@ fn a_proof_is_bound_to_digest_statements_and_order() {
             "{len}"
         );
     }
-    for extra in [&[0u8][..], &[0; 32], &[0; 64]] {
+    for extra in [&[0u8][..], &[0u8; 32][..], &[0u8; 64][..]] {
         let mut longer = proof.clone();
         longer.extend_from_slice(extra);
         assert_eq!(
