@@ -103,9 +103,73 @@ fn bench_ranges(c: &mut Criterion) {
     g.finish();
 }
 
+/// The v1 proof's shape (64 bits, 2 parties: one two-sided predicate) in
+/// the same run, and the unit costs of the crate's prover for the age
+/// proof (n = 32, m' = 1): one 65-point constant-time multiscalar
+/// multiplication (the prover computes two: `A` and `S`) and one generator
+/// fold of the inner-product argument.
+fn bench_reference(c: &mut Criterion) {
+    use bulletproofs::{BulletproofGens, PedersenGens, RangeProof};
+    use curve25519_dalek::traits::{MultiscalarMul, VartimeMultiscalarMul};
+    use merlin::Transcript;
+    let mut g = c.benchmark_group("range_reference");
+    let (bp, pc) = (BulletproofGens::new(64, 2), PedersenGens::default());
+    let t = Scalar::random(&mut OsRng);
+    let prove_v1 = || {
+        RangeProof::prove_multiple_with_rng(
+            &bp,
+            &pc,
+            &mut Transcript::new(b"v1 shape"),
+            &[1_000, 2_000],
+            &[t, -t],
+            64,
+            &mut OsRng,
+        )
+        .expect("proves")
+    };
+    g.bench_function("v1_shape_64x2/prove", |b| b.iter(prove_v1));
+    let (proof, values) = prove_v1();
+    println!("  v1 shape 64x2: {} bytes", proof.to_bytes().len());
+    g.bench_function("v1_shape_64x2/verify", |b| {
+        b.iter(|| {
+            proof
+                .verify_multiple_with_rng(
+                    &bp,
+                    &pc,
+                    &mut Transcript::new(b"v1 shape"),
+                    &values,
+                    64,
+                    &mut OsRng,
+                )
+                .expect("verifies")
+        })
+    });
+    let n = 32;
+    let points: Vec<RistrettoPoint> = (0..2 * n + 1)
+        .map(|_| RistrettoPoint::random(&mut OsRng))
+        .collect();
+    let scalars: Vec<Scalar> = (0..2 * n + 1).map(|_| Scalar::random(&mut OsRng)).collect();
+    g.bench_function("ct_msm_65_points", |b| {
+        b.iter(|| RistrettoPoint::multiscalar_mul(black_box(&scalars), black_box(&points)))
+    });
+    // One generator fold of the inner-product prover: G' = G_lo^(u^-1) ·
+    // G_hi^u, a two-point vartime multiscalar multiplication; the prover
+    // folds 2·(N - 1) generators (62 for N = 32).
+    g.bench_function("vartime_msm_2_points", |b| {
+        b.iter(|| {
+            RistrettoPoint::vartime_multiscalar_mul(
+                black_box(&scalars[..2]),
+                black_box(&points[..2]),
+            )
+        })
+    });
+    g.finish();
+}
+
 fn all(c: &mut Criterion) {
     bench_baseline(c, "baseline/ct_variable_base_scalar_mul");
     bench_ranges(c);
+    bench_reference(c);
     bench_baseline(c, "baseline/ct_variable_base_scalar_mul_again");
 }
 
