@@ -31,7 +31,9 @@ fn date(y: i32, m: Month, d: u8) -> Date {
 }
 
 /// A committed attribute under a predicate: `(statement, x, t)`.
-fn item(kind: AttributeKind, p: Predicate, v: AttributeValue) -> (RangeStatement, u64, Scalar) {
+type Item = (RangeStatement, u64, Scalar);
+
+fn item(kind: AttributeKind, p: Predicate, v: AttributeValue) -> Item {
     let x = v.ordinal().expect("an ordered value");
     assert!(p.holds_for(&v));
     let t = Scalar::random(&mut OsRng);
@@ -40,7 +42,7 @@ fn item(kind: AttributeKind, p: Predicate, v: AttributeValue) -> (RangeStatement
     (RangeStatement::new(c, statement), x, t)
 }
 
-fn cases() -> Vec<(&'static str, Vec<(RangeStatement, u64, Scalar)>)> {
+fn cases() -> Vec<(&'static str, Vec<Item>)> {
     let on = date(2026, Month::November, 25);
     let born = AttributeValue::Date(date(1990, Month::March, 4));
     let age = || {

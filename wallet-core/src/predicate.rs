@@ -5,10 +5,10 @@
 //! Schnorr proof (`AC = g^wi · H^wt`, `rt = -c·t + wt`,
 //! check `AC == C^c · g^ri · H^rt`, see [`crate::presentation`]).
 //!
-//! Protocol v2 ([`Predicate::statement`], [`statement`], [`range`]): each
-//! predicate is ONE one-sided statement, sized to its kind (date 32 bits,
-//! integer 64 bits), and all statements of a presentation share ONE
-//! aggregated Bulletproof:
+//! Protocol v2 ([`Predicate::statement`], `predicate/statement.rs`,
+//! `predicate/range.rs`): each predicate is ONE one-sided statement, sized
+//! to its kind (date 32 bits, integer 64 bits), and all statements of a
+//! presentation share ONE aggregated Bulletproof:
 //!
 //! ```text
 //! ge v        AtLeast(lo = ord(v))       V = C · g^-lo    commits to x - lo  (blinding  t)
@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Rule 7 (an absent attribute, `x = 0`, never passes): at-least bounds are
-//! `≥ 1`, so `x - lo ≥ 0` excludes `0`; at-most ranges admit `0`, so the
+//! `≥ 1`, so `x ≥ lo ≥ 1` excludes `0`; at-most ranges admit `0`, so the
 //! presentation adds a presence proof (`x ≠ 0`, `docs/protocol.md` §13.5).
 //! A bound of `0` is refused everywhere.
 //!
