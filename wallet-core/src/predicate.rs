@@ -25,6 +25,7 @@
 //! [`RANGE_BITS`]) are deprecated and will be removed once the v2
 //! presentation replaces their call sites.
 
+mod equation;
 mod range;
 mod statement;
 mod v1;

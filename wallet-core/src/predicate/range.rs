@@ -20,12 +20,12 @@
 use std::sync::OnceLock;
 
 use bulletproofs::{BulletproofGens, PedersenGens, RangeProof};
-use curve25519_dalek::ristretto::CompressedRistretto;
 use curve25519_dalek::scalar::Scalar;
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
+use super::equation::{self, Elements};
 use super::statement::{RangeStatement, DATE_BITS, INTEGER_BITS};
 use super::PredicateError;
 
@@ -87,11 +87,15 @@ impl Shape {
         })
     }
 
-    /// `32 · (9 + 2·log2(n·m'))`: `A, S, T1, T2, t_x, t_x_blinding,
-    /// e_blinding`, one `L, R` pair per inner-product round, `a, b`.
+    /// Rounds of the inner-product argument: `K = log2(n·m')`.
+    fn rounds(self) -> usize {
+        (self.n * self.parties).trailing_zeros() as usize
+    }
+
+    /// `32 · (9 + 2K)`: `A, S, T1, T2, t_x, t_x_blinding, e_blinding`, one
+    /// `L, R` pair per inner-product round, `a, b`.
     fn proof_len(self) -> usize {
-        let rounds = (self.n * self.parties).trailing_zeros() as usize;
-        32 * (9 + 2 * rounds)
+        32 * (9 + 2 * self.rounds())
     }
 }
 
@@ -197,10 +201,11 @@ fn prove_values<R: RngCore + CryptoRng>(
 ///
 /// Before any group operation: the statements' shape (`Malformed`; a zero
 /// bound is `RangeProof`, Rule 7), the exact length `32 · (9 +
-/// 2·log2(n·m'))` and the scalars' canonicity (`Malformed`). Then
-/// `V_j` from each `C` ([`RangeStatement::committed_value`]), identity
-/// padding, and the crate's check of §13.4 (one vartime multiscalar
-/// multiplication with a random weight):
+/// 2·log2(n·m'))` and the scalars' canonicity (`Malformed`). Then the
+/// transcript with `V_j` from each `C` ([`RangeStatement::committed_value`])
+/// and identity padding, and the equations of §13.4 in one vartime
+/// multiscalar multiplication with a random weight (written out in
+/// `predicate/equation.rs`):
 ///
 /// ```text
 /// (1) g^t_x · H^t_x_blinding == Π_j V_j^(z^(j+2)) · g^δ(y,z) · T1^x · T2^(x²)
@@ -213,6 +218,32 @@ pub fn verify_ranges(
     proof: &[u8],
 ) -> Result<(), PredicateError> {
     let shape = Shape::of(statements)?;
+    let elements = Elements::parse(proof, shape.rounds()).ok_or(PredicateError::Malformed)?;
+    let t = transcript(digest, statements);
+    if equation::holds(
+        t,
+        statements,
+        shape.n,
+        shape.parties,
+        &elements,
+        &mut rand_core::OsRng,
+    ) {
+        Ok(())
+    } else {
+        Err(PredicateError::RangeProof)
+    }
+}
+
+/// The crate's own verifier, for tests that the written-out equation
+/// accepts and refuses the same proofs.
+#[cfg(test)]
+pub(super) fn verify_ranges_with_crate(
+    digest: &[u8; 64],
+    statements: &[RangeStatement],
+    proof: &[u8],
+) -> Result<(), PredicateError> {
+    use curve25519_dalek::ristretto::CompressedRistretto;
+    let shape = Shape::of(statements)?;
     if proof.len() != shape.proof_len() {
         return Err(PredicateError::Malformed);
     }
@@ -221,8 +252,6 @@ pub fn verify_ranges(
         .iter()
         .map(|s| s.committed_value().compress())
         .collect();
-    // Padding parties commit to 0 with blinding 0: the identity, encoded as
-    // 32 zero bytes (the crate accepts an identity V).
     values.resize(shape.parties, CompressedRistretto([0; 32]));
     let (bp, pc) = generators();
     let mut tr = transcript(digest, statements);

@@ -458,6 +458,52 @@ fn sixteen_statements_fit_one_proof() {
     assert_eq!(verify(&DIGEST, &items, &proof), Ok(()));
 }
 
+/// The written-out equation (§13.4, `equation.rs`) accepts and refuses
+/// exactly what the crate's verifier does: every shape up to 16 parties,
+/// and proofs with one flipped byte anywhere.
+#[test]
+fn the_written_out_equation_agrees_with_the_crate() {
+    use super::range::verify_ranges_with_crate;
+    let all = forms();
+    for m in [1usize, 2, 3, 4, 5, 9, 16] {
+        for dates_only in [true, false] {
+            let items: Vec<Item> = all
+                .iter()
+                .cycle()
+                .filter(|f| !dates_only || f.1 == AttributeKind::Date)
+                .take(m)
+                .map(|(_, k, p, v)| item(p, *k, v))
+                .collect();
+            let proof = prove(&DIGEST, &items).unwrap();
+            let s = statements(&items);
+            assert_eq!(verify_ranges(&DIGEST, &s, &proof), Ok(()), "m = {m}");
+            assert_eq!(verify_ranges_with_crate(&DIGEST, &s, &proof), Ok(()));
+            if m > 2 {
+                continue;
+            }
+            for i in (0..proof.len()).step_by(7) {
+                let mut bad = proof.clone();
+                bad[i] ^= 0x10;
+                let ours = verify_ranges(&DIGEST, &s, &bad);
+                assert!(ours.is_err(), "byte {i}");
+                assert_eq!(
+                    ours,
+                    verify_ranges_with_crate(&DIGEST, &s, &bad),
+                    "byte {i}"
+                );
+            }
+        }
+    }
+    // A forged x = 0 at-most proof: both accept; at-least: both refuse.
+    for (form, ok) in [(Form::AtMost(5), true), (Form::AtLeast(5), false)] {
+        let (c, t) = commit(0);
+        let st = RangeStatement::new(c, (form, 32));
+        let p = prove_ranges_unchecked(&DIGEST, &[(st, 0, &t)], &mut OsRng).unwrap();
+        assert_eq!(verify_ranges(&DIGEST, &[st], &p).is_ok(), ok);
+        assert_eq!(verify_ranges_with_crate(&DIGEST, &[st], &p).is_ok(), ok);
+    }
+}
+
 /// Rule 7, at-least forms: an absent attribute (`x = 0`) cannot be proven,
 /// and a proof forced through the crate does not verify, for every
 /// at-least bound down to the smallest, `lo = 1`; `lo = 0` is refused.
