@@ -235,7 +235,7 @@ fn check(
     }
     // Challenges are hashes: zero only with probability 1/q, but a zero
     // must not reach the inversions.
-    if y == Scalar::ZERO || u.iter().any(|u| *u == Scalar::ZERO) {
+    if y == Scalar::ZERO || u.contains(&Scalar::ZERO) {
         return None;
     }
     let mut u_inv = u.clone();
