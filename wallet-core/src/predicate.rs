@@ -1,38 +1,50 @@
 //! Predicates on hidden integer and date attributes, with range proofs.
 //!
 //! A predicate is proven on a Pedersen commitment `C = g^x · H^t` to the
-//! attribute's encoding `x`, tied to the token by the presentation's
+//! attribute's ordinal `x`, tied to the token by the presentation's
 //! Schnorr proof (`AC = g^wi · H^wt`, `rt = -c·t + wt`,
 //! check `AC == C^c · g^ri · H^rt`, see [`crate::presentation`]).
-//! Every predicate is a two-sided range `lo <= x <= hi` with `lo >= 1`
-//! (Rule 7), so an absent attribute (`x = 0`) never passes:
+//!
+//! Protocol v2 ([`Predicate::statement`], `predicate/statement.rs`,
+//! `predicate/range.rs`): each predicate is ONE one-sided statement, sized
+//! to its kind (date 32 bits, integer 64 bits), and all statements of a
+//! presentation share ONE aggregated Bulletproof:
 //!
 //! ```text
-//! V1 = C · g^-lo  commits to x - lo  (blinding  t)
-//! V2 = g^hi · C^-1 commits to hi - x (blinding -t)
-//! one aggregated 64-bit Bulletproof shows both in [0, 2^64)
+//! ge v        AtLeast(lo = ord(v))       V = C · g^-lo    commits to x - lo  (blinding  t)
+//! le v        AtMost(hi = ord(v))        V = g^hi · C^-1  commits to hi - x  (blinding -t)
+//! age y on D  AtMost(hi = ord(cutoff))   (as le)
 //! ```
 //!
-//! The Bulletproof's Merlin transcript starts with the label
-//! `kenmerk/v1/range-proof`, the presentation context hash, `C`, `lo` and
-//! `hi`; its bytes go into the presentation challenge (Rule 6).
+//! Rule 7 (an absent attribute, `x = 0`, never passes): at-least bounds are
+//! `≥ 1`, so `x ≥ lo ≥ 1` excludes `0`; at-most ranges admit `0`, so the
+//! presentation adds a presence proof (`x ≠ 0`, `docs/protocol.md` §13.5).
+//! A bound of `0` is refused everywhere.
+//!
+//! The v1 functions ([`Predicate::bounds`], `prove_range`, `verify_range`,
+//! [`RANGE_BITS`]) are deprecated and will be removed once the v2
+//! presentation replaces their call sites.
 
-use std::sync::OnceLock;
+mod equation;
+mod range;
+mod statement;
+mod v1;
 
-use bulletproofs::{BulletproofGens, PedersenGens, RangeProof};
-use curve25519_dalek::ristretto::RistrettoPoint;
-use curve25519_dalek::scalar::Scalar;
-use merlin::Transcript;
-use rand_core::{CryptoRng, RngCore};
+#[cfg(any(test, feature = "attack-vectors"))]
+pub use range::prove_ranges_unchecked;
+pub use range::{
+    prove_ranges, range_proof_len, verify_ranges, MAX_RANGE_STATEMENTS, RANGE_PROOF_LABEL,
+};
+pub use statement::{bits_for, Form, RangeStatement, DATE_BITS, INTEGER_BITS};
+#[cfg(feature = "attack-vectors")]
+pub(crate) use v1::prove_range_unchecked;
+pub use v1::RANGE_BITS;
+pub(crate) use v1::{prove_range, verify_range};
+
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
-use zeroize::Zeroizing;
 
 use crate::encoding::{iso_date, AttributeKind, AttributeValue, MAX_INTEGER};
-use crate::group::{g, label};
-
-/// Bits of each side of the range proof.
-pub const RANGE_BITS: usize = 64;
 
 /// A statement about one hidden attribute.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -95,200 +107,62 @@ pub fn age_cutoff(on: Date, years: u8) -> Option<Date> {
 }
 
 impl Predicate {
-    /// The encoded range `[lo, hi]` (`lo >= 1`) this predicate asks of an
-    /// attribute of `kind`.
-    pub fn bounds(&self, kind: AttributeKind) -> Result<(u64, u64), PredicateError> {
-        if !kind.is_ordered() {
-            return Err(PredicateError::UnorderedKind(kind.as_str()));
-        }
+    /// The one-sided statement (form and bound) and the range proof's bit
+    /// length this predicate asks of an attribute of `kind` (v2, §13.2):
+    ///
+    /// ```text
+    /// ge v        → AtLeast(ord(v))
+    /// le v        → AtMost(ord(v))
+    /// age y on D  → AtMost(ord(cutoff(D, y)))     (date only)
+    /// bits: date 32, integer 64
+    /// ```
+    ///
+    /// A bound of `0` is refused (`BoundOutOfRange`, Rule 7); ordinals of
+    /// valid values are `≥ 1`, so only a bug could produce one.
+    pub fn statement(&self, kind: AttributeKind) -> Result<(Form, u32), PredicateError> {
+        let bits = bits_for(kind).ok_or(PredicateError::UnorderedKind(kind.as_str()))?;
         let ordinal = |v: &AttributeValue| -> Result<u64, PredicateError> {
             if v.kind() != Some(kind) {
                 return Err(PredicateError::BoundKind);
             }
             v.ordinal().ok_or(PredicateError::BoundOutOfRange)
         };
-        let (lo, hi) = match self {
-            Predicate::GreaterOrEqual(v) => (ordinal(v)?, last_ordinal(kind)),
-            Predicate::LessOrEqual(v) => (1, ordinal(v)?),
+        let form = match self {
+            Predicate::GreaterOrEqual(v) => Form::AtLeast(ordinal(v)?),
+            Predicate::LessOrEqual(v) => Form::AtMost(ordinal(v)?),
             Predicate::AgeAtLeast { years, on } => {
                 if kind != AttributeKind::Date {
                     return Err(PredicateError::AgeNeedsDate);
                 }
                 let cutoff = age_cutoff(*on, *years).ok_or(PredicateError::BoundOutOfRange)?;
-                (1, ordinal(&AttributeValue::Date(cutoff))?)
+                Form::AtMost(ordinal(&AttributeValue::Date(cutoff))?)
             }
         };
-        debug_assert!(lo >= 1);
-        Ok((lo, hi))
+        if form.bound() == 0 {
+            return Err(PredicateError::BoundOutOfRange);
+        }
+        Ok((form, bits))
+    }
+
+    /// The v1 two-sided range `[lo, hi]` (`lo >= 1`). Deprecated, for
+    /// removal with the v1 range proof: v2 uses [`Predicate::statement`].
+    pub fn bounds(&self, kind: AttributeKind) -> Result<(u64, u64), PredicateError> {
+        let (form, _) = self.statement(kind)?;
+        Ok(match form {
+            Form::AtLeast(lo) => (lo, last_ordinal(kind)),
+            Form::AtMost(hi) => (1, hi),
+        })
     }
 
     /// Whether `value` satisfies the predicate (the wallet's check before it
-    /// tries to prove).
+    /// tries to prove). An absent value never does (Rule 7).
     pub fn holds_for(&self, value: &AttributeValue) -> bool {
         let (Some(kind), Some(x)) = (value.kind(), value.ordinal()) else {
             return false;
         };
-        matches!(self.bounds(kind), Ok((lo, hi)) if lo <= x && x <= hi)
+        matches!(self.statement(kind), Ok((form, bits)) if form.proven_value(x, bits).is_some())
     }
-}
-
-fn generators() -> &'static (BulletproofGens, PedersenGens) {
-    static GENS: OnceLock<(BulletproofGens, PedersenGens)> = OnceLock::new();
-    GENS.get_or_init(|| (BulletproofGens::new(RANGE_BITS, 2), PedersenGens::default()))
-}
-
-fn transcript(context: &[u8; 64], c: &RistrettoPoint, lo: u64, hi: u64) -> Transcript {
-    let mut t = Transcript::new(label::RANGE_PROOF);
-    t.append_message(b"context", context);
-    t.append_message(b"C", c.compress().as_bytes());
-    t.append_u64(b"lo", lo);
-    t.append_u64(b"hi", hi);
-    t
-}
-
-/// Proves `lo <= x <= hi` for `C = g^x · H^t`.
-pub(crate) fn prove_range<R: RngCore + CryptoRng>(
-    rng: &mut R,
-    context: &[u8; 64],
-    commitment: &RistrettoPoint,
-    x: u64,
-    t: &Scalar,
-    (lo, hi): (u64, u64),
-) -> Result<Vec<u8>, PredicateError> {
-    if x < lo || x > hi || lo == 0 {
-        return Err(PredicateError::False);
-    }
-    prove_range_unchecked(rng, context, commitment, x, t, (lo, hi))
-}
-
-/// The Bulletproof without the range check: a false statement yields a
-/// proof that does not verify. Only for building invalid test vectors.
-pub(crate) fn prove_range_unchecked<R: RngCore + CryptoRng>(
-    rng: &mut R,
-    context: &[u8; 64],
-    commitment: &RistrettoPoint,
-    x: u64,
-    t: &Scalar,
-    (lo, hi): (u64, u64),
-) -> Result<Vec<u8>, PredicateError> {
-    let (bp, pc) = generators();
-    let mut tr = transcript(context, commitment, lo, hi);
-    // The committed values and blindings are secret: wiped on every path.
-    let values = Zeroizing::new([x.wrapping_sub(lo), hi.wrapping_sub(x)]);
-    let blindings = Zeroizing::new([*t, -t]);
-    let (proof, _) = RangeProof::prove_multiple_with_rng(
-        bp,
-        pc,
-        &mut tr,
-        values.as_ref(),
-        blindings.as_ref(),
-        RANGE_BITS,
-        rng,
-    )
-    .map_err(|_| PredicateError::False)?;
-    Ok(proof.to_bytes())
-}
-
-/// Verifies a range proof for `C` and `[lo, hi]` (public data).
-pub(crate) fn verify_range(
-    context: &[u8; 64],
-    commitment: &RistrettoPoint,
-    (lo, hi): (u64, u64),
-    proof: &[u8],
-) -> Result<(), PredicateError> {
-    if lo == 0 {
-        return Err(PredicateError::RangeProof);
-    }
-    let proof = RangeProof::from_bytes(proof).map_err(|_| PredicateError::Malformed)?;
-    let (bp, pc) = generators();
-    let v1 = commitment - g() * Scalar::from(lo);
-    let v2 = g() * Scalar::from(hi) - commitment;
-    let mut tr = transcript(context, commitment, lo, hi);
-    proof
-        .verify_multiple_with_rng(
-            bp,
-            pc,
-            &mut tr,
-            &[v1.compress(), v2.compress()],
-            RANGE_BITS,
-            &mut rand_core::OsRng,
-        )
-        .map_err(|_| PredicateError::RangeProof)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::group::blinding_generator;
-    use rand_core::OsRng;
-
-    fn date(y: i32, m: u8, d: u8) -> Date {
-        Date::from_calendar_date(y, Month::try_from(m).unwrap(), d).unwrap()
-    }
-
-    #[test]
-    fn age_cutoff_handles_leap_days() {
-        assert_eq!(age_cutoff(date(2026, 11, 25), 18), Some(date(2008, 11, 25)));
-        assert_eq!(age_cutoff(date(2028, 2, 29), 18), Some(date(2010, 2, 28)));
-        let p = Predicate::AgeAtLeast {
-            years: 18,
-            on: date(2026, 2, 28),
-        };
-        // Born 2008-02-29: 18 on 2026-03-01, not yet on 2026-02-28.
-        assert!(!p.holds_for(&AttributeValue::Date(date(2008, 2, 29))));
-        assert!(p.holds_for(&AttributeValue::Date(date(2008, 2, 28))));
-    }
-
-    #[test]
-    fn rule7_absent_never_passes() {
-        let p = Predicate::LessOrEqual(AttributeValue::Integer(100));
-        assert!(!p.holds_for(&AttributeValue::Absent));
-        let (lo, _) = p.bounds(AttributeKind::Integer).unwrap();
-        assert!(lo >= 1);
-        // A commitment to 0 cannot be proven in range.
-        let t = Scalar::random(&mut OsRng);
-        let c = blinding_generator() * t;
-        assert_eq!(
-            prove_range(&mut OsRng, &[0; 64], &c, 0, &t, (lo, 5)),
-            Err(PredicateError::False)
-        );
-    }
-
-    #[test]
-    fn range_proof_round_trip_and_binding() {
-        let x = 40u64;
-        let t = Scalar::random(&mut OsRng);
-        let c = g() * Scalar::from(x) + blinding_generator() * t;
-        let proof = prove_range(&mut OsRng, &[1; 64], &c, x, &t, (18, 200)).unwrap();
-        assert_eq!(verify_range(&[1; 64], &c, (18, 200), &proof), Ok(()));
-        // Moved to another bound, context or commitment: refused.
-        assert!(verify_range(&[1; 64], &c, (19, 200), &proof).is_err());
-        assert!(verify_range(&[2; 64], &c, (18, 200), &proof).is_err());
-        assert!(verify_range(&[1; 64], &(c + g()), (18, 200), &proof).is_err());
-        assert_eq!(
-            verify_range(&[1; 64], &c, (18, 200), &proof[1..]),
-            Err(PredicateError::Malformed)
-        );
-    }
-
-    #[test]
-    fn bounds_check_kinds() {
-        let ge = Predicate::GreaterOrEqual(AttributeValue::Integer(3));
-        assert_eq!(
-            ge.bounds(AttributeKind::Date),
-            Err(PredicateError::BoundKind)
-        );
-        assert!(matches!(
-            ge.bounds(AttributeKind::String),
-            Err(PredicateError::UnorderedKind(_))
-        ));
-        let age = Predicate::AgeAtLeast {
-            years: 18,
-            on: date(2026, 1, 1),
-        };
-        assert_eq!(
-            age.bounds(AttributeKind::Integer),
-            Err(PredicateError::AgeNeedsDate)
-        );
-    }
-}
+mod tests;
