@@ -20,15 +20,10 @@
 //! `≥ 1`, so `x ≥ lo ≥ 1` excludes `0`; at-most ranges admit `0`, so the
 //! presentation adds a presence proof (`x ≠ 0`, `docs/protocol.md` §13.5).
 //! A bound of `0` is refused everywhere.
-//!
-//! The v1 functions ([`Predicate::bounds`], `prove_range`, `verify_range`,
-//! [`RANGE_BITS`]) are deprecated and will be removed once the v2
-//! presentation replaces their call sites.
 
 mod equation;
 mod range;
 mod statement;
-mod v1;
 
 #[cfg(any(test, feature = "attack-vectors"))]
 pub use range::prove_ranges_unchecked;
@@ -36,15 +31,15 @@ pub use range::{
     prove_ranges, range_proof_len, verify_ranges, MAX_RANGE_STATEMENTS, RANGE_PROOF_LABEL,
 };
 pub use statement::{bits_for, Form, RangeStatement, DATE_BITS, INTEGER_BITS};
-#[cfg(feature = "attack-vectors")]
-pub(crate) use v1::prove_range_unchecked;
-pub use v1::RANGE_BITS;
-pub(crate) use v1::{prove_range, verify_range};
 
 use serde::{Deserialize, Serialize};
-use time::{Date, Month};
+use time::Date;
+#[cfg(test)]
+use time::Month;
 
-use crate::encoding::{iso_date, AttributeKind, AttributeValue, MAX_INTEGER};
+#[cfg(test)]
+use crate::encoding::MAX_INTEGER;
+use crate::encoding::{iso_date, AttributeKind, AttributeValue};
 
 /// A statement about one hidden attribute.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +81,9 @@ pub enum PredicateError {
     Malformed,
 }
 
+/// `LAST(K)`: the largest ordinal an issued value of kind `K` can have (the
+/// one-sided statements' soundness rests on it, §13.6; checked in tests).
+#[cfg(test)]
 fn last_ordinal(kind: AttributeKind) -> u64 {
     match kind {
         AttributeKind::Date => AttributeValue::Date(
@@ -142,16 +140,6 @@ impl Predicate {
             return Err(PredicateError::BoundOutOfRange);
         }
         Ok((form, bits))
-    }
-
-    /// The v1 two-sided range `[lo, hi]` (`lo >= 1`). Deprecated, for
-    /// removal with the v1 range proof: v2 uses [`Predicate::statement`].
-    pub fn bounds(&self, kind: AttributeKind) -> Result<(u64, u64), PredicateError> {
-        let (form, _) = self.statement(kind)?;
-        Ok(match form {
-            Form::AtLeast(lo) => (lo, last_ordinal(kind)),
-            Form::AtMost(hi) => (1, hi),
-        })
     }
 
     /// Whether `value` satisfies the predicate (the wallet's check before it

@@ -192,20 +192,6 @@ fn statements_check_kinds() {
 }
 
 #[test]
-fn v1_bounds_follow_the_statement() {
-    let (_, kind, p, _) = &forms()[0];
-    let Ok((Form::AtLeast(lo), _)) = p.statement(*kind) else {
-        panic!("ge is at least")
-    };
-    assert_eq!(p.bounds(*kind), Ok((lo, last_ordinal(*kind))));
-    let (_, kind, p, _) = &forms()[4];
-    let Ok((Form::AtMost(hi), _)) = p.statement(*kind) else {
-        panic!("age is at most")
-    };
-    assert_eq!(p.bounds(*kind), Ok((1, hi)));
-}
-
-#[test]
 fn each_form_proves_and_verifies_alone() {
     for (name, kind, p, value) in forms() {
         assert!(p.holds_for(&value), "{name}");
@@ -670,40 +656,5 @@ mod properties {
             let item = item(&forms()[4].2, AttributeKind::Date, &forms()[4].3);
             prop_assert!(verify(&DIGEST, std::slice::from_ref(&item), &bytes).is_err());
         }
-    }
-}
-
-mod v1_deprecated {
-    //! The v1 range proof, until its call sites move to v2.
-    use super::*;
-
-    #[test]
-    fn rule7_absent_never_passes() {
-        let p = Predicate::LessOrEqual(AttributeValue::Integer(100));
-        assert!(!p.holds_for(&AttributeValue::Absent));
-        let (lo, _) = p.bounds(AttributeKind::Integer).unwrap();
-        assert!(lo >= 1);
-        // A commitment to 0 cannot be proven in range.
-        let (c, t) = (blinding_generator() * Scalar::ONE, Scalar::ONE);
-        assert_eq!(
-            prove_range(&mut OsRng, &[0; 64], &c, 0, &t, (lo, 5)),
-            Err(PredicateError::False)
-        );
-    }
-
-    #[test]
-    fn range_proof_round_trip_and_binding() {
-        let x = 40u64;
-        let (c, t) = commit(x);
-        let proof = prove_range(&mut OsRng, &[1; 64], &c, x, &t, (18, 200)).unwrap();
-        assert_eq!(verify_range(&[1; 64], &c, (18, 200), &proof), Ok(()));
-        assert!(verify_range(&[1; 64], &c, (19, 200), &proof).is_err());
-        assert!(verify_range(&[2; 64], &c, (18, 200), &proof).is_err());
-        let g = RistrettoPoint::mul_base(&Scalar::ONE);
-        assert!(verify_range(&[1; 64], &(c + g), (18, 200), &proof).is_err());
-        assert_eq!(
-            verify_range(&[1; 64], &c, (18, 200), &proof[1..]),
-            Err(PredicateError::Malformed)
-        );
     }
 }

@@ -1,49 +1,20 @@
 //! The one range proof of a presentation: the only place the presentation
-//! calls the range-proof code (`predicate.rs`).
+//! calls the range-proof code (`predicate/range.rs`).
 //!
-//! Version 2 proves every predicate of a presentation in ONE aggregated
-//! Bulletproof (`predicate::prove_ranges` / `verify_ranges`, branch
-//! v2-range, docs/protocol.md §13). Until that lands, this adapter is
-//! TEMPORARY: the field `r` holds the canonical CBOR array of one v1
-//! two-sided range proof per predicate (`prove_range` / `verify_range`, with
-//! the predicate's v1 bounds `[lo, hi]`, `lo ≥ 1`). The statement (form,
-//! bound, bits) is already the v2 one and enters the challenge; swapping in
-//! the aggregated proof changes only [`prove`] and [`verify`].
+//! Every predicate of a presentation is one one-sided statement (form,
+//! bound, bits: [`Predicate::statement`]) about its commitment `C`, and all
+//! of them are proven in ONE aggregated Bulletproof
+//! ([`crate::predicate::prove_ranges`] / [`crate::predicate::verify_ranges`],
+//! docs/protocol.md §13). The field `r` of the presentation holds its bytes.
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use rand_core::{CryptoRng, RngCore};
-use serde::{Deserialize, Serialize};
 
-use crate::cbor;
+use crate::cbor::WirePoint;
 use crate::encoding::AttributeKind;
-use crate::predicate::{Predicate, PredicateError};
-
-/// One-sided form of a predicate's statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    /// `x ≥ lo` (`ge`).
-    AtLeast(u64),
-    /// `x ≤ hi` (`le`, `age`); needs the presence proof too (`x ≠ 0`).
-    AtMost(u64),
-}
-
-impl Form {
-    /// 0 for at least, 1 for at most (hashed).
-    pub(crate) fn code(&self) -> u64 {
-        match self {
-            Form::AtLeast(_) => 0,
-            Form::AtMost(_) => 1,
-        }
-    }
-
-    /// The bound (hashed).
-    pub(crate) fn bound(&self) -> u64 {
-        match self {
-            Form::AtLeast(b) | Form::AtMost(b) => *b,
-        }
-    }
-}
+pub(crate) use crate::predicate::Form;
+use crate::predicate::{Predicate, PredicateError, RangeStatement};
 
 /// What one predicate asks of its committed attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,34 +22,22 @@ pub(crate) struct Statement {
     pub(crate) form: Form,
     /// Bits of the range proof: 32 for dates, 64 for integers.
     pub(crate) bits: usize,
-    /// The v1 two-sided bounds `[lo, hi]` the temporary proof uses.
-    bounds: (u64, u64),
 }
 
 /// The statement of `predicate` on an attribute of `kind` (docs/protocol.md
 /// §13.2): `ge v` is at least `ord(v)`, `le v` at most `ord(v)`, `age y on
-/// D` at most the cutoff's ordinal. Refuses what [`Predicate::bounds`]
-/// refuses (unordered kinds, bounds of another kind or out of range).
+/// D` at most the cutoff's ordinal. Refuses unordered kinds, bounds of
+/// another kind or out of range.
 pub(crate) fn statement(
     predicate: &Predicate,
     kind: AttributeKind,
 ) -> Result<Statement, PredicateError> {
-    let (lo, hi) = predicate.bounds(kind)?;
-    let form = match predicate {
-        Predicate::GreaterOrEqual(_) => Form::AtLeast(lo),
-        Predicate::LessOrEqual(_) | Predicate::AgeAtLeast { .. } => Form::AtMost(hi),
-    };
-    let bits = if kind == AttributeKind::Date { 32 } else { 64 };
+    let (form, bits) = predicate.statement(kind)?;
     Ok(Statement {
         form,
-        bits,
-        bounds: (lo, hi),
+        bits: bits as usize,
     })
 }
-
-#[derive(Serialize, Deserialize)]
-#[serde(transparent)]
-struct Proof(#[serde(with = "cbor::bytes")] Vec<u8>);
 
 /// One predicate for the prover: its commitment `C = g^x · H^t`, statement
 /// and secrets.
@@ -90,8 +49,9 @@ pub(crate) struct Secret<'a> {
 }
 
 /// The range proof bytes for `items` (empty for none). On failure, the
-/// index of the predicate. `forged_lo` (attack vectors only) proves with
-/// that lower bound without checking.
+/// index of the first predicate that does not hold (or 0 when the proof as
+/// a whole cannot be made). `forged_lo` (attack vectors only) proves
+/// without checking, with every at-least bound replaced by `forged_lo`.
 pub(crate) fn prove<R: RngCore + CryptoRng>(
     rng: &mut R,
     context_digest: &[u8; 64],
@@ -101,39 +61,56 @@ pub(crate) fn prove<R: RngCore + CryptoRng>(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    let mut proofs = Vec::with_capacity(items.len());
-    for (k, s) in items.iter().enumerate() {
-        let bounds = s.statement.bounds;
-        #[cfg(feature = "attack-vectors")]
-        let proof = match forged_lo {
-            Some(lo) => crate::predicate::prove_range_unchecked(
-                rng,
-                context_digest,
-                s.commitment,
-                s.x,
-                s.t,
-                (lo, bounds.1),
-            ),
-            None => {
-                crate::predicate::prove_range(rng, context_digest, s.commitment, s.x, s.t, bounds)
+    if forged_lo.is_none() {
+        // Name the predicate that does not hold, before any proving work.
+        for (k, s) in items.iter().enumerate() {
+            if s.statement
+                .form
+                .proven_value(s.x, s.statement.bits as u32)
+                .is_none()
+            {
+                return Err((k, PredicateError::False));
             }
-        };
-        #[cfg(not(feature = "attack-vectors"))]
-        let proof = {
-            let _ = forged_lo;
-            crate::predicate::prove_range(rng, context_digest, s.commitment, s.x, s.t, bounds)
-        };
-        proofs.push(Proof(proof.map_err(|e| (k, e))?));
+        }
     }
-    Ok(cbor::to_cbor(&proofs))
+    fn with_form<'s>(s: &Secret<'s>, form: Form) -> (RangeStatement, u64, &'s Scalar) {
+        (
+            RangeStatement::new(*s.commitment, (form, s.statement.bits as u32)),
+            s.x,
+            s.t,
+        )
+    }
+    match forged_lo {
+        None => {
+            let proven: Vec<(RangeStatement, u64, &Scalar)> = items
+                .iter()
+                .map(|s| with_form(s, s.statement.form))
+                .collect();
+            crate::predicate::prove_ranges(context_digest, &proven, rng).map_err(|e| (0, e))
+        }
+        #[cfg(feature = "attack-vectors")]
+        Some(lo) => {
+            let forged: Vec<(RangeStatement, u64, &Scalar)> = items
+                .iter()
+                .map(|s| match s.statement.form {
+                    Form::AtLeast(_) => with_form(s, Form::AtLeast(lo)),
+                    form => with_form(s, form),
+                })
+                .collect();
+            crate::predicate::prove_ranges_unchecked(context_digest, &forged, rng)
+                .map_err(|e| (0, e))
+        }
+        #[cfg(not(feature = "attack-vectors"))]
+        Some(_) => Err((0, PredicateError::False)),
+    }
 }
 
-/// Verifies the range proof bytes for the predicates' commitments and
-/// statements: `Malformed` if they do not parse, `RangeProof` if they do
-/// not verify.
+/// Verifies the range proof bytes for the predicates' commitments (as
+/// received: their wire encodings enter the transcript) and statements:
+/// `Malformed` if they do not parse, `RangeProof` if they do not verify.
 pub(crate) fn verify(
     context_digest: &[u8; 64],
-    items: &[(RistrettoPoint, Statement)],
+    items: &[(WirePoint, Statement)],
     proof: &[u8],
 ) -> Result<(), PredicateError> {
     if items.is_empty() {
@@ -143,12 +120,9 @@ pub(crate) fn verify(
             Err(PredicateError::Malformed)
         };
     }
-    let proofs: Vec<Proof> = cbor::from_cbor(proof).map_err(|_| PredicateError::Malformed)?;
-    if proofs.len() != items.len() {
-        return Err(PredicateError::Malformed);
-    }
-    for ((c, s), p) in items.iter().zip(&proofs) {
-        crate::predicate::verify_range(context_digest, c, s.bounds, &p.0)?;
-    }
-    Ok(())
+    let statements: Vec<RangeStatement> = items
+        .iter()
+        .map(|(c, s)| RangeStatement::from_wire(*c.as_bytes(), *c.point(), (s.form, s.bits as u32)))
+        .collect();
+    crate::predicate::verify_ranges(context_digest, &statements, proof)
 }

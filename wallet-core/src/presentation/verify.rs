@@ -13,7 +13,6 @@
 //! ([`crate::msm`]); finally the range proof. All data is public here, so
 //! variable-time arithmetic is used.
 
-use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 
 use super::range::{self, Form, Statement};
@@ -21,6 +20,7 @@ use super::shape::{Expected, Shape, Unrequested};
 use super::{
     challenge, ChallengeContext, Disclosed, Equality, Hidden, IssuerKeys, Presentation, MAX_TOKENS,
 };
+use crate::cbor::WirePoint;
 use crate::encoding::AttributeValue;
 use crate::ids::CredentialTypeId;
 use crate::keys::{IssuerPublicKey, KeyId};
@@ -168,7 +168,7 @@ pub fn verify<K: IssuerKeys + ?Sized>(
 pub(crate) struct Prepared<'k> {
     pub(crate) equations: Equations,
     keys: Vec<&'k IssuerPublicKey>,
-    range: Vec<(RistrettoPoint, Statement)>,
+    range: Vec<(WirePoint, Statement)>,
     context_digest: [u8; 64],
     result: VerifiedPresentation,
 }
@@ -309,7 +309,7 @@ pub(crate) fn prepare<'k, K: IssuerKeys + ?Sized>(
             .predicates
             .iter()
             .zip(&statements)
-            .map(|(q, s)| (*q.commitment.point(), *s))
+            .map(|(q, s)| (q.commitment, *s))
             .collect(),
         context_digest,
         result: VerifiedPresentation {
