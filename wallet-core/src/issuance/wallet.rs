@@ -8,9 +8,11 @@
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
-use rand_core::{CryptoRng, RngCore};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
+use rand_core::{CryptoRng, OsRng, RngCore};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::tables::{FixedBase, KeyTables};
 use super::{gamma, IssuanceChallenges, IssuanceResponses, SignerCommitments, MAX_BATCH};
 use crate::encoding::{AttributeValue, ValueError};
 use crate::holder::HolderSecret;
@@ -46,23 +48,35 @@ pub enum FinishIssuanceError {
     },
 }
 
+/// What the wallet keeps per token between its two steps: the secrets
+/// `alpha^-1` and `b2`, and the token's public parts it computed.
 #[derive(Zeroize, ZeroizeOnDrop)]
-struct BlindedToken {
-    alpha_inv: Scalar,
-    b2: Scalar,
-    sc_prime: Scalar,
+pub(super) struct BlindedToken {
+    pub(super) alpha_inv: Scalar,
+    pub(super) b2: Scalar,
+    pub(super) sc_prime: Scalar,
+    // The token's points: public once the token is shown.
     #[zeroize(skip)]
     h: RistrettoPoint,
     #[zeroize(skip)]
     sz_prime: RistrettoPoint,
+    #[zeroize(skip)]
+    sa_prime: RistrettoPoint,
+    #[zeroize(skip)]
+    sb_prime: RistrettoPoint,
 }
 
-/// A batch waiting for the issuer's responses.
+/// A batch waiting for the issuer's responses. Its secrets (per token
+/// `alpha^-1`, `b2`) are wiped on drop, whichever way it ends.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct PendingIssuance {
+    #[zeroize(skip)]
     key: IssuerPublicKey,
+    #[zeroize(skip)]
     attributes: Vec<AttributeValue>,
+    #[zeroize(skip)]
     token_info: TokenInfo,
-    blinded: Vec<BlindedToken>,
+    pub(super) blinded: Vec<BlindedToken>,
 }
 
 impl std::fmt::Debug for PendingIssuance {
@@ -117,7 +131,7 @@ impl PendingIssuance {
             return Err(FinishIssuanceError::OutlivesKey);
         }
 
-        let gamma = gamma(key, &attributes, &token_info, &holder.public());
+        let gamma = gamma(key, &key_id, &attributes, &token_info, &holder.public());
         // Hedged blinding factors (docs/protocol.md §2.4): a replayed RNG
         // state in another session gives other factors, so two batches stay
         // unlinkable for the issuer even after a restored snapshot.
@@ -130,26 +144,46 @@ impl PendingIssuance {
             transcript.extend_from_slice(sb.compress().as_bytes());
         }
         let source = NonceSource::new(holder.xd().as_bytes(), &transcript);
+        // Each of gamma and sz is multiplied twice per token by a secret
+        // (alpha, b1 or b2): per-batch tables when the batch pays for them
+        // (tables.rs), constant time either way; g0 from the key's table.
+        let gamma_base = FixedBase::new(gamma, 2 * batch);
+        let sz_base = FixedBase::new(commitments.sz, 2 * batch);
+        let tables = KeyTables::of(key, &key_id);
+        // The alphas, inverted together at the end (one inversion for the
+        // batch). Exact capacity: no reallocation leaves a copy behind.
+        let mut alphas = Zeroizing::new(Vec::with_capacity(batch));
         let mut blinded = Vec::with_capacity(batch);
         let mut sc = Vec::with_capacity(batch);
         for (k, (sa, sb)) in (0u32..).zip(commitments.sa.iter().zip(&commitments.sb)) {
             let alpha = source.nonzero_scalar(rng, "issuance-alpha", k);
             let b1 = source.scalar(rng, "issuance-b1", k);
             let b2 = source.scalar(rng, "issuance-b2", k);
-            let h = gamma * *alpha;
-            let sz_prime = commitments.sz * *alpha;
-            let sa_prime = key.g0 * *b1 + RistrettoPoint::mul_base(&b2) + sa;
-            let sb_prime = sz_prime * *b1 + h * *b2 + sb * *alpha;
+            let h = gamma_base.mul(&alpha);
+            let sz_prime = sz_base.mul(&alpha);
+            let sa_prime = tables.g0_mul(&b1) + RistrettoPoint::mul_base(&b2) + sa;
+            // sz'^b1 · h^b2 · sb^alpha = (sz^b1 · gamma^b2 · sb)^alpha: two
+            // table multiplications and one variable-base, not three.
+            let sb_prime = (sz_base.mul(&b1) + gamma_base.mul(&b2) + sb) * *alpha;
             let sc_prime =
                 token_challenge(&key_id, &token_info, &h, &sz_prime, &sa_prime, &sb_prime);
             sc.push(sc_prime + *b1);
+            alphas.push(*alpha);
             blinded.push(BlindedToken {
-                alpha_inv: alpha.invert(),
+                alpha_inv: Scalar::ZERO, // set below
                 b2: *b2,
                 sc_prime,
                 h,
                 sz_prime,
+                sa_prime,
+                sb_prime,
             });
+        }
+        // Every alpha is non-zero (nonzero_scalar). Constant time; the
+        // product of the inverses it returns is secret too.
+        let _product = Zeroizing::new(Scalar::batch_invert(&mut alphas));
+        for (b, alpha_inv) in blinded.iter_mut().zip(alphas.iter()) {
+            b.alpha_inv = *alpha_inv;
         }
         Ok((
             PendingIssuance {
@@ -164,6 +198,19 @@ impl PendingIssuance {
 
     /// Unblinds `sr' = sr + b2` and returns the batch if every token passes
     /// the token check; otherwise nothing.
+    ///
+    /// The wallet computed each token's `sc'` itself from `(sa', sb')`, so
+    /// the token check (§9.2) holds exactly when both token equations do:
+    ///
+    /// ```text
+    /// g^sr' == sa' · g0^sc'        and        h^sr' == sb' · sz'^sc'
+    /// ```
+    ///
+    /// All `2 · batch` equations are checked at once, as one variable-time
+    /// multiscalar multiplication with independent random 128-bit weights
+    /// (the first equation weighted 1): a wrong response passes with
+    /// probability at most `2^-128`. Only if that fails is each token
+    /// checked alone, to report the first failing one.
     pub fn finish(
         self,
         responses: &IssuanceResponses,
@@ -175,25 +222,70 @@ impl PendingIssuance {
             });
         }
         let key_id = self.key.key_id();
-        let mut tokens = Vec::with_capacity(self.blinded.len());
-        for (index, (b, sr)) in self.blinded.iter().zip(&responses.sr).enumerate() {
-            let token = Token {
+        let tokens: Vec<Token> = self
+            .blinded
+            .iter()
+            .zip(&responses.sr)
+            .map(|(b, sr)| Token {
                 key_id,
                 ti: self.token_info.clone(),
                 h: b.h,
                 sz: b.sz_prime,
                 sc: b.sc_prime,
                 sr: sr + b.b2,
-            };
-            token
-                .check_with_key_id(&self.key)
-                .map_err(|error| FinishIssuanceError::TokenCheck { index, error })?;
-            tokens.push(CredentialToken {
+            })
+            .collect();
+        if !self.batch_holds(&tokens, &mut OsRng) {
+            // Find the first failing token, with the full check (§9.2).
+            for (index, token) in tokens.iter().enumerate() {
+                token
+                    .check_with_key_id(&self.key)
+                    .map_err(|error| FinishIssuanceError::TokenCheck { index, error })?;
+            }
+            // Unreachable when the batch check failed (a failing weighted
+            // sum has a failing equation); every token passed the full
+            // check, so the batch is good.
+        }
+        Ok(tokens
+            .into_iter()
+            .zip(&self.blinded)
+            .map(|(token, b)| CredentialToken {
                 token,
                 alpha_inv: b.alpha_inv,
                 attributes: self.attributes.clone(),
-            });
-        }
-        Ok(tokens)
+            })
+            .collect())
     }
+
+    /// Whether every token's `h` and `sz'` are not the identity and
+    /// `Σ_k ρ_k·(sr'_k·g - sc'_k·g0 - sa'_k) + ρ'_k·(sr'_k·h_k - sc'_k·sz'_k - sb'_k)`
+    /// is the identity (public values: variable time).
+    fn batch_holds<R: RngCore + CryptoRng>(&self, tokens: &[Token], rng: &mut R) -> bool {
+        let id = RistrettoPoint::identity();
+        if tokens.iter().any(|t| t.h == id || t.sz == id) {
+            return false;
+        }
+        let n = tokens.len();
+        let mut scalars = Vec::with_capacity(2 + 4 * n);
+        let mut points = Vec::with_capacity(2 + 4 * n);
+        let (mut g_sum, mut g0_sum) = (Scalar::ZERO, Scalar::ZERO);
+        for (k, (t, b)) in tokens.iter().zip(&self.blinded).enumerate() {
+            let rho = if k == 0 { Scalar::ONE } else { weight(rng) };
+            let rho2 = weight(rng);
+            g_sum += rho * t.sr;
+            g0_sum -= rho * t.sc;
+            scalars.extend([-rho, rho2 * t.sr, -(rho2 * t.sc), -rho2]);
+            points.extend([b.sa_prime, t.h, t.sz, b.sb_prime]);
+        }
+        scalars.extend([g_sum, g0_sum]);
+        points.extend([crate::group::g(), self.key.g0]);
+        RistrettoPoint::vartime_multiscalar_mul(scalars, points) == id
+    }
+}
+
+/// A random 128-bit weight (public: the check is on public values).
+fn weight<R: RngCore + CryptoRng>(rng: &mut R) -> Scalar {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    Scalar::from(u128::from_le_bytes(bytes))
 }
