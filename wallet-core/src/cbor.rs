@@ -218,6 +218,84 @@ pub mod point {
     }
 }
 
+/// A point as it came off the wire: its 32-byte canonical encoding and the
+/// decoded element. Hashes take the bytes (no second compression); group
+/// operations take the point. Equality is equality of the encodings (one
+/// element has one canonical encoding).
+#[derive(Clone, Copy)]
+pub struct WirePoint {
+    bytes: [u8; 32],
+    point: RistrettoPoint,
+}
+
+impl WirePoint {
+    /// Wraps a point computed locally (compresses it once).
+    pub fn new(point: RistrettoPoint) -> Self {
+        WirePoint {
+            bytes: point.compress().to_bytes(),
+            point,
+        }
+    }
+
+    /// Decodes a canonical, non-identity point (Rule 4), keeping its bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let point = decode_point(bytes)?;
+        let mut b = [0u8; 32];
+        b.copy_from_slice(bytes);
+        Ok(WirePoint { bytes: b, point })
+    }
+
+    /// The group element.
+    pub fn point(&self) -> &RistrettoPoint {
+        &self.point
+    }
+
+    /// The 32-byte encoding.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+}
+
+impl std::ops::Deref for WirePoint {
+    type Target = RistrettoPoint;
+    fn deref(&self) -> &RistrettoPoint {
+        &self.point
+    }
+}
+
+impl From<RistrettoPoint> for WirePoint {
+    fn from(p: RistrettoPoint) -> Self {
+        WirePoint::new(p)
+    }
+}
+
+impl PartialEq for WirePoint {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for WirePoint {}
+
+impl std::fmt::Debug for WirePoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WirePoint({})", hex::encode(self.bytes))
+    }
+}
+
+impl Serialize for WirePoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.bytes)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WirePoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let b = de_bytes(d)?;
+        WirePoint::decode(&b).map_err(|e| serde::de::Error::custom(marker(e)))
+    }
+}
+
 /// serde for a [`Scalar`] as a 32-byte CBOR byte string (canonical on decode).
 pub mod scalar {
     use super::*;

@@ -79,6 +79,12 @@ impl HashInput {
         self.part(p.compress().as_bytes())
     }
 
+    /// Appends a point by the encoding it arrived in (or was compressed to
+    /// once): no second compression.
+    pub fn wire(&mut self, p: &crate::cbor::WirePoint) -> &mut Self {
+        self.part(p.as_bytes())
+    }
+
     /// Appends a scalar in its 32-byte canonical little-endian encoding.
     pub fn scalar(&mut self, s: &Scalar) -> &mut Self {
         self.part(s.as_bytes())

@@ -22,6 +22,8 @@ use crate::cbor::{self, check_version, DecodeError};
 use crate::encoding::AttributeKind;
 use crate::group::{random_nonzero_scalar, HashInput};
 use crate::ids::CredentialTypeId;
+use crate::msm::KeyTable;
+use std::sync::Arc;
 
 /// Most attribute positions a credential type may have.
 pub const MAX_ATTRIBUTES: usize = 64;
@@ -149,6 +151,48 @@ impl IssuerPublicKey {
             map.insert(id, derived.clone());
         }
         derived
+    }
+
+    /// The precomputed table of this key's static bases with g, gd and H
+    /// ([`crate::msm::KeyTable`]), cached next to the generators (by
+    /// credential type, counter, `n` and `g0`: a look-up compares points, it
+    /// compresses nothing).
+    pub(crate) fn table(&self) -> Arc<KeyTable> {
+        type CacheKey = (String, u32, usize);
+        type Entries = Vec<(RistrettoPoint, Arc<KeyTable>)>;
+        static CACHE: std::sync::OnceLock<
+            std::sync::Mutex<std::collections::HashMap<CacheKey, Entries>>,
+        > = std::sync::OnceLock::new();
+        // A table of n + 5 points takes about 8 KiB a point: keep fewer
+        // than generator sets.
+        const MAX_CACHED: usize = 64;
+        let cache = CACHE.get_or_init(Default::default);
+        let id = (
+            self.credential_type.as_str().to_owned(),
+            self.counter,
+            self.attributes.len(),
+        );
+        if let Ok(map) = cache.lock() {
+            if let Some(t) = map
+                .get(&id)
+                .and_then(|e| e.iter().find(|(g0, _)| *g0 == self.g0))
+            {
+                return Arc::clone(&t.1);
+            }
+        }
+        let gens = self.generators();
+        let table = Arc::new(KeyTable::new(self.g0, gens.gt, &gens.attributes));
+        if let Ok(mut map) = cache.lock() {
+            if map.len() >= MAX_CACHED {
+                map.clear();
+            }
+            let entries = map.entry(id).or_default();
+            if entries.len() >= 4 {
+                entries.clear();
+            }
+            entries.push((self.g0, Arc::clone(&table)));
+        }
+        table
     }
 
     fn derive_generators(&self) -> Generators {

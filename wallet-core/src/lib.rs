@@ -16,6 +16,7 @@
 //! - [`nonce`]: hedged secret nonces (secret, transcript and fresh randomness).
 //! - [`holder`]: the resident's holder secret and its proof of possession.
 //! - [`token`]: token information, one-show tokens and the token check.
+//! - `msm`: group equations folded into one multi-scalar multiplication.
 //! - [`issuance`]: blind batch issuance, the issuer's and the wallet's side.
 //! - [`presentation`]: proving and verifying presentations.
 //! - [`pseudonym`], [`predicate`], [`signature`]: what a presentation can carry.
@@ -34,6 +35,7 @@ pub mod ids;
 pub mod issuance;
 pub mod keys;
 pub mod matching;
+pub(crate) mod msm;
 pub mod nonce;
 pub mod predicate;
 pub mod presentation;

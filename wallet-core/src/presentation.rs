@@ -263,9 +263,10 @@ pub(crate) fn challenge(
     for (t, a) in p.tokens.iter().zip(k.token_commitments) {
         h.part(&t.token.key_id.0)
             .part(&cbor::to_cbor(&t.token.ti))
-            .point(&t.token.h)
-            .point(&t.token.sz)
-            .scalar(&t.token.sc)
+            .wire(&t.token.h)
+            .wire(&t.token.sz)
+            .wire(&t.token.sa)
+            .wire(&t.token.sb)
             .scalar(&t.token.sr);
         h.u64(t.disclosed.len() as u64);
         for Disclosed(i, v) in &t.disclosed {

@@ -1,15 +1,22 @@
 //! Token information, one-show tokens and the public token check.
 //!
-//! A token is `(key id, TI, h, sz', sc', sr')`: a blind signature by the
-//! issuer on `h = gamma^alpha`, where
+//! A token (version 2) is `(key id, TI, h, sz', sa', sb', sr')`: a blind
+//! signature by the issuer on `h = gamma^alpha`, where
 //! `gamma = g0 · g1^x1 ··· gn^xn · gt^xt · hd`. Anyone checks it with the
 //! issuer's public key alone (a Chaum–Pedersen proof that
-//! `log_g g0 = log_h sz'`):
+//! `log_g g0 = log_h sz'`, with the commitments sent instead of the
+//! challenge):
 //!
 //! ```text
 //! h != 1, sz' != 1,
-//! sc' == Hs("kenmerk/v1/token", key id, CBOR(TI), h, sz', g^sr' · g0^-sc', h^sr' · sz'^-sc')
+//! sc' = Hs("kenmerk/v1/token", key id, CBOR(TI), h, sz', sa', sb')
+//! (T1)  g^sr' == sa' · g0^sc'
+//! (T2)  h^sr' == sb' · sz'^sc'
 //! ```
+//!
+//! Both equations are checked in one variable-time multi-scalar
+//! multiplication with a random weight on (T2) ([`crate::msm`]); a
+//! presentation folds them into its own single multiplication.
 //!
 //! `TI` is hashed too (the design notes bind it only through `h`): a token
 //! alone then commits to its expiry, so nobody can relabel a token's expiry
@@ -26,17 +33,17 @@
 //! type's current key, so that every resident issued in the same grid step
 //! shares `TI` and neither an expiry nor a key counter can tag her (Rule 8).
 
-use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
+use curve25519_dalek::traits::IsIdentity;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::cbor;
+use crate::cbor::{self, WirePoint};
 use crate::encoding::AttributeValue;
 use crate::group::{label, HashInput};
 use crate::ids::CredentialTypeId;
 use crate::keys::{IssuerPublicKey, KeyId};
+use crate::msm::{Base, Equation, Equations, KeySlot};
 
 /// One day, in seconds: the finer grid step a scheme may choose.
 pub const DAY: u64 = 24 * 3600;
@@ -268,7 +275,8 @@ impl TokenInfo {
     }
 }
 
-/// A one-show token as a verifier sees it.
+/// A one-show token as a verifier sees it (version 2: the commitments
+/// `sa'`, `sb'` are sent, the challenge `sc'` is recomputed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Token {
@@ -278,14 +286,13 @@ pub struct Token {
     /// Token information.
     pub ti: TokenInfo,
     /// `h = gamma^alpha`.
-    #[serde(with = "cbor::point")]
-    pub h: RistrettoPoint,
+    pub h: WirePoint,
     /// `sz' = sz^alpha`.
-    #[serde(with = "cbor::point")]
-    pub sz: RistrettoPoint,
-    /// `sc'`.
-    #[serde(with = "cbor::scalar")]
-    pub sc: Scalar,
+    pub sz: WirePoint,
+    /// `sa' = g0^b1 · g^b2 · sa`.
+    pub sa: WirePoint,
+    /// `sb' = (sz^b1 · gamma^b2 · sb)^alpha`.
+    pub sb: WirePoint,
     /// `sr'`.
     #[serde(with = "cbor::scalar")]
     pub sr: Scalar,
@@ -304,23 +311,23 @@ pub enum TokenCheckError {
     Signature,
 }
 
-/// `Hs("kenmerk/v1/token", key id, CBOR(TI), h, sz', a, b)`, used at
-/// creation and check.
+/// `sc' = Hs("kenmerk/v1/token", key id, CBOR(TI), h, sz', sa', sb')`, used
+/// at creation and check; points are hashed by their wire encodings.
 pub(crate) fn token_challenge(
     key_id: &KeyId,
     ti: &TokenInfo,
-    h: &RistrettoPoint,
-    sz: &RistrettoPoint,
-    a: &RistrettoPoint,
-    b: &RistrettoPoint,
+    h: &WirePoint,
+    sz: &WirePoint,
+    sa: &WirePoint,
+    sb: &WirePoint,
 ) -> Scalar {
     HashInput::new(label::TOKEN)
         .part(&key_id.0)
         .part(&cbor::to_cbor(ti))
-        .point(h)
-        .point(sz)
-        .point(a)
-        .point(b)
+        .wire(h)
+        .wire(sz)
+        .wire(sa)
+        .wire(sb)
         .to_scalar()
 }
 
@@ -336,20 +343,61 @@ impl Token {
         self.check_with_key_id(key)
     }
 
-    /// The token check when the caller already matched the key id.
+    /// The token check when the caller already matched the key id: (T1)
+    /// with weight 1 and (T2) with a random 128-bit weight in one
+    /// multiplication.
     pub(crate) fn check_with_key_id(&self, key: &IssuerPublicKey) -> Result<(), TokenCheckError> {
-        let id = RistrettoPoint::identity();
-        if self.h == id || self.sz == id {
-            return Err(TokenCheckError::Identity);
-        }
-        // g^sr' · g0^-sc' with the precomputed base-point table for g.
-        let a = RistrettoPoint::vartime_double_scalar_mul_basepoint(&-self.sc, &key.g0, &self.sr);
-        let b = RistrettoPoint::vartime_multiscalar_mul([self.sr, -self.sc], [self.h, self.sz]);
-        if token_challenge(&self.key_id, &self.ti, &self.h, &self.sz, &a, &b) == self.sc {
+        let mut acc = Equations::new();
+        let slot = acc.key(&key.table());
+        let [t1, t2] = self.equations(slot, &self.challenge())?;
+        acc.push(&t1);
+        acc.push(&t2);
+        if acc.is_identity() {
             Ok(())
         } else {
             Err(TokenCheckError::Signature)
         }
+    }
+
+    /// `sc'` of this token.
+    pub(crate) fn challenge(&self) -> Scalar {
+        token_challenge(
+            &self.key_id,
+            &self.ti,
+            &self.h,
+            &self.sz,
+            &self.sa,
+            &self.sb,
+        )
+    }
+
+    /// The token equations for an accumulator, with `slot` the token's key
+    /// and `sc` its challenge ([`Self::challenge`]):
+    ///
+    /// ```text
+    /// (T1)  g^sr' · g0^-sc' · sa'^-1 == 1
+    /// (T2)  h^sr' · sz'^-sc' · sb'^-1 == 1
+    /// ```
+    ///
+    /// Refuses an identity `h` or `sz'` first (decoded tokens never have
+    /// one: Rule 4; a token built in memory might).
+    pub(crate) fn equations(
+        &self,
+        slot: KeySlot,
+        sc: &Scalar,
+    ) -> Result<[Equation; 2], TokenCheckError> {
+        if self.h.is_identity() || self.sz.is_identity() {
+            return Err(TokenCheckError::Identity);
+        }
+        let mut t1 = Equation::with_capacity(3);
+        t1.term(self.sr, Base::G)
+            .term(-sc, slot.g0())
+            .term(-Scalar::ONE, Base::Point(*self.sa));
+        let mut t2 = Equation::with_capacity(3);
+        t2.term(self.sr, Base::Point(*self.h))
+            .term(-sc, Base::Point(*self.sz))
+            .term(-Scalar::ONE, Base::Point(*self.sb));
+        Ok([t1, t2])
     }
 
     /// Canonical CBOR.

@@ -80,7 +80,7 @@ fn full_issuance_gives_checked_tokens() {
     // Blindness: no token element equals anything the issuer saw.
     for t in &tokens {
         assert!(!commitments.sa.contains(&t.token().h));
-        assert_ne!(t.token().sz, commitments.sz);
+        assert_ne!(*t.token().sz, commitments.sz);
     }
 }
 
@@ -550,7 +550,7 @@ fn batch_sizes_round_trip_on_both_sides_of_the_table_threshold() {
         for t in &tokens {
             t.token().check(k.public()).unwrap();
             // alpha^-1 from the batch inversion: h^(alpha^-1) = gamma.
-            assert_eq!(t.token().h * t.alpha_inv, gamma, "batch {batch}");
+            assert_eq!(*t.token().h * t.alpha_inv, gamma, "batch {batch}");
         }
     }
 }
@@ -594,6 +594,33 @@ fn one_wrong_response_in_a_batch_is_refused_with_its_index() {
             error: TokenCheckError::Signature
         }
     );
+}
+
+/// The one-MSM batch check itself (which `finish` falls back from): it
+/// accepts a good batch and refuses a batch with one wrong response, an
+/// `sr'` moved to another token, or a wrong `sa'`.
+#[test]
+fn the_batch_check_accepts_good_batches_and_refuses_bad_ones() {
+    let k = key();
+    for batch in [1, 20] {
+        let (pending, responses, _) = start_batch(&k, batch);
+        let tokens = pending.unblind(&responses);
+        assert!(pending.batch_holds(&tokens), "batch {batch}");
+        for wrong in [0, batch - 1] {
+            let mut bad = tokens.clone();
+            bad[wrong].sr += Scalar::ONE;
+            assert!(!pending.batch_holds(&bad), "batch {batch}, token {wrong}");
+            let mut bad = tokens.clone();
+            bad[wrong].sa = crate::cbor::WirePoint::new(*bad[wrong].sa + g());
+            assert!(!pending.batch_holds(&bad), "batch {batch}, token {wrong}");
+        }
+    }
+    let (pending, responses, _) = start_batch(&k, 2);
+    let mut tokens = pending.unblind(&responses);
+    let sr0 = tokens[0].sr;
+    tokens[0].sr = tokens[1].sr;
+    tokens[1].sr = sr0;
+    assert!(!pending.batch_holds(&tokens));
 }
 
 /// The number of responses is checked before anything else.
@@ -668,7 +695,10 @@ fn version_1_issuance_messages_are_refused() {
     let c = &commitments.to_bytes();
     assert_eq!(SignerCommitments::from_bytes(&with_version(c, 1)).err(), v1);
     let c = &challenges.to_bytes();
-    assert_eq!(IssuanceChallenges::from_bytes(&with_version(c, 1)).err(), v1);
+    assert_eq!(
+        IssuanceChallenges::from_bytes(&with_version(c, 1)).err(),
+        v1
+    );
     let r = &responses.to_bytes();
     assert_eq!(IssuanceResponses::from_bytes(&with_version(r, 1)).err(), v1);
     let a = &answered.to_bytes();

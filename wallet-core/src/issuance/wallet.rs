@@ -8,15 +8,16 @@
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
-use rand_core::{CryptoRng, OsRng, RngCore};
+use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::tables::{FixedBase, KeyTables};
 use super::{gamma, IssuanceChallenges, IssuanceResponses, SignerCommitments, MAX_BATCH};
+use crate::cbor::WirePoint;
 use crate::encoding::{AttributeValue, ValueError};
 use crate::holder::HolderSecret;
 use crate::keys::IssuerPublicKey;
+use crate::msm::Equations;
 use crate::nonce::NonceSource;
 use crate::token::{
     token_challenge, CredentialToken, Token, TokenCheckError, TokenInfo, TokenInfoError,
@@ -55,15 +56,16 @@ pub(super) struct BlindedToken {
     pub(super) alpha_inv: Scalar,
     pub(super) b2: Scalar,
     pub(super) sc_prime: Scalar,
-    // The token's points: public once the token is shown.
+    // The token's points with their encodings (hashed into `sc'`): public
+    // once the token is shown.
     #[zeroize(skip)]
-    h: RistrettoPoint,
+    h: WirePoint,
     #[zeroize(skip)]
-    sz_prime: RistrettoPoint,
+    sz_prime: WirePoint,
     #[zeroize(skip)]
-    sa_prime: RistrettoPoint,
+    sa_prime: WirePoint,
     #[zeroize(skip)]
-    sb_prime: RistrettoPoint,
+    sb_prime: WirePoint,
 }
 
 /// A batch waiting for the issuer's responses. Its secrets (per token
@@ -159,12 +161,12 @@ impl PendingIssuance {
             let alpha = source.nonzero_scalar(rng, "issuance-alpha", k);
             let b1 = source.scalar(rng, "issuance-b1", k);
             let b2 = source.scalar(rng, "issuance-b2", k);
-            let h = gamma_base.mul(&alpha);
-            let sz_prime = sz_base.mul(&alpha);
-            let sa_prime = tables.g0_mul(&b1) + RistrettoPoint::mul_base(&b2) + sa;
+            let h = WirePoint::new(gamma_base.mul(&alpha));
+            let sz_prime = WirePoint::new(sz_base.mul(&alpha));
+            let sa_prime = WirePoint::new(tables.g0_mul(&b1) + RistrettoPoint::mul_base(&b2) + sa);
             // sz'^b1 · h^b2 · sb^alpha = (sz^b1 · gamma^b2 · sb)^alpha: two
             // table multiplications and one variable-base, not three.
-            let sb_prime = (sz_base.mul(&b1) + gamma_base.mul(&b2) + sb) * *alpha;
+            let sb_prime = WirePoint::new((sz_base.mul(&b1) + gamma_base.mul(&b2) + sb) * *alpha);
             let sc_prime =
                 token_challenge(&key_id, &token_info, &h, &sz_prime, &sa_prime, &sb_prime);
             sc.push(sc_prime + *b1);
@@ -206,11 +208,12 @@ impl PendingIssuance {
     /// g^sr' == sa' · g0^sc'        and        h^sr' == sb' · sz'^sc'
     /// ```
     ///
-    /// All `2 · batch` equations are checked at once, as one variable-time
-    /// multiscalar multiplication with independent random 128-bit weights
-    /// (the first equation weighted 1): a wrong response passes with
-    /// probability at most `2^-128`. Only if that fails is each token
-    /// checked alone, to report the first failing one.
+    /// These are the v2 token's own equations (T1), (T2). All `2 · batch`
+    /// are checked at once, as one variable-time multiscalar multiplication
+    /// with independent random 128-bit weights (the first equation weighted
+    /// 1): a wrong response passes with probability at most `2^-128`. Only
+    /// if that fails is each token checked alone (the full token check), to
+    /// report the first failing one.
     pub fn finish(
         self,
         responses: &IssuanceResponses,
@@ -221,21 +224,8 @@ impl PendingIssuance {
                 found: responses.sr.len(),
             });
         }
-        let key_id = self.key.key_id();
-        let tokens: Vec<Token> = self
-            .blinded
-            .iter()
-            .zip(&responses.sr)
-            .map(|(b, sr)| Token {
-                key_id,
-                ti: self.token_info.clone(),
-                h: b.h,
-                sz: b.sz_prime,
-                sc: b.sc_prime,
-                sr: sr + b.b2,
-            })
-            .collect();
-        if !self.batch_holds(&tokens, &mut OsRng) {
+        let tokens = self.unblind(responses);
+        if !self.batch_holds(&tokens) {
             // Find the first failing token, with the full check (§9.2).
             for (index, token) in tokens.iter().enumerate() {
                 token
@@ -257,35 +247,42 @@ impl PendingIssuance {
             .collect())
     }
 
-    /// Whether every token's `h` and `sz'` are not the identity and
-    /// `Σ_k ρ_k·(sr'_k·g - sc'_k·g0 - sa'_k) + ρ'_k·(sr'_k·h_k - sc'_k·sz'_k - sb'_k)`
-    /// is the identity (public values: variable time).
-    fn batch_holds<R: RngCore + CryptoRng>(&self, tokens: &[Token], rng: &mut R) -> bool {
-        let id = RistrettoPoint::identity();
-        if tokens.iter().any(|t| t.h == id || t.sz == id) {
-            return false;
-        }
-        let n = tokens.len();
-        let mut scalars = Vec::with_capacity(2 + 4 * n);
-        let mut points = Vec::with_capacity(2 + 4 * n);
-        let (mut g_sum, mut g0_sum) = (Scalar::ZERO, Scalar::ZERO);
-        for (k, (t, b)) in tokens.iter().zip(&self.blinded).enumerate() {
-            let rho = if k == 0 { Scalar::ONE } else { weight(rng) };
-            let rho2 = weight(rng);
-            g_sum += rho * t.sr;
-            g0_sum -= rho * t.sc;
-            scalars.extend([-rho, rho2 * t.sr, -(rho2 * t.sc), -rho2]);
-            points.extend([b.sa_prime, t.h, t.sz, b.sb_prime]);
-        }
-        scalars.extend([g_sum, g0_sum]);
-        points.extend([crate::group::g(), self.key.g0]);
-        RistrettoPoint::vartime_multiscalar_mul(scalars, points) == id
+    /// The tokens with `sr' = sr_k + b2_k` (`responses` has one per token).
+    pub(super) fn unblind(&self, responses: &IssuanceResponses) -> Vec<Token> {
+        let key_id = self.key.key_id();
+        self.blinded
+            .iter()
+            .zip(&responses.sr)
+            .map(|(b, sr)| Token {
+                key_id,
+                ti: self.token_info.clone(),
+                h: b.h,
+                sz: b.sz_prime,
+                sa: b.sa_prime,
+                sb: b.sb_prime,
+                sr: sr + b.b2,
+            })
+            .collect()
     }
-}
 
-/// A random 128-bit weight (public: the check is on public values).
-fn weight<R: RngCore + CryptoRng>(rng: &mut R) -> Scalar {
-    let mut bytes = [0u8; 16];
-    rng.fill_bytes(&mut bytes);
-    Scalar::from(u128::from_le_bytes(bytes))
+    /// Whether every token's `h` and `sz'` are not the identity and its
+    /// two equations (with the `sc'` the wallet computed) hold, all decided
+    /// by one multiscalar multiplication of the accumulator
+    /// ([`crate::msm`]): `g` and `g0` from the key's precomputed table,
+    /// `sa'`, `h`, `sz'`, `sb'` of every token as dynamic points; the first
+    /// equation weighted 1, every other by a fresh random 128-bit weight.
+    pub(super) fn batch_holds(&self, tokens: &[Token]) -> bool {
+        let mut acc = Equations::new();
+        let slot = acc.key(&self.key.table());
+        for (t, b) in tokens.iter().zip(&self.blinded) {
+            match t.equations(slot, &b.sc_prime) {
+                Ok([t1, t2]) => {
+                    acc.push(&t1);
+                    acc.push(&t2);
+                }
+                Err(_) => return false,
+            }
+        }
+        acc.is_identity()
+    }
 }

@@ -321,7 +321,7 @@ impl<'a> PresentationBuilder<'a> {
             scalars.push(*w0);
             scalars.push(*wd);
             let mut points = Vec::with_capacity(n + 2);
-            points.push(s.token.token.h);
+            points.push(*s.token.token.h);
             points.push(gd);
             for i in (0..n).filter(|i| !s.disclosed.contains(i)) {
                 scalars.push(w[offsets[j] + i]);

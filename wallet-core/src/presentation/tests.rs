@@ -534,9 +534,10 @@ fn two_presentations_share_no_token_material() {
     let parts = |p: &Presentation| {
         let t = &p.tokens[0].token;
         vec![
-            t.h.compress().to_bytes(),
-            t.sz.compress().to_bytes(),
-            t.sc.to_bytes(),
+            *t.h.as_bytes(),
+            *t.sz.as_bytes(),
+            *t.sa.as_bytes(),
+            *t.sb.as_bytes(),
             t.sr.to_bytes(),
             p.tokens[0].r0.to_bytes(),
             p.rd.to_bytes(),

@@ -189,7 +189,7 @@ pub fn verify<K: IssuerKeys + ?Sized>(
         // a_j = K^-c · h^r0 · Π_U gi^ri · gd^rd, with K = g0 · gt^xt · Π_D gi^xi.
         let gens = key.generators();
         let mut scalars = vec![-p.c, -p.c * t.token.ti.encode(), t.r0, p.rd];
-        let mut points = vec![key.g0, gens.gt, t.token.h, gd];
+        let mut points = vec![key.g0, gens.gt, *t.token.h, gd];
         for Disclosed(i, v) in &t.disclosed {
             scalars.push(-p.c * v.encode());
             points.push(gens.attributes[usize::from(*i)]);
