@@ -26,7 +26,7 @@
 //! only meet constant-time operations.
 
 pub mod issuer;
-mod tables;
+pub mod tables;
 pub mod wallet;
 
 use curve25519_dalek::ristretto::RistrettoPoint;

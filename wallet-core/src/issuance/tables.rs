@@ -4,36 +4,124 @@
 //! - a variable-time precomputation of `g_1..g_n, gt`, for `gamma` (public
 //!   values only: the attribute values, `xt` and `hd` are known to whoever
 //!   computes `gamma`);
-//! - a constant-time table of `g0`, built on first use, for the wallet's
-//!   `g0^b1` (`b1` is secret).
+//! - a constant-time [`FixedBaseTable`] of `g0`, built on first use, for the
+//!   wallet's `g0^b1` (`b1` is secret).
 //!
 //! Per session or batch: [`FixedBase`], a point that is multiplied by many
 //! secret scalars (the issuer's `gamma^w_k`, the wallet's `gamma^alpha`,
-//! `sz^b1`, ...). Building a [`RistrettoBasepointTable`] costs about as much
-//! as [`TABLE_MIN_USES`] constant-time multiplications save (it converts
-//! 256 points to affine form, one field inversion each), so the table is
-//! built only when the point is used at least that often. Both ways are
-//! constant time in the scalar: the table's lookups select in constant
-//! time.
+//! `sz^b1`, ...): through a [`FixedBaseTable`] when it is used at least
+//! [`TABLE_MIN_USES`] times, else by plain constant-time multiplication.
+//!
+//! Why not curve25519-dalek's `RistrettoBasepointTable`: its lookups are as
+//! fast, but building one converts its 256 points to affine form, one field
+//! inversion each, and costs about 30 variable-base multiplications
+//! (measured: `issuance/fixed_base/dalek_table_create`), so a table of
+//! `gamma` would pay only from about 60 uses, beyond the default batch. The
+//! table here keeps the same 256 multiples in extended coordinates, built
+//! with additions only (about 2 multiplications' worth).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use curve25519_dalek::ristretto::{
-    RistrettoBasepointTable, RistrettoPoint, VartimeRistrettoPrecomputation,
-};
+use curve25519_dalek::ristretto::{RistrettoPoint, VartimeRistrettoPrecomputation};
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::VartimePrecomputedMultiscalarMul;
+use curve25519_dalek::traits::{Identity, VartimePrecomputedMultiscalarMul};
+use subtle::{ConditionallyNegatable, ConditionallySelectable, ConstantTimeEq};
+use zeroize::Zeroizing;
 
 use crate::keys::{IssuerPublicKey, KeyId};
 
-/// Multiplications by one point from which a [`RistrettoBasepointTable`]
-/// of it pays for itself. Measured with
+/// Multiplications by one point from which a [`FixedBaseTable`] of it pays
+/// for itself. Measured with
 /// `cargo bench -p wallet-core --bench credential -- "baseline|issuance/fixed_base"`:
 /// building the table (`table_create`) costs about as much as this many
 /// constant-time variable-base multiplications (the baseline) save when
 /// they become table multiplications (`table_mul`).
-pub(crate) const TABLE_MIN_USES: usize = 24;
+pub const TABLE_MIN_USES: usize = 4;
+
+/// A constant-time table of multiples of one point `P`: for `i` in
+/// `0..32` and `j` in `1..=8`, `j · 256^i · P`. `P^s` then takes 64 table
+/// lookups and additions and 4 doublings (the radix-16 method of
+/// curve25519-dalek's base-point tables, on extended coordinates).
+///
+/// Constant time in `s`: `s` is split into 64 signed radix-16 digits in
+/// `[-8, 8)` by arithmetic without branches; each lookup reads all 8
+/// entries of its row and keeps one by constant-time selection, then
+/// negates by constant-time selection; the additions use the complete
+/// Edwards formulas. Only the point (public here: `gd`, `g0`, `gamma`,
+/// `sz`) decides what is in the table.
+pub struct FixedBaseTable {
+    rows: Vec<[RistrettoPoint; 8]>,
+}
+
+impl FixedBaseTable {
+    /// The table of `point` (384 point additions).
+    pub fn new(point: &RistrettoPoint) -> Self {
+        let mut rows = Vec::with_capacity(32);
+        let mut base = *point;
+        for _ in 0..32 {
+            let mut row = [base; 8];
+            for j in 1..8 {
+                row[j] = row[j - 1] + base;
+            }
+            // 256 · base = 2^4 · (2 · (8 · base)).
+            base = row[7] + row[7];
+            for _ in 0..4 {
+                base = base + base;
+            }
+            rows.push(row);
+        }
+        FixedBaseTable { rows }
+    }
+
+    /// `P^s`, constant time in `s`.
+    pub fn mul(&self, s: &Scalar) -> RistrettoPoint {
+        let digits = radix_16(s);
+        let mut acc = RistrettoPoint::identity();
+        // Σ_i d_i·16^i·P = 16 · Σ_{i odd} d_i·256^((i-1)/2)·P + Σ_{i even} d_i·256^(i/2)·P.
+        for i in (1..64).step_by(2) {
+            acc += select(&self.rows[i / 2], digits[i]);
+        }
+        for _ in 0..4 {
+            acc = acc + acc;
+        }
+        for i in (0..64).step_by(2) {
+            acc += select(&self.rows[i / 2], digits[i]);
+        }
+        acc
+    }
+}
+
+/// `d · row[0]` for `d` in `[-8, 8]`, reading every entry (constant time).
+fn select(row: &[RistrettoPoint; 8], d: i8) -> RistrettoPoint {
+    // |d| and the sign without branches.
+    let mask = d >> 7;
+    let abs = ((d + mask) ^ mask) as u8;
+    let mut t = RistrettoPoint::identity();
+    for (j, entry) in (1u8..).zip(row) {
+        t.conditional_assign(entry, abs.ct_eq(&j));
+    }
+    t.conditional_negate(((d as u8) >> 7).into());
+    t
+}
+
+/// The 64 signed radix-16 digits `d_i` in `[-8, 8)` (the last in `[-8, 8]`)
+/// with `s = Σ d_i·16^i`, computed without branches. A canonical scalar is
+/// below `2^253`, so the last carry fits. Secret: wiped on drop.
+fn radix_16(s: &Scalar) -> Zeroizing<[i8; 64]> {
+    let bytes = s.as_bytes();
+    let mut d = Zeroizing::new([0i8; 64]);
+    for (i, b) in bytes.iter().enumerate() {
+        d[2 * i] = (b & 15) as i8;
+        d[2 * i + 1] = ((b >> 4) & 15) as i8;
+    }
+    for i in 0..63 {
+        let carry = (d[i] + 8) >> 4;
+        d[i] -= carry << 4;
+        d[i + 1] += carry;
+    }
+    d
+}
 
 /// A point multiplied by secret scalars: through a table when it is used
 /// at least [`TABLE_MIN_USES`] times, else directly. Constant time in the
@@ -42,14 +130,14 @@ pub(crate) enum FixedBase {
     /// Few uses: plain constant-time variable-base multiplication.
     Point(RistrettoPoint),
     /// Many uses: a constant-time table of multiples.
-    Table(Box<RistrettoBasepointTable>),
+    Table(Box<FixedBaseTable>),
 }
 
 impl FixedBase {
     /// `point`, to be multiplied `uses` times.
     pub(crate) fn new(point: RistrettoPoint, uses: usize) -> Self {
         if uses >= TABLE_MIN_USES {
-            FixedBase::Table(Box::new(RistrettoBasepointTable::create(&point)))
+            FixedBase::Table(Box::new(FixedBaseTable::new(&point)))
         } else {
             FixedBase::Point(point)
         }
@@ -59,7 +147,7 @@ impl FixedBase {
     pub(crate) fn mul(&self, s: &Scalar) -> RistrettoPoint {
         match self {
             FixedBase::Point(p) => p * s,
-            FixedBase::Table(t) => &**t * s,
+            FixedBase::Table(t) => t.mul(s),
         }
     }
 
@@ -76,7 +164,7 @@ pub(crate) struct KeyTables {
     gamma_bases: VartimeRistrettoPrecomputation,
     g0: RistrettoPoint,
     /// Built on the first wallet use: the issuer never needs it.
-    g0_table: OnceLock<RistrettoBasepointTable>,
+    g0_table: OnceLock<FixedBaseTable>,
 }
 
 impl KeyTables {
@@ -86,7 +174,7 @@ impl KeyTables {
         static CACHE: OnceLock<Mutex<HashMap<KeyId, Arc<KeyTables>>>> = OnceLock::new();
         // Only keys a caller already holds reach this (its pinned scheme's
         // or its own); the bound keeps memory flat regardless (a table set
-        // is about 8 KiB per generator plus 30 KiB for g0 once used).
+        // is about 8 KiB per generator plus 40 KiB for g0 once used).
         const MAX_CACHED: usize = 64;
         let cache = CACHE.get_or_init(Default::default);
         if let Ok(map) = cache.lock() {
@@ -120,16 +208,72 @@ impl KeyTables {
     /// `g0^s`, constant time in `s` (a table lookup).
     pub(crate) fn g0_mul(&self, s: &Scalar) -> RistrettoPoint {
         self.g0_table
-            .get_or_init(|| RistrettoBasepointTable::create(&self.g0))
-            * s
+            .get_or_init(|| FixedBaseTable::new(&self.g0))
+            .mul(s)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use curve25519_dalek::traits::Identity;
     use rand_core::OsRng;
+
+    /// The table multiplies like `RistrettoPoint * Scalar`, for random
+    /// scalars and at the edges of the digit recoding.
+    #[test]
+    fn table_multiplies_like_the_group() {
+        let p = RistrettoPoint::random(&mut OsRng);
+        let t = FixedBaseTable::new(&p);
+        let mut edges = vec![
+            Scalar::ZERO,
+            Scalar::ONE,
+            -Scalar::ONE,
+            Scalar::from(7u64),
+            Scalar::from(8u64),
+            Scalar::from(9u64),
+            Scalar::from(15u64),
+            Scalar::from(16u64),
+            Scalar::from(u64::MAX),
+            Scalar::from(u128::MAX),
+            // 2^252, and bytes of all 8s and all Fs where canonical.
+            Scalar::from_bytes_mod_order({
+                let mut b = [0u8; 32];
+                b[31] = 0x10;
+                b
+            }),
+            Scalar::from_bytes_mod_order([0x88; 32]),
+            Scalar::from_bytes_mod_order([0xff; 32]),
+            Scalar::from_bytes_mod_order([0x77; 32]),
+        ];
+        edges.extend((0..64).map(|_| Scalar::random(&mut OsRng)));
+        for s in edges {
+            assert_eq!(t.mul(&s), p * s, "{s:?}");
+        }
+        let id = FixedBaseTable::new(&RistrettoPoint::identity());
+        assert_eq!(
+            id.mul(&Scalar::random(&mut OsRng)),
+            RistrettoPoint::identity()
+        );
+    }
+
+    #[test]
+    fn digits_recode_the_scalar() {
+        for s in [
+            Scalar::ZERO,
+            -Scalar::ONE,
+            Scalar::from_bytes_mod_order([0x88; 32]),
+            Scalar::random(&mut OsRng),
+        ] {
+            let d = radix_16(&s);
+            assert!(d[..63].iter().all(|d| (-8..8).contains(d)));
+            assert!((-8..=8).contains(&d[63]));
+            let back = d.iter().rev().fold(Scalar::ZERO, |acc, &d| {
+                let digit = Scalar::from(d.unsigned_abs() as u64);
+                acc * Scalar::from(16u64) + if d < 0 { -digit } else { digit }
+            });
+            assert_eq!(back, s);
+        }
+    }
 
     /// The threshold decides table or not, and both give the same points
     /// (not a timing test: the break-even is measured in the bench).
@@ -140,13 +284,10 @@ mod tests {
         let at = FixedBase::new(p, TABLE_MIN_USES);
         assert!(!below.is_table());
         assert!(at.is_table());
-        assert!(FixedBase::new(p, 1).mul(&Scalar::ONE) == p);
         for _ in 0..8 {
             let s = Scalar::random(&mut OsRng);
             assert_eq!(below.mul(&s), p * s);
             assert_eq!(at.mul(&s), p * s);
         }
-        assert_eq!(at.mul(&Scalar::ZERO), RistrettoPoint::identity());
-        assert_eq!(at.mul(&-Scalar::ONE), -p);
     }
 }
