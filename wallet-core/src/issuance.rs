@@ -20,7 +20,8 @@
 //! faster (docs/protocol.md §8): `gamma` over the key's precomputed
 //! generators ([`tables`]), fixed bases (`g`, `gd`, `g0`, and `gamma` and
 //! `sz` when a batch pays for their tables) multiplied through tables,
-//! `sb' = (sz^b1 · gamma^b2 · sb)^α`, one batch inversion for every `α^-1`,
+//! `sb' = sz^(b1·α) · gamma^(b2·α) · sb^α` as one constant-time
+//! multiscalar multiplication, one batch inversion for every `α^-1`,
 //! and the wallet's check of the whole batch as one multiscalar
 //! multiplication with random weights. Secrets (`y0`, `w`, `α`, `b1`, `b2`)
 //! only meet constant-time operations.

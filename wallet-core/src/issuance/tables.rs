@@ -8,8 +8,8 @@
 //!   wallet's `g0^b1` (`b1` is secret).
 //!
 //! Per session or batch: [`FixedBase`], a point that is multiplied by many
-//! secret scalars (the issuer's `gamma^w_k`, the wallet's `gamma^alpha`,
-//! `sz^b1`, ...): through a [`FixedBaseTable`] when it is used at least
+//! secret scalars (the issuer's `gamma^w_k`, the wallet's `gamma^alpha`
+//! and `sz^alpha`): through a [`FixedBaseTable`] when it is used at least
 //! [`TABLE_MIN_USES`] times, else by plain constant-time multiplication.
 //!
 //! Why not curve25519-dalek's `RistrettoBasepointTable`: its lookups are as
@@ -37,7 +37,7 @@ use crate::keys::{IssuerPublicKey, KeyId};
 /// building the table (`table_create`) costs about as much as this many
 /// constant-time variable-base multiplications (the baseline) save when
 /// they become table multiplications (`table_mul`).
-pub const TABLE_MIN_USES: usize = 4;
+pub const TABLE_MIN_USES: usize = 5;
 
 /// A constant-time table of multiples of one point `P`: for `i` in
 /// `0..32` and `j` in `1..=8`, `j · 256^i · P`. `P^s` then takes 64 table

@@ -8,6 +8,7 @@
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::MultiscalarMul;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -146,11 +147,11 @@ impl PendingIssuance {
             transcript.extend_from_slice(sb.compress().as_bytes());
         }
         let source = NonceSource::new(holder.xd().as_bytes(), &transcript);
-        // Each of gamma and sz is multiplied twice per token by a secret
-        // (alpha, b1 or b2): per-batch tables when the batch pays for them
-        // (tables.rs), constant time either way; g0 from the key's table.
-        let gamma_base = FixedBase::new(gamma, 2 * batch);
-        let sz_base = FixedBase::new(commitments.sz, 2 * batch);
+        // Each of gamma and sz is multiplied once per token by alpha:
+        // per-batch tables when the batch pays for them (tables.rs),
+        // constant time either way; g0 from the key's table.
+        let gamma_base = FixedBase::new(gamma, batch);
+        let sz_base = FixedBase::new(commitments.sz, batch);
         let tables = KeyTables::of(key, &key_id);
         // The alphas, inverted together at the end (one inversion for the
         // batch). Exact capacity: no reallocation leaves a copy behind.
@@ -164,9 +165,15 @@ impl PendingIssuance {
             let h = WirePoint::new(gamma_base.mul(&alpha));
             let sz_prime = WirePoint::new(sz_base.mul(&alpha));
             let sa_prime = WirePoint::new(tables.g0_mul(&b1) + RistrettoPoint::mul_base(&b2) + sa);
-            // sz'^b1 · h^b2 · sb^alpha = (sz^b1 · gamma^b2 · sb)^alpha: two
-            // table multiplications and one variable-base, not three.
-            let sb_prime = WirePoint::new((sz_base.mul(&b1) + gamma_base.mul(&b2) + sb) * *alpha);
+            // sz'^b1 · h^b2 · sb^alpha = sz^(b1·alpha) · gamma^(b2·alpha) ·
+            // sb^alpha: one constant-time multiscalar multiplication (its
+            // doublings shared by the three), not three multiplications.
+            let b1_alpha = Zeroizing::new(*b1 * *alpha);
+            let b2_alpha = Zeroizing::new(*b2 * *alpha);
+            let sb_prime = WirePoint::new(RistrettoPoint::multiscalar_mul(
+                [&*b1_alpha, &*b2_alpha, &*alpha],
+                [&commitments.sz, &gamma, sb],
+            ));
             let sc_prime =
                 token_challenge(&key_id, &token_info, &h, &sz_prime, &sa_prime, &sb_prime);
             sc.push(sc_prime + *b1);
