@@ -15,16 +15,17 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
-use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::ristretto::{RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use rand_core::OsRng;
 use time::{Date, Month};
 use wallet_core::encoding::{AttributeKind, AttributeValue};
 use wallet_core::holder::{HolderProof, HolderSecret};
 use wallet_core::issuance::issuer::IssuerSession;
+use wallet_core::issuance::tables::FixedBaseTable;
 use wallet_core::issuance::wallet::PendingIssuance;
 use wallet_core::issuance::SignerCommitments;
 use wallet_core::keys::{IssuerPublicKey, IssuerSecretKey, KeyId, KeyParams};
@@ -463,10 +464,107 @@ fn bench_issuance(c: &mut Criterion, w: &World) {
         )
     });
     g.finish();
+    bench_issuance_totals(c, w, &proof, (&commitments, &stored));
 
     let token = cred.tokens[0].token().clone();
     let pk = cred.public().clone();
     c.bench_function("token/check", |b| b.iter(|| black_box(&token).check(&pk)));
+}
+
+/// Issuance work per side, the figures of the issue 17 targets: the
+/// issuer's start and answer for a batch of 1 and of 20, the wallet's start
+/// and finish for a batch of 20 (time per token: divide by the batch, or
+/// read criterion's throughput). Then the break-even of a constant-time
+/// table of a fixed base (`issuance/tables.rs`, `TABLE_MIN_USES`): building
+/// it costs `table_create`, each multiplication through it `table_mul`
+/// instead of one baseline multiplication, so it pays from
+/// `table_create / (baseline - table_mul)` multiplications on.
+fn bench_issuance_totals(
+    c: &mut Criterion,
+    w: &World,
+    proof: &HolderProof,
+    (commitments, stored): (&SignerCommitments, &[u8]),
+) {
+    let cred = &w.address;
+    let wallet_start = |commitments: &SignerCommitments| {
+        PendingIssuance::start(
+            &mut OsRng,
+            cred.public(),
+            &w.holder,
+            cred.values.clone(),
+            token_info(&cred.key),
+            NOW,
+            commitments,
+        )
+        .expect("wallet start")
+    };
+    // The issuer receives hd on the wire: computed once here, not charged
+    // to the issuer (the `issuance_batch_20` group above does charge it).
+    let hd = w.holder.public();
+    let ti = token_info(&cred.key);
+    let mut g = c.benchmark_group("issuance");
+    for batch in [1, BATCH] {
+        g.throughput(Throughput::Elements(batch as u64));
+        // `answer` checks only the key and the number of challenges: one
+        // set of challenges of the right size serves every iteration.
+        let (_, commitments) = issuer_start(&cred.key, &w.holder, proof, &cred.values, batch);
+        let (_, challenges) = wallet_start(&commitments);
+        g.bench_function(format!("issuer_batch_{batch}"), |b| {
+            b.iter(|| {
+                let (session, commitments) = IssuerSession::start(
+                    &mut OsRng,
+                    &cred.key,
+                    &cred.values,
+                    &ti,
+                    &hd,
+                    proof,
+                    NONCE,
+                    batch,
+                )
+                .expect("issuer start");
+                let (_, responses) = session.answer(&cred.key, &challenges).expect("answer");
+                (commitments, responses)
+            })
+        });
+    }
+    g.throughput(Throughput::Elements(BATCH as u64));
+    // The wallet's two steps, without the issuer's answer between them.
+    g.bench_function(format!("wallet_batch_{BATCH}"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                let (pending, challenges) = wallet_start(commitments);
+                total += t.elapsed();
+                let session = IssuerSession::from_secret_bytes(stored).expect("stored session");
+                let (_, responses) = session.answer(&cred.key, &challenges).expect("answer");
+                let t = Instant::now();
+                black_box(pending.finish(&responses).expect("finish"));
+                total += t.elapsed();
+            }
+            total
+        })
+    });
+    g.throughput(Throughput::Elements(1));
+    let point = RistrettoPoint::random(&mut OsRng);
+    let scalar = Scalar::random(&mut OsRng);
+    g.bench_function("fixed_base/table_create", |b| {
+        b.iter(|| FixedBaseTable::new(black_box(&point)))
+    });
+    let table = FixedBaseTable::new(&point);
+    g.bench_function("fixed_base/table_mul", |b| {
+        b.iter(|| black_box(&table).mul(black_box(&scalar)))
+    });
+    // curve25519-dalek's own table, for comparison (issuance/tables.rs says
+    // why it is not used).
+    g.bench_function("fixed_base/dalek_table_create", |b| {
+        b.iter(|| RistrettoBasepointTable::create(black_box(&point)))
+    });
+    let table = RistrettoBasepointTable::create(&point);
+    g.bench_function("fixed_base/dalek_table_mul", |b| {
+        b.iter(|| black_box(&table) * black_box(&scalar))
+    });
+    g.finish();
 }
 
 fn bench_presentations(c: &mut Criterion, w: &World) {

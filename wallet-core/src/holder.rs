@@ -12,15 +12,16 @@
 //! than sent. Without it a holder could send `hd* = gd^xd · gi^delta` and
 //! shift attribute `i` by `delta` (for example its birth date).
 
-use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::ristretto::{RistrettoPoint, VartimeRistrettoPrecomputation};
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
+use curve25519_dalek::traits::{Identity, VartimePrecomputedMultiscalarMul};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::cbor;
 use crate::group::{holder_generator, label, HashInput};
+use crate::issuance::tables::FixedBaseTable;
 use crate::keys::KeyId;
 use crate::nonce::NonceSource;
 
@@ -59,6 +60,24 @@ pub enum HolderProofError {
     Invalid,
 }
 
+/// `gd^s`, constant time in `s`: a table of `gd` (a constant, built once
+/// per process for about two multiplications' cost), each use much cheaper
+/// than a variable-base multiplication. For `hd = gd^xd` and the proof's
+/// `T = gd^k`.
+fn gd_mul(s: &Scalar) -> RistrettoPoint {
+    static TABLE: std::sync::OnceLock<FixedBaseTable> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| FixedBaseTable::new(&holder_generator()))
+        .mul(s)
+}
+
+/// `gd` precomputed for variable-time multiscalar multiplication (the
+/// issuer's proof check: public values only).
+fn gd_vartime() -> &'static VartimeRistrettoPrecomputation {
+    static GD: std::sync::OnceLock<VartimeRistrettoPrecomputation> = std::sync::OnceLock::new();
+    GD.get_or_init(|| VartimeRistrettoPrecomputation::new([holder_generator()]))
+}
+
 fn pok_challenge(nonce: &[u8], key_id: &KeyId, hd: &RistrettoPoint, t: &RistrettoPoint) -> Scalar {
     HashInput::new(label::HOLDER_POK)
         .part(nonce)
@@ -79,7 +98,7 @@ impl HolderSecret {
 
     /// `hd = gd^xd`.
     pub fn public(&self) -> HolderPublicKey {
-        HolderPublicKey(holder_generator() * self.xd)
+        HolderPublicKey(gd_mul(&self.xd))
     }
 
     /// Proves possession of `xd` for the session `nonce` and issuer key.
@@ -98,7 +117,7 @@ impl HolderSecret {
         transcript.extend_from_slice(nonce);
         let k =
             NonceSource::new(self.xd.as_bytes(), &transcript).nonzero_scalar(rng, "holder-pok", 0);
-        let t = holder_generator() * *k;
+        let t = gd_mul(&k);
         let e = pok_challenge(nonce, key_id, &hd, &t);
         let s = *k + e * self.xd;
         HolderProof { e, s }
@@ -120,11 +139,9 @@ impl HolderPublicKey {
         if self.0 == RistrettoPoint::identity() {
             return Err(HolderProofError::IdentityKey);
         }
-        // Public data only: variable time is fine here.
-        let t = RistrettoPoint::vartime_multiscalar_mul(
-            [proof.s, -proof.e],
-            [holder_generator(), self.0],
-        );
+        // Public data only: variable time is fine here; gd from its
+        // precomputed table, hd dynamic.
+        let t = gd_vartime().vartime_mixed_multiscalar_mul([proof.s], [-proof.e], [self.0]);
         if pok_challenge(nonce, key_id, &self.0, &t) == proof.e {
             Ok(())
         } else {

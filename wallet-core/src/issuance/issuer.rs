@@ -14,6 +14,7 @@ use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::tables::FixedBase;
 use super::{
     gamma, IssuanceChallenges, IssuanceResponses, SignerCommitments, ISSUANCE_VERSION, MAX_BATCH,
 };
@@ -82,7 +83,13 @@ pub struct AnsweredIssuance {
 
 impl IssuerSession {
     /// Checks the holder's proof for `nonce` and the values, computes
-    /// `gamma` and `sz = gamma^y0`, and commits to `batch` fresh nonces.
+    /// `gamma` and `sz = gamma^y0`, and commits to `batch` fresh nonces:
+    /// `sa_k = g^w_k`, `sb_k = gamma^w_k`.
+    ///
+    /// Cost: the holder proof check (`gd` precomputed), `gamma` as one
+    /// variable-time multiscalar multiplication over the key's precomputed
+    /// generators, then constant-time `gamma^y0`, `g^w_k` (base-point table)
+    /// and `gamma^w_k` (a table of `gamma` when the batch pays for it).
     #[allow(clippy::too_many_arguments)]
     pub fn start<R: RngCore + CryptoRng>(
         rng: &mut R,
@@ -113,9 +120,12 @@ impl IssuerSession {
         let key_id = pk.key_id();
         holder.verify_possession(proof, nonce, &key_id)?;
 
-        let gamma = gamma(pk, attributes, token_info, holder);
-        // Secret exponents: constant-time scalar multiplications.
-        let sz = gamma * key.y0();
+        let gamma = gamma(pk, &key_id, attributes, token_info, holder);
+        // gamma is multiplied by y0 and by every w_k: a table of it pays
+        // from TABLE_MIN_USES multiplications on (tables.rs). Secret
+        // exponents, constant time either way.
+        let gamma_base = FixedBase::new(gamma, batch + 1);
+        let sz = gamma_base.mul(key.y0());
         // Hedged nonces (docs/protocol.md §2.4): a replayed RNG state for
         // another holder, other values or another session gives other `w`,
         // so a restored snapshot cannot make one `w` answer two challenges.
@@ -130,9 +140,9 @@ impl IssuerSession {
         for k in 0..batch as u32 {
             w.push(*source.nonzero_scalar(rng, "issuance-w", k));
         }
-        // g^w from the precomputed base-point table (constant time, ~3x faster).
+        // g^w from the precomputed base-point table (constant time).
         let sa = w.iter().map(RistrettoPoint::mul_base).collect();
-        let sb = w.iter().map(|w| gamma * w).collect();
+        let sb = w.iter().map(|w| gamma_base.mul(w)).collect();
         Ok((
             IssuerSession {
                 v: ISSUANCE_VERSION,

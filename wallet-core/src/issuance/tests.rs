@@ -478,3 +478,257 @@ fn secret_encodings_do_not_reallocate() {
     assert_eq!(back.batch_size(), crate::issuance::MAX_BATCH);
     assert!(IssuerSecretKey::from_bytes(&file).is_ok());
 }
+
+/// Runs one issuance of `batch` tokens and returns the wallet's pending
+/// state, the issuer's responses and the holder (for tests that tamper).
+fn start_batch(
+    k: &IssuerSecretKey,
+    batch: usize,
+) -> (PendingIssuance, IssuanceResponses, HolderSecret) {
+    let holder = HolderSecret::from_seed(&[1; 32]);
+    let proof = holder.prove_possession(&mut OsRng, b"n", &k.public().key_id());
+    let (session, commitments) = IssuerSession::start(
+        &mut OsRng,
+        k,
+        &values(),
+        &ti(k),
+        &holder.public(),
+        &proof,
+        b"n",
+        batch,
+    )
+    .unwrap();
+    let commitments = SignerCommitments::from_bytes(&commitments.to_bytes()).unwrap();
+    let (pending, challenges) = PendingIssuance::start(
+        &mut OsRng,
+        k.public(),
+        &holder,
+        values(),
+        ti(k),
+        NOW,
+        &commitments,
+    )
+    .unwrap();
+    let challenges = IssuanceChallenges::from_bytes(&challenges.to_bytes()).unwrap();
+    let (_a, responses) = session.answer(k, &challenges).unwrap();
+    let responses = IssuanceResponses::from_bytes(&responses.to_bytes()).unwrap();
+    (pending, responses, holder)
+}
+
+/// Round trips at the edges (1, 100), around the default (19, 20), and on
+/// both sides of each side's table threshold (the issuer builds a table of
+/// `gamma` from `batch + 1` uses, the wallet its tables of `gamma` and `sz`
+/// from `batch`), so both code paths give valid tokens.
+#[test]
+fn batch_sizes_round_trip_on_both_sides_of_the_table_threshold() {
+    use super::tables::TABLE_MIN_USES;
+    let k = key();
+    let mut sizes = vec![
+        1,
+        2,
+        19,
+        20,
+        MAX_BATCH,
+        TABLE_MIN_USES - 2,
+        TABLE_MIN_USES - 1,
+        TABLE_MIN_USES,
+    ];
+    sizes.sort_unstable();
+    sizes.dedup();
+    for batch in sizes {
+        let (pending, responses, holder) = start_batch(&k, batch);
+        let tokens = pending.finish(&responses).unwrap();
+        assert_eq!(tokens.len(), batch);
+        let gamma = gamma(
+            k.public(),
+            &k.public().key_id(),
+            &values(),
+            &ti(&k),
+            &holder.public(),
+        );
+        for t in &tokens {
+            t.token().check(k.public()).unwrap();
+            // alpha^-1 from the batch inversion: h^(alpha^-1) = gamma.
+            assert_eq!(*t.token().h * t.alpha_inv, gamma, "batch {batch}");
+        }
+    }
+}
+
+/// Exactly one wrong response, wherever it is in the batch, refuses the
+/// whole batch and names that token (the one-MSM check fails, then each
+/// token is checked alone).
+#[test]
+fn one_wrong_response_in_a_batch_is_refused_with_its_index() {
+    let k = key();
+    for (batch, wrong) in [(1, 0), (2, 1), (20, 0), (20, 7), (20, 19)] {
+        let (pending, mut responses, _) = start_batch(&k, batch);
+        responses.sr[wrong] += Scalar::ONE;
+        assert_eq!(
+            pending.finish(&responses).unwrap_err(),
+            FinishIssuanceError::TokenCheck {
+                index: wrong,
+                error: TokenCheckError::Signature
+            },
+            "batch {batch}, wrong response {wrong}"
+        );
+    }
+    // Two wrong ones: the first is named.
+    let (pending, mut responses, _) = start_batch(&k, 20);
+    responses.sr[12] += Scalar::ONE;
+    responses.sr[5] -= Scalar::ONE;
+    assert_eq!(
+        pending.finish(&responses).unwrap_err(),
+        FinishIssuanceError::TokenCheck {
+            index: 5,
+            error: TokenCheckError::Signature
+        }
+    );
+    // Swapped responses: each is a valid response, for another token.
+    let (pending, mut responses, _) = start_batch(&k, 3);
+    responses.sr.swap(1, 2);
+    assert_eq!(
+        pending.finish(&responses).unwrap_err(),
+        FinishIssuanceError::TokenCheck {
+            index: 1,
+            error: TokenCheckError::Signature
+        }
+    );
+}
+
+/// The one-MSM batch check itself (which `finish` falls back from): it
+/// accepts a good batch and refuses a batch with one wrong response, an
+/// `sr'` moved to another token, or a wrong `sa'`.
+#[test]
+fn the_batch_check_accepts_good_batches_and_refuses_bad_ones() {
+    let k = key();
+    for batch in [1, 20] {
+        let (pending, responses, _) = start_batch(&k, batch);
+        let tokens = pending.unblind(&responses);
+        assert!(pending.batch_holds(&tokens), "batch {batch}");
+        for wrong in [0, batch - 1] {
+            let mut bad = tokens.clone();
+            bad[wrong].sr += Scalar::ONE;
+            assert!(!pending.batch_holds(&bad), "batch {batch}, token {wrong}");
+            let mut bad = tokens.clone();
+            bad[wrong].sa = crate::cbor::WirePoint::new(*bad[wrong].sa + g());
+            assert!(!pending.batch_holds(&bad), "batch {batch}, token {wrong}");
+        }
+    }
+    let (pending, responses, _) = start_batch(&k, 2);
+    let mut tokens = pending.unblind(&responses);
+    let sr0 = tokens[0].sr;
+    tokens[0].sr = tokens[1].sr;
+    tokens[1].sr = sr0;
+    assert!(!pending.batch_holds(&tokens));
+}
+
+/// The number of responses is checked before anything else.
+#[test]
+fn wrong_number_of_responses_is_refused() {
+    let k = key();
+    let (pending, mut responses, _) = start_batch(&k, 3);
+    responses.sr.pop();
+    assert_eq!(
+        pending.finish(&responses).unwrap_err(),
+        FinishIssuanceError::ResponseCount {
+            expected: 3,
+            found: 2
+        }
+    );
+}
+
+/// Rewrites the top-level `v` of a CBOR map (canonical key order is kept:
+/// only the value changes).
+fn with_version(bytes: &[u8], v: u64) -> Vec<u8> {
+    let mut value: ciborium::Value = ciborium::from_reader(bytes).unwrap();
+    let map = value.as_map_mut().unwrap();
+    let entry = map
+        .iter_mut()
+        .find(|(key, _)| key.as_text() == Some("v"))
+        .unwrap();
+    entry.1 = ciborium::Value::Integer(v.into());
+    let mut out = Vec::new();
+    ciborium::into_writer(&value, &mut out).unwrap();
+    out
+}
+
+/// Version 2: every issuance message, the stored session and the stored
+/// answer of version 1 are refused with `UnknownVersion(1)`.
+#[test]
+fn version_1_issuance_messages_are_refused() {
+    use crate::cbor::DecodeError;
+    assert_eq!(ISSUANCE_VERSION, 2);
+    let k = key();
+    let holder = HolderSecret::from_seed(&[1; 32]);
+    let proof = holder.prove_possession(&mut OsRng, b"n", &k.public().key_id());
+    let (session, commitments) = IssuerSession::start(
+        &mut OsRng,
+        &k,
+        &values(),
+        &ti(&k),
+        &holder.public(),
+        &proof,
+        b"n",
+        2,
+    )
+    .unwrap();
+    let stored = session.to_secret_bytes();
+    let (_p, challenges) = PendingIssuance::start(
+        &mut OsRng,
+        k.public(),
+        &holder,
+        values(),
+        ti(&k),
+        NOW,
+        &commitments,
+    )
+    .unwrap();
+    let (answered, responses) = session.answer(&k, &challenges).unwrap();
+    let v1 = Some(DecodeError::UnknownVersion(1));
+    // The rewrite itself is faithful: version 2 reads back.
+    assert_eq!(
+        SignerCommitments::from_bytes(&with_version(&commitments.to_bytes(), 2)),
+        Ok(commitments.clone())
+    );
+    assert!(IssuerSession::from_secret_bytes(&with_version(&stored, 2)).is_ok());
+    let c = &commitments.to_bytes();
+    assert_eq!(SignerCommitments::from_bytes(&with_version(c, 1)).err(), v1);
+    let c = &challenges.to_bytes();
+    assert_eq!(
+        IssuanceChallenges::from_bytes(&with_version(c, 1)).err(),
+        v1
+    );
+    let r = &responses.to_bytes();
+    assert_eq!(IssuanceResponses::from_bytes(&with_version(r, 1)).err(), v1);
+    let a = &answered.to_bytes();
+    assert_eq!(AnsweredIssuance::from_bytes(&with_version(a, 1)).err(), v1);
+    assert_eq!(
+        IssuerSession::from_secret_bytes(&with_version(&stored, 1)).err(),
+        v1
+    );
+}
+
+/// The wallet's blinding secrets (`alpha^-1`, `b2` per token; `sc'` too)
+/// are wiped on drop, on every path: the pending batch and each blinded
+/// token are `ZeroizeOnDrop`, and zeroizing clears every secret field.
+#[test]
+fn pending_issuance_secrets_are_wiped() {
+    use zeroize::Zeroize;
+    fn zeroize_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    zeroize_on_drop::<PendingIssuance>();
+    zeroize_on_drop::<super::wallet::BlindedToken>();
+    let k = key();
+    let (mut pending, _r, _h) = start_batch(&k, 3);
+    assert!(pending
+        .blinded
+        .iter()
+        .all(|b| b.alpha_inv != Scalar::ZERO && b.b2 != Scalar::ZERO));
+    for b in pending.blinded.iter_mut() {
+        b.zeroize();
+    }
+    assert!(pending.blinded.iter().all(|b| b.alpha_inv == Scalar::ZERO
+        && b.b2 == Scalar::ZERO
+        && b.sc_prime == Scalar::ZERO));
+    pending.zeroize();
+    assert!(pending.blinded.is_empty());
+}
