@@ -269,7 +269,7 @@ fn responses_with(sr: Vec<Scalar>) -> R<IssuanceResponses> {
         #[serde(with = "cbor::scalars")]
         sr: Vec<Scalar>,
     }
-    IssuanceResponses::from_bytes(&cbor::to_cbor(&Wire { v: 1, sr })).map_err(|e| e.to_string())
+    IssuanceResponses::from_bytes(&cbor::to_cbor(&Wire { v: 2, sr })).map_err(|e| e.to_string())
 }
 
 /// The Rule 1 attack: with a token hash that leaves out `sz'`, a holder
@@ -359,5 +359,5 @@ fn json_free_challenges(sc: Scalar) -> impl serde::Serialize {
         #[serde(with = "cbor::scalars")]
         sc: Vec<Scalar>,
     }
-    Wire { v: 1, sc: vec![sc] }
+    Wire { v: 2, sc: vec![sc] }
 }

@@ -51,7 +51,7 @@ pub(crate) struct Secret<'a> {
 /// The range proof bytes for `items` (empty for none). On failure, the
 /// index of the first predicate that does not hold (or 0 when the proof as
 /// a whole cannot be made). `forged_lo` (attack vectors only) proves
-/// without checking, with every at-least bound replaced by `forged_lo`.
+/// without checking, as if every at-least bound were `forged_lo`.
 pub(crate) fn prove<R: RngCore + CryptoRng>(
     rng: &mut R,
     context_digest: &[u8; 64],
@@ -89,12 +89,20 @@ pub(crate) fn prove<R: RngCore + CryptoRng>(
             crate::predicate::prove_ranges(context_digest, &proven, rng).map_err(|e| (0, e))
         }
         #[cfg(feature = "attack-vectors")]
-        Some(lo) => {
+        Some(forged) => {
+            // Under the honest statements, prove `x - forged` where an
+            // at-least statement needs `x - lo`: the committed values differ
+            // (unless forged = lo), so the proof must not verify.
             let forged: Vec<(RangeStatement, u64, &Scalar)> = items
                 .iter()
-                .map(|s| match s.statement.form {
-                    Form::AtLeast(_) => with_form(s, Form::AtLeast(lo)),
-                    form => with_form(s, form),
+                .map(|s| {
+                    let (statement, x, t) = with_form(s, s.statement.form);
+                    match s.statement.form {
+                        Form::AtLeast(lo) => {
+                            (statement, x.wrapping_add(lo).wrapping_sub(forged), t)
+                        }
+                        Form::AtMost(_) => (statement, x, t),
+                    }
                 })
                 .collect();
             crate::predicate::prove_ranges_unchecked(context_digest, &forged, rng)
