@@ -17,8 +17,28 @@ use std::time::Duration;
 
 use wallet_core::scheme::{SchemePublicKey, SchemeVerifyError, SignedScheme, VerifiedScheme};
 
-use crate::config::SchemeLocation;
 use crate::metrics::Metrics;
+
+/// Where the scheme comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemeLocation {
+    /// Fetched over HTTP and re-fetched periodically.
+    Url(String),
+    /// Read from a file (signed scheme, JSON or CBOR) and re-read when it
+    /// changes.
+    File(PathBuf),
+}
+
+impl SchemeLocation {
+    /// `http(s)://…` is a URL, anything else a file path.
+    pub fn parse(s: &str) -> Self {
+        if s.starts_with("http://") || s.starts_with("https://") {
+            Self::Url(s.to_owned())
+        } else {
+            Self::File(PathBuf::from(s))
+        }
+    }
+}
 
 /// Longest scheme document accepted over HTTP or from a file.
 pub const MAX_SCHEME_BYTES: usize = 4 * 1024 * 1024;

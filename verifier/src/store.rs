@@ -28,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
+use crate::base64url;
+
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 
@@ -91,18 +93,14 @@ const REQUESTOR_TOKEN_BYTES: usize = 32;
 const WALLET_TOKEN_BYTES: usize = 16;
 
 fn random_token(len: usize) -> String {
-    use base64::Engine as _;
     use rand_core::RngCore as _;
     let mut bytes = vec![0u8; len];
     rand_core::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    base64url::encode(bytes)
 }
 
 fn parse_token(s: &str, len: usize) -> Result<String, MalformedToken> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| MalformedToken)?;
+    let bytes = base64url::decode(s).map_err(|_| MalformedToken)?;
     if bytes.len() != len {
         return Err(MalformedToken);
     }
@@ -248,15 +246,13 @@ impl PageToken {
 
     /// The token as it appears in URLs (base64url, 43 characters).
     pub fn to_url_string(&self) -> String {
-        use base64::Engine as _;
         let mut bytes =
             zeroize::Zeroizing::new(Vec::with_capacity(WALLET_TOKEN_BYTES + PAGE_SECRET_BYTES));
-        if let Ok(w) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(self.wallet.as_str())
-        {
+        if let Ok(w) = base64url::decode(self.wallet.as_str()) {
             bytes.extend_from_slice(&w);
         }
         bytes.extend_from_slice(self.secret.as_ref());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_slice())
+        base64url::encode(bytes.as_slice())
     }
 }
 
@@ -269,12 +265,7 @@ impl fmt::Debug for PageToken {
 impl FromStr for PageToken {
     type Err = MalformedToken;
     fn from_str(s: &str) -> Result<Self, MalformedToken> {
-        use base64::Engine as _;
-        let bytes = zeroize::Zeroizing::new(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(s)
-                .map_err(|_| MalformedToken)?,
-        );
+        let bytes = zeroize::Zeroizing::new(base64url::decode(s).map_err(|_| MalformedToken)?);
         if bytes.len() != WALLET_TOKEN_BYTES + PAGE_SECRET_BYTES {
             return Err(MalformedToken);
         }
@@ -282,7 +273,7 @@ impl FromStr for PageToken {
         let mut out = zeroize::Zeroizing::new([0u8; PAGE_SECRET_BYTES]);
         out.copy_from_slice(secret);
         Ok(Self {
-            wallet: WalletToken(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wallet)),
+            wallet: WalletToken(base64url::encode(wallet)),
             secret: out,
         })
     }

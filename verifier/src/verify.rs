@@ -150,14 +150,16 @@ impl std::fmt::Display for Reason {
 /// The outcome of [`verify`]: wallet-core's result (overall status,
 /// per-attribute values and statuses, predicates, pseudonym, message) and,
 /// unless `VALID`, the precise reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Only verification makes one: the fields are private and it does not
+/// deserialise (see [`crate::session::StoredResult`] for a result read back
+/// from storage).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
-    /// The result as the requestor sees it.
     #[serde(flatten)]
-    pub result: PresentationResult,
-    /// Why it is not `VALID`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Reason>,
+    result: PresentationResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Reason>,
 }
 
 impl Verification {
@@ -166,8 +168,19 @@ impl Verification {
         self.result.is_valid() && self.reason.is_none()
     }
 
+    /// The result as the requestor sees it (`proofStatus`, disclosed
+    /// attributes, predicates, pseudonym, message).
+    pub fn result(&self) -> &PresentationResult {
+        &self.result
+    }
+
+    /// Why it is not `VALID`.
+    pub fn reason(&self) -> Option<Reason> {
+        self.reason
+    }
+
     /// A failure result for `reason` with a human-readable `error`.
-    pub fn failed(reason: Reason, error: impl Into<String>) -> Self {
+    pub(crate) fn failed(reason: Reason, error: impl Into<String>) -> Self {
         Self {
             result: PresentationResult {
                 proof_status: reason.proof_status(),
@@ -200,9 +213,9 @@ impl Verification {
 /// # ) {
 /// let outcome = verify(scheme, verifier, request, context, presentation, now);
 /// if outcome.is_valid() {
-///     let city = outcome.result.value_of(&"demo.utrecht.address.city".parse().unwrap());
+///     let city = outcome.result().value_of(&"demo.utrecht.address.city".parse().unwrap());
 ///     println!("resident of {city:?}");
-/// } else if outcome.reason == Some(Reason::TokenExpired) {
+/// } else if outcome.reason() == Some(Reason::TokenExpired) {
 ///     println!("ask the resident to refresh the credential");
 /// }
 /// # }
@@ -215,15 +228,29 @@ pub fn verify(
     presentation: &Presentation,
     now: u64,
 ) -> Verification {
-    verify_bound(scheme, verifier, request, context, presentation, now).verification
+    verify_bound(scheme, verifier, request, context, presentation, now).into_verification()
 }
 
 /// [`verify`]'s result and whether the presentation is proven to be bound
-/// to `context` (made for this verifier, request digest and nonce).
+/// to `context` (made for this verifier, request digest and nonce). Only
+/// [`verify_bound`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
+    verification: Verification,
+    bound: bool,
+}
+
+impl Checked {
     /// What [`verify`] returns.
-    pub verification: Verification,
+    pub fn verification(&self) -> &Verification {
+        &self.verification
+    }
+
+    /// [`Checked::verification`], by value.
+    pub fn into_verification(self) -> Verification {
+        self.verification
+    }
+
     /// `true` only when wallet-core's verify succeeded as a whole: its
     /// challenge check, which binds the proof to the context, comes after
     /// the token, key, expiry and partition checks, so any failure before it
@@ -231,7 +258,9 @@ pub struct Checked {
     /// (A range proof failing after the challenge is treated as unbound
     /// too: one rule, no guessing at wallet-core's order.) The session
     /// manager finishes a session only with a bound presentation.
-    pub bound: bool,
+    pub fn is_bound(&self) -> bool {
+        self.bound
+    }
 }
 
 /// [`verify`], saying whether the presentation is bound to `context`
@@ -330,8 +359,9 @@ fn check_form(bytes: &[u8], expected: &Expected) -> Result<Wrapped, ReadError> {
         },
     }
 }
+
 /// The failure result for bytes that were refused before verification.
-pub fn refused(e: &ReadError) -> Verification {
+pub(crate) fn refused(e: &ReadError) -> Verification {
     match e {
         ReadError::Unrequested(u) => Verification::failed(Reason::Unrequested, u.to_string()),
         ReadError::Decode(d) => {
@@ -386,7 +416,7 @@ mod tests {
         assert!(decode_presentation(&[0xa0], &any).is_err());
         assert!(decode_presentation(&[], &any).is_err());
         let v = Verification::failed(Reason::Malformed, "x");
-        assert_eq!(v.result.proof_status, ProofStatus::Invalid);
+        assert_eq!(v.result().proof_status, ProofStatus::Invalid);
         assert!(!v.is_valid());
     }
 }

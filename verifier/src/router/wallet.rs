@@ -79,10 +79,8 @@ pub async fn post_presentation(
     let token = parse_token(&token)?;
     let body = body?;
     let result = sessions.wallet_answer(&token, &body).await?;
-    let (proof_status, reason) = match &result.verification {
-        Some(v) => (v.result.proof_status, v.reason),
-        None => (ProofStatus::Invalid, None),
-    };
+    let verification = result.verification();
+    let (proof_status, reason) = (verification.result().proof_status, verification.reason());
     Ok(Json(PresentationAnswer {
         proof_status,
         reason,
