@@ -90,7 +90,7 @@ impl Sessions {
         // replay), a cancel, a timeout; the transition refuses then.
         self.transition(Key::Wallet(wallet), |_, state| {
             let next = state.complete(&result).map_err(WalletError::Finished)?;
-            Ok((next, ()))
+            Ok::<_, WalletError>((next, ()))
         })
         .await?;
         tracing::info!(
