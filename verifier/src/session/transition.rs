@@ -375,10 +375,73 @@ mod tests {
         missing_and_corrupt(&stores[0]).await;
     }
 
+    /// A memory store that yields to the scheduler before every operation,
+    /// so that racing tasks interleave between their read and their write
+    /// (the plain memory store answers without ever yielding).
+    struct Yielding(MemoryStore);
+
+    impl SessionStore for Yielding {
+        fn insert(
+            &self,
+            session: StoredSession,
+            limits: Limits,
+        ) -> futures::future::BoxFuture<'_, Result<(), StoreError>> {
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.0.insert(session, limits).await
+            })
+        }
+        fn get<'a>(
+            &'a self,
+            id: &'a SessionId,
+        ) -> futures::future::BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.0.get(id).await
+            })
+        }
+        fn get_by_wallet<'a>(
+            &'a self,
+            wallet: &'a WalletToken,
+        ) -> futures::future::BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.0.get_by_wallet(wallet).await
+            })
+        }
+        fn update(
+            &self,
+            expected_version: u64,
+            next: StoredSession,
+        ) -> futures::future::BoxFuture<'_, Result<UpdateOutcome, StoreError>> {
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.0.update(expected_version, next).await
+            })
+        }
+        fn delete<'a>(
+            &'a self,
+            id: &'a SessionId,
+        ) -> futures::future::BoxFuture<'a, Result<bool, StoreError>> {
+            self.0.delete(id)
+        }
+        fn subscribe(&self) -> tokio::sync::broadcast::Receiver<SessionId> {
+            self.0.subscribe()
+        }
+        fn held(&self) -> futures::future::BoxFuture<'_, Result<u64, StoreError>> {
+            self.0.held()
+        }
+        fn ping(&self) -> futures::future::BoxFuture<'_, Result<(), StoreError>> {
+            self.0.ping()
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn transitions_on_the_memory_store() {
         let store: Store = Arc::new(MemoryStore::new());
         suite(&[store.clone(), store]).await;
+        let interleaving: Store = Arc::new(Yielding(MemoryStore::new()));
+        suite(&[interleaving.clone(), interleaving]).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
