@@ -139,7 +139,7 @@ pub enum State {
     Connected(Open),
     /// DONE, CANCELLED, TIMEOUT or FAILED, with the result kept for the
     /// requestor. Nothing leaves this state.
-    Finished(StoredResult),
+    Finished(Box<StoredResult>),
 }
 
 /// What an open (INITIALIZED or CONNECTED) session counts.
@@ -174,7 +174,7 @@ impl State {
     /// The result, once finished.
     pub fn result(&self) -> Option<&StoredResult> {
         match self {
-            Self::Finished(r) => Some(r),
+            Self::Finished(r) => Some(r.as_ref()),
             _ => None,
         }
     }
@@ -202,7 +202,7 @@ impl State {
     pub fn expire(self, terms: &Terms, now_ms: u64) -> Self {
         match self {
             Self::Initialized(_) | Self::Connected(_) if now_ms >= terms.deadline_ms => {
-                Self::Finished(terms.ended(SessionStatus::Timeout))
+                Self::Finished(Box::new(terms.ended(SessionStatus::Timeout)))
             }
             other => other,
         }
@@ -221,14 +221,16 @@ impl State {
     /// The requestor cancelled or the wallet declined: CANCELLED.
     pub fn cancel(self, terms: &Terms) -> Result<Self, SessionStatus> {
         self.open()?;
-        Ok(Self::Finished(terms.ended(SessionStatus::Cancelled)))
+        Ok(Self::Finished(Box::new(
+            terms.ended(SessionStatus::Cancelled),
+        )))
     }
 
     /// A presentation proven to be made for this session: DONE with its
     /// result.
     pub fn complete(self, result: &SessionResult) -> Result<Self, SessionStatus> {
         self.open()?;
-        Ok(Self::Finished(result.to_stored()))
+        Ok(Self::Finished(Box::new(result.to_stored())))
     }
 
     /// A presentation was refused for `reason` (`error` says why, for
@@ -243,12 +245,12 @@ impl State {
         let open = self.open()?;
         let wrong = open.wrong_answers.saturating_add(1);
         if wrong >= max.max(1) {
-            return Ok(Self::Finished(StoredResult::failed(
+            return Ok(Self::Finished(Box::new(StoredResult::failed(
                 terms.kind(),
                 terms.verifier.clone(),
                 reason,
                 format!("{wrong} presentations were refused; the last: {error}"),
-            )));
+            ))));
         }
         Ok(self.with(Open {
             wrong_answers: wrong,
@@ -292,7 +294,7 @@ pub fn decode(stored: &StoredSession) -> Option<(Terms, State)> {
         (SessionStatus::Initialized, None) => State::Initialized(open),
         (SessionStatus::Connected, None) => State::Connected(open),
         (status, Some(result)) if status.is_final() && result.status() == status => {
-            State::Finished(result)
+            State::Finished(Box::new(result))
         }
         _ => return None,
     };
