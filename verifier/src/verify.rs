@@ -17,7 +17,7 @@
 //! ([`crate::session`]) gives each session a fresh nonce and completes it
 //! once.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wallet_core::ids::VerifierId;
 use wallet_core::matching::{self, PresentationResult, ProofStatus};
 use wallet_core::presentation::{self, ChallengeContext, Expected, Presentation, ReadError};

@@ -7,7 +7,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use wallet_core::matching::ProofStatus;
 
 use crate::problem::Problem;
 use crate::session::Sessions;
@@ -69,12 +68,7 @@ pub async fn post_presentation(
     let token = parse_token(&token)?;
     let body = body?;
     let result = sessions.wallet_answer(&token, &body).await?;
-    let verification = result.verification();
-    let (proof_status, reason) = (verification.result().proof_status, verification.reason());
-    Ok(Json(PresentationAnswer {
-        proof_status,
-        reason,
-    }))
+    Ok(Json(result.answer()))
 }
 
 /// The resident declines: the session is cancelled.

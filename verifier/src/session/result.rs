@@ -80,6 +80,7 @@ use serde::{Deserialize, Serialize};
 use wallet_core::ids::VerifierId;
 use wallet_core::matching::PresentationResult;
 use wallet_core::request::SessionKind;
+use wallet_core::wire::PresentationAnswer;
 
 use crate::signature::SignedTimestamp;
 use crate::store::SessionStatus;
@@ -150,6 +151,15 @@ impl SessionResult {
     /// Whether the presentation is valid and answers the request.
     pub fn is_valid(&self) -> bool {
         self.verification.is_valid()
+    }
+
+    /// What the wallet learns about its presentation (wallet-core's
+    /// contract type): the proof status and, unless valid, the reason.
+    pub fn answer(&self) -> PresentationAnswer {
+        PresentationAnswer {
+            proof_status: self.verification.result().proof_status,
+            reason: self.verification.reason(),
+        }
     }
 
     /// The record the store keeps of this result.
