@@ -10,8 +10,10 @@
 # module (`request/parse.rs`, `request/candidates.rs`, ...) with each other.
 # A file under module A that names anything under sibling B (`use
 # crate::b::...`, `super::b::...`, or an inline `crate::b::x` path) is an
-# edge A -> B; a cycle among siblings is an error. A child naming its parent
-# (`super::Thing`) is how Rust modules are built and is not an edge.
+# edge A -> B; a cycle among siblings is an error. A name imported through
+# a re-export (`super::Thing` where the parent has `pub use b::Thing`) counts
+# as naming the module that defines it. A child naming its parent's own
+# items is how Rust modules are built and is not an edge.
 #
 # Test code is left out: files named `tests.rs` or under a `tests/` module,
 # and a trailing `#[cfg(test)] mod tests { ... }` block, since tests may
@@ -138,8 +140,10 @@ def module_files(src):
     return mods
 
 
-def resolve(path, here, mods):
-    """Absolute module path named by `path` (a::b::c) used in module `here`."""
+def resolve(path, here, mods, depth=0):
+    """Module named by `path` (a::b::c) used in module `here`: the deepest
+    module file on the path, followed through `pub use` re-exports so that
+    `super::Thing` counts as the sibling that defines `Thing`."""
     segs = [s for s in path.split("::") if s]
     if not segs:
         return None
@@ -160,39 +164,91 @@ def resolve(path, here, mods):
         return None  # an external crate or a local item
     full = list(cur)
     best = tuple(cur)
+    rest = list(segs)
     for s in segs:
         full.append(s)
         if tuple(full) in mods:
             best = tuple(full)
+            rest = rest[1:]
         else:
             break
+    if rest and rest[0] not in ("*", "self") and depth < 8:
+        origin = reexport_origin(best, rest[0], mods, depth)
+        if origin is not None:
+            return origin
     return best
 
 
-def find_cycle(nodes, edges):
-    colour = {n: 0 for n in nodes}
-    stack = []
+_code_cache = {}
 
-    def dfs(n):
-        colour[n] = 1
-        stack.append(n)
-        for m in sorted(edges.get(n, ())):
-            if colour.get(m, 2) == 1:
-                return stack[stack.index(m):] + [m]
-            if colour.get(m) == 0:
-                c = dfs(m)
-                if c:
-                    return c
-        stack.pop()
-        colour[n] = 2
+
+def code_of(module, mods):
+    if module not in _code_cache:
+        _code_cache[module] = strip_code(open(mods[module], encoding="utf-8").read())
+    return _code_cache[module]
+
+
+def defines(module, name, mods):
+    return re.search(
+        r"\b(struct|enum|union|fn|trait|type|const|static|mod)\s+" + re.escape(name) + r"\b"
+        r"|macro_rules!\s*" + re.escape(name) + r"\b",
+        code_of(module, mods),
+    ) is not None
+
+
+def reexport_origin(module, name, mods, depth):
+    """The descendant of `module` that `pub use` in `module` takes `name`
+    from, or None when `module` defines it itself or takes it from outside."""
+    if defines(module, name, mods):
         return None
+    for m in re.finditer(r"\bpub(?:\([^)]*\))?\s+use\s+([^;]+);", code_of(module, mods)):
+        for p in expand_use(m.group(1)):
+            last = p.split("::")[-1]
+            if last == name:
+                target = resolve(p, module, mods, depth + 1)
+            elif last == "*":
+                target = resolve(p[:-3] or "self", module, mods, depth + 1)
+                if target is None or not (defines(target, name, mods)
+                                          or reexport_origin(target, name, mods, depth + 1)):
+                    continue
+                deeper = reexport_origin(target, name, mods, depth + 1)
+                target = deeper or target
+            else:
+                continue
+            if target is not None and len(target) > len(module) and target[:len(module)] == module:
+                return target
+    return None
+
+
+def circles(nodes, edges):
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index, low, on, stack, out = {}, {}, set(), [], []
+
+    def visit(n):
+        index[n] = low[n] = len(index)
+        stack.append(n)
+        on.add(n)
+        for m in sorted(edges.get(n, ())):
+            if m not in index:
+                visit(m)
+                low[n] = min(low[n], low[m])
+            elif m in on:
+                low[n] = min(low[n], index[m])
+        if low[n] == index[n]:
+            group = []
+            while True:
+                m = stack.pop()
+                on.discard(m)
+                group.append(m)
+                if m == n:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
 
     for n in sorted(nodes):
-        if colour[n] == 0:
-            c = dfs(n)
-            if c:
-                return c
-    return None
+        if n not in index:
+            visit(n)
+    return out
 
 
 failed = False
@@ -206,7 +262,7 @@ for crate in crates:
     # Sibling edges: parent module -> {child -> {child it names}}.
     groups = {}
     for here, file in mods.items():
-        code = strip_code(open(file, encoding="utf-8").read())
+        code = code_of(here, mods)
         paths = []
         for m in re.finditer(r"\buse\s+([^;]+);", code):
             paths += expand_use(m.group(1))
@@ -229,10 +285,12 @@ for crate in crates:
         if show_graph:
             for a in sorted(edges):
                 print(f"{where}: {a} -> {', '.join(sorted(edges[a]))}")
-        cycle = find_cycle(nodes, edges)
-        if cycle:
+        for group in circles(nodes, edges):
             failed = True
-            print(f"import circle in {where}: {' -> '.join(cycle)}")
+            links = "; ".join(
+                f"{a} -> {', '.join(sorted(edges.get(a, set()) & set(group)))}" for a in group
+            )
+            print(f"import circle in {where} among {', '.join(group)} ({links})")
 
 if failed:
     sys.exit(1)

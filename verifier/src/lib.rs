@@ -34,7 +34,8 @@
 //!     requestor_router, wallet_router, Limits, MemoryStore, Metrics, NewSession, RequestorAuth,
 //!     RequestorState, SchemeHandle, SessionSettings, SessionStatus, Sessions, SigningKey,
 //! };
-//! use wallet_core::scheme::demo::{generate_demo_scheme, parking_request};
+//! use wallet_core::request::demo::parking_request;
+//! use wallet_core::scheme::demo::generate_demo_scheme;
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
