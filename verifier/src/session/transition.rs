@@ -142,7 +142,7 @@ mod tests {
     /// A new session in `store`, due at `deadline_ms`.
     async fn insert(store: &Store, deadline_ms: u64) -> Terms {
         let today = time::OffsetDateTime::now_utc().date();
-        let request = wallet_core::scheme::demo::parking_request(today).unwrap();
+        let request = wallet_core::request::demo::parking_request(today).unwrap();
         let terms = Terms::new(NewTerms {
             id: SessionId::for_token(&RequestorToken::generate()),
             wallet_token: WalletToken::generate(),
