@@ -17,8 +17,9 @@ use wallet_core::issuance::issuer::IssuerSession;
 use wallet_core::issuance::wallet::PendingIssuance;
 use wallet_core::keys::IssuerSecretKey;
 use wallet_core::presentation::{ChallengeContext, Presentation, PresentationBuilder};
+use wallet_core::request::demo::parking_request;
 use wallet_core::request::SessionRequest;
-use wallet_core::scheme::demo::{generate_demo_scheme, parking_request};
+use wallet_core::scheme::demo::generate_demo_scheme;
 use wallet_core::token::{CredentialToken, TokenInfo};
 
 fn issue(

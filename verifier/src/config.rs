@@ -38,6 +38,7 @@ use wallet_core::scheme::SchemePublicKey;
 use zeroize::Zeroizing;
 
 use crate::auth::{Credential, Requestor, RequestorAuth};
+pub use crate::scheme_source::SchemeLocation;
 use crate::session::StreamLimits;
 use crate::store::Limits;
 
@@ -127,27 +128,6 @@ pub struct RequestorEntry {
     pub jwt_public_key_file: Option<PathBuf>,
     /// Shared secret for HS256 JWTs.
     pub jwt_hs256_secret: Option<String>,
-}
-
-/// Where the scheme comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SchemeLocation {
-    /// Fetched over HTTP and re-fetched periodically.
-    Url(String),
-    /// Read from a file (signed scheme, JSON or CBOR) and re-read when it
-    /// changes.
-    File(PathBuf),
-}
-
-impl SchemeLocation {
-    /// `http(s)://…` is a URL, anything else a file path.
-    pub fn parse(s: &str) -> Self {
-        if s.starts_with("http://") || s.starts_with("https://") {
-            Self::Url(s.to_owned())
-        } else {
-            Self::File(PathBuf::from(s))
-        }
-    }
 }
 
 /// Where sessions are kept.

@@ -34,7 +34,8 @@
 //!     requestor_router, wallet_router, Limits, MemoryStore, Metrics, NewSession, RequestorAuth,
 //!     RequestorState, SchemeHandle, SessionSettings, SessionStatus, Sessions, SigningKey,
 //! };
-//! use wallet_core::scheme::demo::{generate_demo_scheme, parking_request};
+//! use wallet_core::request::demo::parking_request;
+//! use wallet_core::scheme::demo::generate_demo_scheme;
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -100,7 +101,7 @@
 //!     assert_eq!(sessions.status(&created.requestor_token).await?, SessionStatus::Initialized);
 //!
 //!     // When the wallet has answered: `sessions.result(&token)` gives the
-//!     // `SessionResult`; `sessions.watch(&token)` streams status changes.
+//!     // `StoredResult`; `sessions.watch(&token)` streams status changes.
 //!     // Serve with `axum::serve(listener, app)`.
 //!     Ok(())
 //! }
@@ -111,6 +112,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod auth;
+pub mod base64url;
 pub mod config;
 pub mod daemon;
 pub mod edge;
@@ -124,6 +126,7 @@ pub mod session;
 pub mod signature;
 pub mod signing;
 pub mod store;
+pub mod texts;
 pub mod verify;
 
 pub use auth::{Credential, Requestor, RequestorAuth};
@@ -135,7 +138,7 @@ pub use router::{full_router, ops_router, requestor_router, wallet_router, Reque
 pub use scheme_source::SchemeHandle;
 pub use session::{
     CreateSessionError, CreatedSession, LookupError, NewSession, SessionResult, SessionSettings,
-    Sessions, WalletError,
+    Sessions, StoredResult, WalletError,
 };
 pub use signature::{sign_timestamp, verify_signature, SignatureReport, SignedTimestamp};
 pub use signing::SigningKey;

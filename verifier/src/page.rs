@@ -11,7 +11,9 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
-use serde::Serialize;
+
+use crate::texts::texts;
+pub use crate::texts::{Lang, PageAttribute, PageResult};
 
 const TEMPLATE: &str = include_str!("../assets/page.html");
 const CSS: &str = include_str!("../assets/page.css");
@@ -21,125 +23,6 @@ const JS: &str = include_str!("../assets/page.js");
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
      connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
      frame-ancestors 'none'";
-
-/// Language of the page's fixed texts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// Dutch (the default: the page faces residents of Dutch municipalities).
-    Nl,
-    /// English.
-    En,
-}
-
-impl Lang {
-    /// Pick from an `Accept-Language` header: English only if it is
-    /// preferred over Dutch.
-    pub fn from_accept_language(header: Option<&str>) -> Self {
-        let Some(h) = header else { return Self::Nl };
-        for part in h.split(',') {
-            let tag = part
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            if tag.starts_with("nl") {
-                return Self::Nl;
-            }
-            if tag.starts_with("en") {
-                return Self::En;
-            }
-        }
-        Self::Nl
-    }
-
-    /// The BCP 47 tag.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Self::Nl => "nl",
-            Self::En => "en",
-        }
-    }
-}
-
-struct Texts {
-    title: &'static str,
-    verifier: &'static str,
-    asked: &'static str,
-    scan: &'static str,
-    scan_help: &'static str,
-    no_camera: &'static str,
-    cli_help: &'static str,
-    status: &'static str,
-    result: &'static str,
-    noscript: &'static str,
-    waiting: &'static str,
-    connected: &'static str,
-    checking: &'static str,
-    done: &'static str,
-    failed: &'static str,
-    timeout: &'static str,
-    cancelled: &'static str,
-    no_result: &'static str,
-    connection_lost: &'static str,
-    no_sse: &'static str,
-    pseudonym: &'static str,
-}
-
-const NL: Texts = Texts {
-    title: "Gegevens delen",
-    verifier: "Deze dienst vraagt gegevens:",
-    asked: "Wat wordt gevraagd",
-    scan: "Scan met uw kenmerk-wallet",
-    scan_help: "QR-code met de sessie voor uw wallet",
-    no_camera: "Geen camera?",
-    cli_help: "Voer dit uit in een terminal met de kenmerk-wallet:",
-    status: "Status",
-    result: "Gedeelde gegevens",
-    noscript: "Zet JavaScript aan om de status te volgen, of vernieuw de pagina.",
-    waiting: "Wachten op uw wallet…",
-    connected: "Wallet verbonden; wachten op uw toestemming…",
-    checking: "Gegevens ontvangen; controleren…",
-    done: "Klaar: de gegevens zijn gedeeld en geldig.",
-    failed: "Mislukt:",
-    timeout: "de sessie is verlopen.",
-    cancelled: "de sessie is afgebroken.",
-    no_result: "het resultaat kon niet worden opgehaald.",
-    connection_lost: "de verbinding met de server is verbroken.",
-    no_sse: "Deze browser kan de status niet volgen; vernieuw de pagina.",
-    pseudonym: "Pseudoniem",
-};
-
-const EN: Texts = Texts {
-    title: "Share your data",
-    verifier: "This service asks for data:",
-    asked: "What is asked",
-    scan: "Scan with your kenmerk wallet",
-    scan_help: "QR code with the session for your wallet",
-    no_camera: "No camera?",
-    cli_help: "Run this in a terminal with the kenmerk wallet:",
-    status: "Status",
-    result: "Shared data",
-    noscript: "Turn on JavaScript to follow the status, or reload the page.",
-    waiting: "Waiting for your wallet…",
-    connected: "Wallet connected; waiting for your consent…",
-    checking: "Data received; checking…",
-    done: "Done: the data was shared and is valid.",
-    failed: "Failed:",
-    timeout: "the session expired.",
-    cancelled: "the session was cancelled.",
-    no_result: "the result could not be fetched.",
-    connection_lost: "the connection to the server was lost.",
-    no_sse: "This browser cannot follow the status; reload the page.",
-    pseudonym: "Pseudonym",
-};
-
-fn texts(lang: Lang) -> &'static Texts {
-    match lang {
-        Lang::Nl => &NL,
-        Lang::En => &EN,
-    }
-}
 
 /// Escape text for HTML element content and double-quoted attributes.
 pub fn escape(s: &str) -> String {
@@ -201,42 +84,6 @@ pub struct PageView {
     pub pointer_json: String,
     /// The session status when the page was rendered (IRMA name).
     pub status: String,
-}
-
-/// The page's summary of a finished session, from `GET page-result`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct PageResult {
-    /// Whether the presentation was valid and matched the request.
-    pub valid: bool,
-    /// Why not, in the page's language.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Disclosed attributes with their labels.
-    pub attributes: Vec<PageAttribute>,
-    /// Predicates with their outcome.
-    pub predicates: Vec<PageAttribute>,
-    /// Hex of the scope pseudonym, when one was asked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pseudonym: Option<String>,
-}
-
-/// One labelled line of a [`PageResult`].
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct PageAttribute {
-    /// Label in the page's language.
-    pub label: String,
-    /// Value, or a predicate's outcome, as text.
-    pub value: String,
-}
-
-impl PageAttribute {
-    /// A line with `label` and `value`.
-    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
-        Self {
-            label: label.into(),
-            value: value.into(),
-        }
-    }
 }
 
 /// Render the page.
@@ -383,16 +230,5 @@ mod tests {
         let svg = qr_svg("hello", "name").unwrap();
         assert!(svg.contains("data-qr-payload=\"hello\""));
         assert!(svg.contains("<path"));
-    }
-
-    #[test]
-    fn language_choice() {
-        assert_eq!(Lang::from_accept_language(None), Lang::Nl);
-        assert_eq!(Lang::from_accept_language(Some("en-GB,en;q=0.9")), Lang::En);
-        assert_eq!(
-            Lang::from_accept_language(Some("nl-NL, en;q=0.5")),
-            Lang::Nl
-        );
-        assert_eq!(Lang::from_accept_language(Some("de")), Lang::Nl);
     }
 }

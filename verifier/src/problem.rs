@@ -275,8 +275,21 @@ impl From<crate::session::LookupError> for Problem {
             ),
             E::Store(s) => s.into(),
             E::Corrupt => Self::internal("a stored session could not be read"),
+            E::Contention => contention(detail),
         }
     }
+}
+
+/// 503 for a session that changed too often to decide on (only under
+/// pathological contention).
+fn contention(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "contention",
+        "Session busy",
+        detail,
+    )
+    .with_retry_after(1)
 }
 
 impl From<crate::session::WalletError> for Problem {
@@ -319,12 +332,7 @@ impl From<crate::session::WalletError> for Problem {
             .with_reason(reason.as_str()),
             E::Store(s) => s.into(),
             E::Corrupt => Self::internal("a stored session could not be read"),
-            E::Contention => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "contention",
-                "Session busy",
-                detail,
-            ),
+            E::Contention => contention(detail),
         }
     }
 }

@@ -9,9 +9,12 @@
 //!                 └── `max_wrong_answers` refused presentations ─► FAILED
 //! ```
 //!
-//! Every transition is a compare-and-set on the store ([`SessionStore::update`]),
-//! so a session completes exactly once even when several daemon instances
-//! receive presentations for it at the same time. What closes replay:
+//! A session is its [`Terms`] (fixed at creation) and a [`State`]
+//! (`state.rs`); each transition consumes a state and returns the next one
+//! or a refusal, and one function (`transition.rs`) writes it with
+//! compare-and-set on the store ([`SessionStore::update`]), so a session
+//! completes exactly once even when several daemon instances receive
+//! presentations for it at the same time. What closes replay:
 //! - each session has its own 32-byte nonce from the OS, bound into the
 //!   proof's challenge with the verifier id and the request digest; a
 //!   presentation made for another session or verifier fails the challenge
@@ -40,44 +43,44 @@
 //! nothing beyond what the scheme registers for this verifier unless the
 //! caller passes `allow_unregistered` (logged with the requestor's name).
 
+mod answer;
+mod error;
 mod page;
+mod result;
+pub mod state;
+mod transition;
 mod watch;
 
+pub use error::{CreateSessionError, LookupError, WalletError};
+pub use result::{SessionResult, StoredOutcome, StoredResult};
+pub use state::{State, Terms};
 pub use watch::{StreamLimits, StreamRefused, StreamSlot, WatchError};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use wallet_core::ids::VerifierId;
-use wallet_core::presentation::ChallengeContext;
-use wallet_core::request::{RequestSchemeError, SessionKind, SessionRequest, Unregistered};
+use wallet_core::request::{SessionKind, SessionRequest, Unregistered};
 use wallet_core::scheme::VerifiedScheme;
 use wallet_core::wire::{
-    DisclosureRequestMessage, Nonce, PointerError, SessionPointer, SigningRequestMessage,
-    WireMessage as _,
+    DisclosureRequestMessage, Nonce, SessionPointer, SigningRequestMessage, WireMessage as _,
 };
 
+use self::error::list;
+use self::state::NewTerms;
+use self::transition::{Key, TransitionError};
 use crate::metrics::{Metrics, PresentationOutcome};
 use crate::pool::VerifyPool;
 use crate::scheme_source::SchemeHandle;
-use crate::signature::SignedTimestamp;
 use crate::signing::SigningKey;
 use crate::store::{
     now_ms, AtCapacity, Limits, PageToken, RequestorToken, SessionId, SessionStatus, SessionStore,
-    StoreError, StoredSession, UpdateOutcome, WalletToken,
+    StoreError, StoredSession, WalletToken,
 };
-use crate::verify::Verification;
-
-mod answer;
 
 /// How often a status stream re-reads the store even without an event
 /// (covers a lost pub/sub message).
 const WATCH_RECHECK: Duration = Duration::from_secs(5);
-/// Attempts of a compare-and-set loop before giving up (only reachable
-/// under pathological contention).
-const CAS_ATTEMPTS: usize = 8;
 
 /// Settings of the session manager.
 #[derive(Debug, Clone)]
@@ -131,239 +134,59 @@ pub struct CreatedSession {
     pub pointer: SessionPointer,
 }
 
-/// Why a session was not created.
-#[derive(Debug, thiserror::Error)]
-pub enum CreateSessionError {
-    /// Issuance requests belong to the issuer.
-    #[error("the verifier serves disclosing and signing requests, not {0}")]
-    WrongKind(SessionKind),
-    /// The verifier id is not registered in the scheme.
-    #[error("verifier {0} is not registered in the scheme")]
-    UnknownVerifier(VerifierId),
-    /// The request names unknown identifiers or malformed values.
-    #[error("the request does not fit the scheme: {0}")]
-    Scheme(#[from] RequestSchemeError),
-    /// The request asks more than the verifier is registered for.
-    #[error("the request asks more than {verifier} is registered for: {}", list(.items))]
-    Unregistered {
-        /// The verifier.
-        verifier: VerifierId,
-        /// What is beyond its registration.
-        items: Vec<Unregistered>,
-    },
-    /// The public URL does not make a valid pointer.
-    #[error("the session pointer is invalid: {0}")]
-    Pointer(#[from] PointerError),
-    /// The requestor already holds its cap of sessions (its own load: it
-    /// may retry once one of them is gone).
-    #[error("requestor {requestor} holds its maximum of {limit} sessions")]
-    RequestorCap {
-        /// Who asked.
-        requestor: String,
-        /// The cap.
-        limit: u64,
-        /// Seconds until the first of its sessions is forgotten.
-        retry_after_secs: u64,
-    },
-    /// The verifier holds its cap of sessions in total (the service is
-    /// full, not the requestor at fault).
-    #[error("the verifier holds its maximum of {limit} sessions")]
-    TotalCap {
-        /// The cap.
-        limit: u64,
-    },
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-fn list(items: &[Unregistered]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Why a requestor lookup failed.
-#[derive(Debug, thiserror::Error)]
-pub enum LookupError {
-    /// No live session has this token.
-    #[error("session not found")]
-    NotFound,
-    /// The session has no result yet.
-    #[error("the session has no result yet (status {0})")]
-    NotFinished(SessionStatus),
-    /// The session is already final (for cancel).
-    #[error("the session is already {0}")]
-    AlreadyFinal(SessionStatus),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A stored session does not decode.
-    #[error("stored session is corrupt")]
-    Corrupt,
-}
-
-/// Why a wallet request failed.
-#[derive(Debug, thiserror::Error)]
-pub enum WalletError {
-    /// No live session has this token.
-    #[error("session not found")]
-    NotFound,
-    /// The session is finished (answered, cancelled or timed out); a
-    /// presentation posted now is a replay or too late.
-    #[error("the session is already {0}")]
-    Finished(SessionStatus),
-    /// The body is not a presentation.
-    #[error("malformed presentation: {0}")]
-    Malformed(String),
-    /// The presentation carries more than the request asks (Rule 11);
-    /// refused before any group operation.
-    #[error("{0}")]
-    Unrequested(String),
-    /// Every verification slot is in use; the wallet should retry shortly.
-    #[error("every verification slot is in use; retry shortly")]
-    Busy,
-    /// The presentation is not proven to be made for this session: its
-    /// challenge failed (another session, request or verifier) or a check
-    /// before the challenge did. The reason is recorded for the requestor
-    /// and told to the wallet, so a resident whose token expired is told
-    /// that, not "wrong session".
-    #[error("the presentation is not proven to answer this session (wrong nonce, request or verifier, or a check before the challenge failed: {0})")]
-    WrongContext(crate::verify::Reason),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A stored session does not decode.
-    #[error("stored session is corrupt")]
-    Corrupt,
-    /// Too much contention on one session.
-    #[error("the session changed too often; retry")]
-    Contention,
-}
-
-/// The requestor's view of a finished session (`GET …/result`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionResult {
-    /// Session status (DONE, CANCELLED, TIMEOUT).
-    pub status: SessionStatus,
-    /// `disclosing` or `signing`.
-    #[serde(rename = "type")]
-    pub kind: SessionKind,
-    /// The verifier identity.
-    pub verifier: VerifierId,
-    /// The verification result, for DONE sessions.
-    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
-    pub verification: Option<Verification>,
-    /// For signing sessions: the attribute-based signature, canonical CBOR
-    /// in base64url (store it; check it later with `POST /signature/verify`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<String>,
-    /// For signing sessions: the verifier's signed timestamp.
-    #[serde(
-        default,
-        rename = "timestampSignature",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub timestamp_signature: Option<SignedTimestamp>,
-}
-
-impl SessionResult {
-    /// Whether the session is DONE with a valid presentation.
-    pub fn is_valid(&self) -> bool {
-        self.status == SessionStatus::Done
-            && self
-                .verification
-                .as_ref()
-                .is_some_and(Verification::is_valid)
-    }
-}
-
-/// Everything of a session besides what the store indexes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Body {
-    verifier: VerifierId,
-    /// The request, canonical CBOR (its SHA-256 is the request digest).
-    #[serde(with = "wallet_core::cbor::bytes")]
-    request: Vec<u8>,
-    #[serde(with = "wallet_core::cbor::bytes")]
-    nonce: Vec<u8>,
-    timestamp: Option<u64>,
-    deadline_ms: u64,
-    requestor: String,
-    result: Option<SessionResult>,
-    /// Presentations refused so far (absent in sessions stored before
-    /// the counter existed).
-    #[serde(default)]
-    wrong_answers: u32,
-    /// [`PageToken::digest`] of the session page's token (absent in
-    /// sessions stored before page tokens existed: no page for them).
-    #[serde(default)]
-    page: Option<String>,
-}
-
-impl Body {
-    fn encode(&self) -> Result<Vec<u8>, StoreError> {
-        let mut out = Vec::new();
-        ciborium::into_writer(self, &mut out).map_err(|e| StoreError::Encoding(e.to_string()))?;
-        Ok(out)
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Self> {
-        ciborium::from_reader(bytes).ok()
-    }
-
-    fn request(&self) -> Option<SessionRequest> {
-        SessionRequest::from_cbor(&self.request).ok()
-    }
-
-    fn nonce(&self) -> Option<Nonce> {
-        <[u8; 32]>::try_from(self.nonce.as_slice()).ok().map(Nonce)
-    }
-
-    fn context(&self, request: &SessionRequest) -> ChallengeContext {
-        ChallengeContext {
-            verifier: self.verifier.to_string(),
-            request_digest: request.request_digest(),
-            nonce: self.nonce.clone(),
-            message: request.message().map(str::to_owned),
-            timestamp: self.timestamp,
-        }
-    }
-}
-
-/// A session as loaded: the store record and its decoded body.
+/// A session as loaded: its terms and its state (deadline applied).
 #[derive(Debug, Clone)]
 pub struct LoadedSession {
-    stored: StoredSession,
-    body: Body,
+    terms: Terms,
+    state: State,
 }
 
 impl LoadedSession {
+    fn read(terms: &Terms, state: State) -> (State, Self) {
+        let loaded = Self {
+            terms: terms.clone(),
+            state: state.clone(),
+        };
+        (state, loaded)
+    }
+    /// What never changes: verifier, request, nonce, deadline, requestor.
+    pub fn terms(&self) -> &Terms {
+        &self.terms
+    }
+    /// Where the session is.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
     /// Current status.
     pub fn status(&self) -> SessionStatus {
-        self.stored.status
+        self.state.status()
     }
     /// The verifier identity.
     pub fn verifier(&self) -> &VerifierId {
-        &self.body.verifier
+        self.terms.verifier()
     }
     /// The request.
-    pub fn request(&self) -> Option<SessionRequest> {
-        self.body.request()
+    pub fn request(&self) -> &SessionRequest {
+        self.terms.request()
     }
     /// The wallet token.
     pub fn wallet_token(&self) -> &WalletToken {
-        &self.stored.wallet_token
+        self.terms.wallet_token()
     }
     /// The result, once final.
-    pub fn result(&self) -> Option<&SessionResult> {
-        self.body.result.as_ref()
+    pub fn result(&self) -> Option<&StoredResult> {
+        self.state.result()
+    }
+    /// The result, or (not final yet) the status, kind and verifier: what
+    /// `GET /session/{token}/result` answers.
+    pub fn result_or_status(&self) -> StoredResult {
+        self.state.result().cloned().unwrap_or_else(|| {
+            StoredResult::without_outcome(self.status(), self.terms.kind(), self.verifier().clone())
+        })
     }
     /// The name of the requestor that created the session.
     pub fn requestor(&self) -> &str {
-        &self.body.requestor
+        self.terms.requestor()
     }
 }
 
@@ -509,19 +332,19 @@ impl Sessions {
             kind,
         )?;
         let deadline_ms = now + duration_ms(self.inner.settings.session_timeout);
-        let body = Body {
+        let terms = Terms::new(NewTerms {
+            id: SessionId::for_token(&requestor_token),
+            wallet_token: wallet_token.clone(),
             verifier: new.verifier.clone(),
-            request: request.to_cbor(),
-            nonce: nonce.0.to_vec(),
+            request,
+            nonce,
             timestamp: (kind == SessionKind::Signing).then_some(now / 1000),
             deadline_ms,
             requestor: new.requestor.clone(),
-            result: None,
-            wrong_answers: 0,
-            page: Some(page_token.digest()),
-        };
+            page: page_token.digest(),
+        });
         let stored = StoredSession {
-            id: SessionId::for_token(&requestor_token),
+            id: terms.id().clone(),
             wallet_token: wallet_token.clone(),
             status: SessionStatus::Initialized,
             version: 0,
@@ -529,7 +352,7 @@ impl Sessions {
             // session can still be asked about.
             purge_at_ms: deadline_ms + duration_ms(self.inner.settings.result_ttl),
             owner: new.requestor.clone(),
-            body: body.encode()?,
+            body: state::encode(&terms, &State::new())?,
         };
         match self
             .inner
@@ -562,84 +385,32 @@ impl Sessions {
         })
     }
 
-    fn decode(stored: StoredSession) -> Option<LoadedSession> {
-        let body = Body::decode(&stored.body)?;
-        Some(LoadedSession { stored, body })
-    }
-
-    /// Move a session past its deadline to TIMEOUT (compare-and-set; a
-    /// concurrent completion wins).
-    async fn expire_if_due(&self, mut loaded: LoadedSession) -> Result<LoadedSession, StoreError> {
-        for _ in 0..CAS_ATTEMPTS {
-            if loaded.stored.status.is_final() || now_ms() < loaded.body.deadline_ms {
-                return Ok(loaded);
-            }
-            let result = SessionResult {
-                status: SessionStatus::Timeout,
-                kind: loaded
-                    .body
-                    .request()
-                    .map_or(SessionKind::Disclosing, |r| r.kind()),
-                verifier: loaded.body.verifier.clone(),
-                verification: None,
-                signature: None,
-                timestamp_signature: None,
-            };
-            match self.finish(&loaded, SessionStatus::Timeout, result).await? {
-                Some(done) => return Ok(done),
-                None => match self.reload(&loaded.stored.id).await? {
-                    Some(fresh) => loaded = fresh,
-                    None => return Ok(loaded),
-                },
-            }
-        }
-        Ok(loaded)
-    }
-
-    async fn reload(&self, id: &SessionId) -> Result<Option<LoadedSession>, StoreError> {
-        Ok(self.inner.store.get(id).await?.and_then(Self::decode))
-    }
-
-    /// Write a final status with its result; `None` if someone else wrote
-    /// first.
-    async fn finish(
+    /// Apply `f` to the session under `key` and write its next state
+    /// (`transition::run`, the one compare-and-set loop); counts a session
+    /// it finished.
+    async fn transition<T, E>(
         &self,
-        loaded: &LoadedSession,
-        status: SessionStatus,
-        result: SessionResult,
-    ) -> Result<Option<LoadedSession>, StoreError> {
-        let mut body = loaded.body.clone();
-        body.result = Some(result);
-        let mut next = loaded.stored.clone();
-        next.status = status;
-        next.purge_at_ms = now_ms() + duration_ms(self.inner.settings.result_ttl);
-        next.body = body.encode()?;
-        match self
-            .inner
-            .store
-            .update(loaded.stored.version, next.clone())
-            .await?
-        {
-            UpdateOutcome::Updated => {
-                self.inner.metrics.session_finished(status);
-                next.version = loaded.stored.version + 1;
-                Ok(Some(LoadedSession { stored: next, body }))
-            }
-            UpdateOutcome::Conflict | UpdateOutcome::Missing => Ok(None),
+        key: Key<'_>,
+        f: impl Fn(&Terms, State) -> Result<(State, T), E>,
+    ) -> Result<T, E>
+    where
+        E: From<TransitionError>,
+    {
+        let ttl = duration_ms(self.inner.settings.result_ttl);
+        let applied = transition::run(self.inner.store.as_ref(), ttl, key, f).await?;
+        if let Some(status) = applied.finished {
+            self.inner.metrics.session_finished(status);
         }
+        Ok(applied.answer)
     }
 
     /// Load by requestor token (applying the deadline).
     pub async fn load(&self, token: &RequestorToken) -> Result<LoadedSession, LookupError> {
         let id = SessionId::for_token(token);
-        let stored = self
-            .inner
-            .store
-            .get(&id)
-            .await?
-            .ok_or(LookupError::NotFound)?;
-        let loaded = Self::decode(stored).ok_or(LookupError::Corrupt)?;
-        Ok(self.expire_if_due(loaded).await?)
+        self.transition(Key::Id(&id), |terms, state| {
+            Ok::<_, LookupError>(LoadedSession::read(terms, state))
+        })
+        .await
     }
 
     /// Load by requestor token for `requestor`: a session another
@@ -662,13 +433,12 @@ impl Sessions {
         Ok(self.load(token).await?.status())
     }
 
-    /// The result of a final session.
-    pub async fn result(&self, token: &RequestorToken) -> Result<SessionResult, LookupError> {
+    /// The result of a final session, as stored.
+    pub async fn result(&self, token: &RequestorToken) -> Result<StoredResult, LookupError> {
         let loaded = self.load(token).await?;
         loaded
-            .body
-            .result
-            .clone()
+            .result()
+            .cloned()
             .ok_or(LookupError::NotFinished(loaded.status()))
     }
 
@@ -680,10 +450,10 @@ impl Sessions {
         let now = now_ms() / 1000;
         let mut claims = serde_json::to_value(&result).map_err(|_| LookupError::Corrupt)?;
         if let Some(map) = claims.as_object_mut() {
-            map.insert("iss".into(), result.verifier.to_string().into());
+            map.insert("iss".into(), result.verifier().to_string().into());
             map.insert(
                 "sub".into(),
-                format!("{}_result", result.kind.as_str()).into(),
+                format!("{}_result", result.kind().as_str()).into(),
             );
             map.insert("iat".into(), now.into());
             map.insert(
@@ -699,33 +469,20 @@ impl Sessions {
 
     /// Cancel a session that is not final yet.
     pub async fn cancel(&self, token: &RequestorToken) -> Result<(), LookupError> {
-        let mut loaded = self.load(token).await?;
-        for _ in 0..CAS_ATTEMPTS {
-            if loaded.status().is_final() {
-                return Err(LookupError::AlreadyFinal(loaded.status()));
-            }
-            let result = cancelled_result(&loaded);
-            if self
-                .finish(&loaded, SessionStatus::Cancelled, result)
-                .await?
-                .is_some()
-            {
-                return Ok(());
-            }
-            loaded = self.load(token).await?;
-        }
-        Err(LookupError::Store(StoreError::Backend("contention".into())))
+        let id = SessionId::for_token(token);
+        self.transition(Key::Id(&id), |terms, state| {
+            let next = state.cancel(terms).map_err(LookupError::AlreadyFinal)?;
+            Ok((next, ()))
+        })
+        .await
     }
 
+    /// Load by wallet token (applying the deadline).
     async fn load_wallet(&self, wallet: &WalletToken) -> Result<LoadedSession, WalletError> {
-        let stored = self
-            .inner
-            .store
-            .get_by_wallet(wallet)
-            .await?
-            .ok_or(WalletError::NotFound)?;
-        let loaded = Self::decode(stored).ok_or(WalletError::Corrupt)?;
-        Ok(self.expire_if_due(loaded).await?)
+        self.transition(Key::Wallet(wallet), |terms, state| {
+            Ok::<_, WalletError>(LoadedSession::read(terms, state))
+        })
+        .await
     }
 
     /// The wallet fetches the request: the CBOR wire message
@@ -733,43 +490,20 @@ impl Sessions {
     /// INITIALIZED to CONNECTED; fetching again while CONNECTED gives the
     /// same message (a wallet retrying after a network error).
     pub async fn wallet_request(&self, wallet: &WalletToken) -> Result<Vec<u8>, WalletError> {
-        let mut loaded = self.load_wallet(wallet).await?;
-        for _ in 0..CAS_ATTEMPTS {
-            match loaded.status() {
-                SessionStatus::Initialized => {
-                    let mut next = loaded.stored.clone();
-                    next.status = SessionStatus::Connected;
-                    match self.inner.store.update(loaded.stored.version, next).await? {
-                        UpdateOutcome::Updated => return request_message(&loaded.body),
-                        UpdateOutcome::Missing => return Err(WalletError::NotFound),
-                        UpdateOutcome::Conflict => loaded = self.load_wallet(wallet).await?,
-                    }
-                }
-                SessionStatus::Connected => return request_message(&loaded.body),
-                s => return Err(WalletError::Finished(s)),
-            }
-        }
-        Err(WalletError::Contention)
+        self.transition(Key::Wallet(wallet), |terms, state| {
+            let next = state.connect().map_err(WalletError::Finished)?;
+            Ok((next, request_message(terms)))
+        })
+        .await
     }
 
     /// The wallet declines: the session becomes CANCELLED.
     pub async fn wallet_decline(&self, wallet: &WalletToken) -> Result<(), WalletError> {
-        let mut loaded = self.load_wallet(wallet).await?;
-        for _ in 0..CAS_ATTEMPTS {
-            if loaded.status().is_final() {
-                return Err(WalletError::Finished(loaded.status()));
-            }
-            let result = cancelled_result(&loaded);
-            if self
-                .finish(&loaded, SessionStatus::Cancelled, result)
-                .await?
-                .is_some()
-            {
-                return Ok(());
-            }
-            loaded = self.load_wallet(wallet).await?;
-        }
-        Err(WalletError::Contention)
+        self.transition(Key::Wallet(wallet), |terms, state| {
+            let next = state.cancel(terms).map_err(WalletError::Finished)?;
+            Ok((next, ()))
+        })
+        .await
     }
 
     /// The wallet posts its presentation (wallet-core `PresentationMessage`,
@@ -822,35 +556,25 @@ impl Sessions {
         let loaded = self.load(token).await.map_err(|e| match e {
             LookupError::NotFound => WalletError::NotFound,
             LookupError::Store(s) => WalletError::Store(s),
+            LookupError::Contention => WalletError::Contention,
             _ => WalletError::Corrupt,
         })?;
         self.wallet_answer(loaded.wallet_token(), answer).await
     }
 }
 
-fn cancelled_result(loaded: &LoadedSession) -> SessionResult {
-    SessionResult {
-        status: SessionStatus::Cancelled,
-        kind: loaded
-            .body
-            .request()
-            .map_or(SessionKind::Disclosing, |r| r.kind()),
-        verifier: loaded.body.verifier.clone(),
-        verification: None,
-        signature: None,
-        timestamp_signature: None,
-    }
-}
-
-fn request_message(body: &Body) -> Result<Vec<u8>, WalletError> {
-    let request = body.request().ok_or(WalletError::Corrupt)?;
-    let nonce = body.nonce().ok_or(WalletError::Corrupt)?;
-    Ok(match (request.kind(), body.timestamp) {
+fn request_message(terms: &Terms) -> Vec<u8> {
+    let (verifier, request, nonce) = (
+        terms.verifier().clone(),
+        terms.request().clone(),
+        terms.nonce(),
+    );
+    match (terms.kind(), terms.timestamp()) {
         (SessionKind::Signing, Some(t)) => {
-            SigningRequestMessage::new(body.verifier.clone(), request, nonce, t).to_bytes()
+            SigningRequestMessage::new(verifier, request, nonce, t).to_bytes()
         }
-        _ => DisclosureRequestMessage::new(body.verifier.clone(), request, nonce).to_bytes(),
-    })
+        _ => DisclosureRequestMessage::new(verifier, request, nonce).to_bytes(),
+    }
 }
 
 fn duration_ms(d: Duration) -> u64 {

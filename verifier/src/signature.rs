@@ -92,30 +92,61 @@ pub struct SignedAttribute {
     pub raw_value: Option<String>,
 }
 
-/// What a verified signature says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// What checking a stored signature found. Only [`verify_signature`] makes
+/// one (private fields, no `Deserialize`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignatureReport {
     /// Whether the signature verifies (and its timestamp, if any, is vouched for).
-    pub valid: bool,
+    valid: bool,
     /// Why not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Reason>,
+    reason: Option<Reason>,
     /// Human-readable detail.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    error: Option<String>,
     /// The signed message.
-    pub message: String,
+    message: String,
     /// The verifier the signature was made for.
-    pub verifier: String,
+    verifier: String,
     /// The vouched timestamp, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<u64>,
+    timestamp: Option<u64>,
     /// The attributes the signer disclosed.
-    pub attributes: Vec<SignedAttribute>,
+    attributes: Vec<SignedAttribute>,
 }
 
 impl SignatureReport {
+    /// Whether the signature verifies (and its timestamp, if any, is
+    /// vouched for).
+    pub fn is_valid(&self) -> bool {
+        self.valid
+    }
+    /// Why not.
+    pub fn reason(&self) -> Option<Reason> {
+        self.reason
+    }
+    /// Human-readable detail of a failure.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+    /// The signed message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// The verifier the signature was made for.
+    pub fn verifier(&self) -> &str {
+        &self.verifier
+    }
+    /// The vouched timestamp, if any.
+    pub fn timestamp(&self) -> Option<u64> {
+        self.timestamp
+    }
+    /// The attributes the signer disclosed (empty unless valid).
+    pub fn attributes(&self) -> &[SignedAttribute] {
+        &self.attributes
+    }
+
     fn failed(signature: &AttributeSignature, reason: Reason, error: String) -> Self {
         Self {
             valid: false,

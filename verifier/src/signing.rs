@@ -145,7 +145,7 @@ impl SigningKey {
                 "alg": "EdDSA",
                 "use": "sig",
                 "kid": self.key_id(),
-                "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.public_key()),
+                "x": crate::base64url::encode(self.public_key()),
             }]
         })
     }

@@ -17,147 +17,30 @@
 //! ([`crate::session`]) gives each session a fresh nonce and completes it
 //! once.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wallet_core::ids::VerifierId;
 use wallet_core::matching::{self, PresentationResult, ProofStatus};
-use wallet_core::presentation::{
-    self, ChallengeContext, Expected, Presentation, ReadError, VerifyError,
-};
+use wallet_core::presentation::{self, ChallengeContext, Expected, Presentation, ReadError};
 use wallet_core::request::SessionRequest;
 use wallet_core::scheme::VerifiedScheme;
 
-/// Why a result is not `VALID`, precisely. Serialized in
-/// `SCREAMING_SNAKE_CASE` (the `reason` field of results and problems).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Reason {
-    /// The presentation bytes do not decode (non-canonical, wrong version, …).
-    Malformed,
-    /// More tokens, pseudonyms, equalities or predicates than the request
-    /// asks for (Rule 11); refused before any group operation.
-    Unrequested,
-    /// No tokens, or too many.
-    TokenCount,
-    /// A token names an issuer key that is not in the scheme.
-    UnknownKey,
-    /// The issuer key is in the scheme but not valid now (rotated out after
-    /// its end date, or not yet valid).
-    KeyNotValid,
-    /// A token's information does not match its issuer key.
-    TokenInfo,
-    /// A token has expired (also what a revoked credential looks like once
-    /// its last tokens expire).
-    TokenExpired,
-    /// A token's issuer signature does not verify (forged or tampered).
-    TokenCheck,
-    /// Disclosed and hidden positions do not partition the attributes.
-    Partition,
-    /// A disclosed value has the wrong kind.
-    DisclosedKind,
-    /// An equality statement does not hold.
-    Equality,
-    /// A pseudonym scope is malformed.
-    Scope,
-    /// A predicate proof fails.
-    Predicate,
-    /// A predicate names an attribute that is not hidden.
-    PredicateTarget,
-    /// The challenge does not match: the proof is invalid or was made for
-    /// another verifier, request or nonce (a replay lands here).
-    Challenge,
-    /// A disclosed attribute is not defined in the scheme.
-    NotInScheme,
-    /// The presentation is sound but contradicts the request.
-    UnmatchedRequest,
-    /// The presentation is sound but lacks something requested.
-    MissingAttributes,
-    /// The scheme offered for a stored signature has a bad signature.
-    BadSchemeSignature,
-    /// The scheme is expired, inconsistent or older than the trusted one.
-    UntrustedScheme,
-    /// A signature's timestamp is not vouched for by this verifier's key.
-    UntrustedTimestamp,
-    /// The context given does not belong to the request and verifier given.
-    ContextMismatch,
-}
-
-impl Reason {
-    /// The reason for a failed proof check.
-    pub fn from_verify_error(e: &VerifyError) -> Self {
-        match e {
-            VerifyError::Unrequested(_) => Self::Unrequested,
-            VerifyError::TokenCount => Self::TokenCount,
-            VerifyError::UnknownKey { .. } => Self::UnknownKey,
-            VerifyError::KeyNotValid { .. } => Self::KeyNotValid,
-            VerifyError::TokenInfo { .. } => Self::TokenInfo,
-            VerifyError::Expired { .. } => Self::TokenExpired,
-            VerifyError::TokenCheck { .. } => Self::TokenCheck,
-            VerifyError::Partition { .. } => Self::Partition,
-            VerifyError::DisclosedKind { .. } => Self::DisclosedKind,
-            VerifyError::Equality(_) => Self::Equality,
-            VerifyError::Scope(_) => Self::Scope,
-            VerifyError::Predicate { .. } => Self::Predicate,
-            VerifyError::PredicateTarget(_) => Self::PredicateTarget,
-            VerifyError::Challenge => Self::Challenge,
-        }
-    }
-
-    /// The `proofStatus` this reason belongs to.
-    pub fn proof_status(self) -> ProofStatus {
-        match self {
-            Self::TokenExpired | Self::KeyNotValid => ProofStatus::Expired,
-            Self::UnmatchedRequest | Self::ContextMismatch => ProofStatus::UnmatchedRequest,
-            Self::MissingAttributes => ProofStatus::MissingAttributes,
-            _ => ProofStatus::Invalid,
-        }
-    }
-
-    /// The wire name, e.g. `TOKEN_EXPIRED`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Malformed => "MALFORMED",
-            Self::Unrequested => "UNREQUESTED",
-            Self::TokenCount => "TOKEN_COUNT",
-            Self::UnknownKey => "UNKNOWN_KEY",
-            Self::KeyNotValid => "KEY_NOT_VALID",
-            Self::TokenInfo => "TOKEN_INFO",
-            Self::TokenExpired => "TOKEN_EXPIRED",
-            Self::TokenCheck => "TOKEN_CHECK",
-            Self::Partition => "PARTITION",
-            Self::DisclosedKind => "DISCLOSED_KIND",
-            Self::Equality => "EQUALITY",
-            Self::Scope => "SCOPE",
-            Self::Predicate => "PREDICATE",
-            Self::PredicateTarget => "PREDICATE_TARGET",
-            Self::Challenge => "CHALLENGE",
-            Self::NotInScheme => "NOT_IN_SCHEME",
-            Self::UnmatchedRequest => "UNMATCHED_REQUEST",
-            Self::MissingAttributes => "MISSING_ATTRIBUTES",
-            Self::BadSchemeSignature => "BAD_SCHEME_SIGNATURE",
-            Self::UntrustedScheme => "UNTRUSTED_SCHEME",
-            Self::UntrustedTimestamp => "UNTRUSTED_TIMESTAMP",
-            Self::ContextMismatch => "CONTEXT_MISMATCH",
-        }
-    }
-}
-
-impl std::fmt::Display for Reason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// Why a result is not `VALID`: part of the contract with requestors and
+// wallets, defined once in wallet-core.
+pub use wallet_core::matching::Reason;
 
 /// The outcome of [`verify`]: wallet-core's result (overall status,
 /// per-attribute values and statuses, predicates, pseudonym, message) and,
 /// unless `VALID`, the precise reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Only verification makes one: the fields are private and it does not
+/// deserialise (see [`crate::session::StoredResult`] for a result read back
+/// from storage).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
-    /// The result as the requestor sees it.
     #[serde(flatten)]
-    pub result: PresentationResult,
-    /// Why it is not `VALID`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Reason>,
+    result: PresentationResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Reason>,
 }
 
 impl Verification {
@@ -166,8 +49,19 @@ impl Verification {
         self.result.is_valid() && self.reason.is_none()
     }
 
+    /// The result as the requestor sees it (`proofStatus`, disclosed
+    /// attributes, predicates, pseudonym, message).
+    pub fn result(&self) -> &PresentationResult {
+        &self.result
+    }
+
+    /// Why it is not `VALID`.
+    pub fn reason(&self) -> Option<Reason> {
+        self.reason
+    }
+
     /// A failure result for `reason` with a human-readable `error`.
-    pub fn failed(reason: Reason, error: impl Into<String>) -> Self {
+    pub(crate) fn failed(reason: Reason, error: impl Into<String>) -> Self {
         Self {
             result: PresentationResult {
                 proof_status: reason.proof_status(),
@@ -200,9 +94,9 @@ impl Verification {
 /// # ) {
 /// let outcome = verify(scheme, verifier, request, context, presentation, now);
 /// if outcome.is_valid() {
-///     let city = outcome.result.value_of(&"demo.utrecht.address.city".parse().unwrap());
+///     let city = outcome.result().value_of(&"demo.utrecht.address.city".parse().unwrap());
 ///     println!("resident of {city:?}");
-/// } else if outcome.reason == Some(Reason::TokenExpired) {
+/// } else if outcome.reason() == Some(Reason::TokenExpired) {
 ///     println!("ask the resident to refresh the credential");
 /// }
 /// # }
@@ -215,15 +109,29 @@ pub fn verify(
     presentation: &Presentation,
     now: u64,
 ) -> Verification {
-    verify_bound(scheme, verifier, request, context, presentation, now).verification
+    verify_bound(scheme, verifier, request, context, presentation, now).into_verification()
 }
 
 /// [`verify`]'s result and whether the presentation is proven to be bound
-/// to `context` (made for this verifier, request digest and nonce).
+/// to `context` (made for this verifier, request digest and nonce). Only
+/// [`verify_bound`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
+    verification: Verification,
+    bound: bool,
+}
+
+impl Checked {
     /// What [`verify`] returns.
-    pub verification: Verification,
+    pub fn verification(&self) -> &Verification {
+        &self.verification
+    }
+
+    /// [`Checked::verification`], by value.
+    pub fn into_verification(self) -> Verification {
+        self.verification
+    }
+
     /// `true` only when wallet-core's verify succeeded as a whole: its
     /// challenge check, which binds the proof to the context, comes after
     /// the token, key, expiry and partition checks, so any failure before it
@@ -231,7 +139,9 @@ pub struct Checked {
     /// (A range proof failing after the challenge is treated as unbound
     /// too: one rule, no guessing at wallet-core's order.) The session
     /// manager finishes a session only with a bound presentation.
-    pub bound: bool,
+    pub fn is_bound(&self) -> bool {
+        self.bound
+    }
 }
 
 /// [`verify`], saying whether the presentation is bound to `context`
@@ -330,8 +240,9 @@ fn check_form(bytes: &[u8], expected: &Expected) -> Result<Wrapped, ReadError> {
         },
     }
 }
+
 /// The failure result for bytes that were refused before verification.
-pub fn refused(e: &ReadError) -> Verification {
+pub(crate) fn refused(e: &ReadError) -> Verification {
     match e {
         ReadError::Unrequested(u) => Verification::failed(Reason::Unrequested, u.to_string()),
         ReadError::Decode(d) => {
@@ -386,7 +297,7 @@ mod tests {
         assert!(decode_presentation(&[0xa0], &any).is_err());
         assert!(decode_presentation(&[], &any).is_err());
         let v = Verification::failed(Reason::Malformed, "x");
-        assert_eq!(v.result.proof_status, ProofStatus::Invalid);
+        assert_eq!(v.result().proof_status, ProofStatus::Invalid);
         assert!(!v.is_valid());
     }
 }

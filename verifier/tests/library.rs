@@ -67,9 +67,9 @@ fn pure_verification_gives_every_status() {
 
     let ok = verify(&demo.scheme, &v, &request, &context, &p, now);
     assert!(ok.is_valid(), "{ok:?}");
-    assert_eq!(ok.reason, None);
+    assert_eq!(ok.reason(), None);
     assert_eq!(
-        ok.result
+        ok.result()
             .value_of(&"demo.utrecht.address.city".parse().unwrap()),
         Some("Utrecht")
     );
@@ -82,9 +82,9 @@ fn pure_verification_gives_every_status() {
                  reason: Reason| {
         let out = verify(&demo.scheme, &v, request, context, p, at);
         assert!(!out.is_valid());
-        assert_eq!(out.result.proof_status, status, "{out:?}");
-        assert_eq!(out.reason, Some(reason), "{out:?}");
-        assert!(out.result.error.is_some());
+        assert_eq!(out.result().proof_status, status, "{out:?}");
+        assert_eq!(out.reason(), Some(reason), "{out:?}");
+        assert!(out.result().error.is_some());
     };
 
     // Same presentation, another nonce (a replay into another session).
@@ -108,7 +108,7 @@ fn pure_verification_gives_every_status() {
     );
     let poll: VerifierId = "demo.poll".parse().unwrap();
     let out = verify(&demo.scheme, &poll, &request, &context, &p, now);
-    assert_eq!(out.reason, Some(Reason::ContextMismatch));
+    assert_eq!(out.reason(), Some(Reason::ContextMismatch));
     // Time: the token expires within 14 days, the key within a year.
     check(
         &request,
@@ -129,8 +129,8 @@ fn pure_verification_gives_every_status() {
     // Another scheme (other keys): the token's key is unknown.
     let other_demo = Demo::new();
     let out = verify(&other_demo.scheme, &v, &request, &context, &p, now);
-    assert_eq!(out.reason, Some(Reason::UnknownKey));
-    assert_eq!(out.result.proof_status, ProofStatus::Invalid);
+    assert_eq!(out.reason(), Some(Reason::UnknownKey));
+    assert_eq!(out.result().proof_status, ProofStatus::Invalid);
     // Tampering with the token's signature.
     let mut forged = p.clone();
     forged.tokens[0].token.sr += Scalar::ONE;
@@ -242,10 +242,10 @@ fn stored_signature_against_a_signed_scheme() {
         t + 100 * DAY,
     );
     assert!(
-        report.valid,
+        report.is_valid(),
         "{report:?}: checked at the vouched time, not at verification time"
     );
-    assert_eq!(report.attributes[0].raw_value.as_deref(), Some("Utrecht"));
+    assert_eq!(report.attributes()[0].raw_value.as_deref(), Some("Utrecht"));
     let wrong = wallet_core::scheme::SchemeSigningKey::generate()
         .unwrap()
         .public_key();
@@ -257,8 +257,8 @@ fn stored_signature_against_a_signed_scheme() {
         &key.public_key(),
         t,
     );
-    assert!(!report.valid);
-    assert_eq!(report.reason, Some(Reason::BadSchemeSignature));
+    assert!(!report.is_valid());
+    assert_eq!(report.reason(), Some(Reason::BadSchemeSignature));
     let report = verify_signature_with_scheme(
         &demo.signed,
         &pinned,
@@ -267,7 +267,7 @@ fn stored_signature_against_a_signed_scheme() {
         &key.public_key(),
         t,
     );
-    assert_eq!(report.reason, Some(Reason::UntrustedTimestamp));
+    assert_eq!(report.reason(), Some(Reason::UntrustedTimestamp));
 }
 
 fn manager(demo: &Demo, store: Arc<dyn SessionStore>, key: &[u8]) -> Sessions {
@@ -370,7 +370,7 @@ fn offline_answer_by_library_call() {
     let fresh =
         DisclosureRequestMessage::new(parking(), city_request(None), Nonce::random(&mut OsRng));
     let out = verifier::verify::verify_offline_answer(&demo.scheme, &fresh, &answer, now());
-    assert_eq!(out.reason, Some(Reason::Challenge));
+    assert_eq!(out.reason(), Some(Reason::Challenge));
     let out = verifier::verify::verify_offline_answer(&demo.scheme, &fresh, b"garbage", now());
-    assert_eq!(out.reason, Some(Reason::Malformed));
+    assert_eq!(out.reason(), Some(Reason::Malformed));
 }

@@ -32,8 +32,9 @@ use wallet_core::issuance::wallet::PendingIssuance;
 use wallet_core::predicate::Predicate;
 use wallet_core::presentation::{ChallengeContext, Presentation, PresentationBuilder};
 use wallet_core::pseudonym::Scope;
+use wallet_core::request::demo::{parking_request, poll_request};
 use wallet_core::request::{SessionKind, SessionRequest};
-use wallet_core::scheme::demo::{parking_request, poll_request, DEMO_SCHEME_TOML};
+use wallet_core::scheme::demo::DEMO_SCHEME_TOML;
 use wallet_core::signature::AttributeSignature;
 use wallet_core::token::CredentialToken;
 use wallet_core::wire::{

@@ -23,45 +23,25 @@ use crate::store::{
 /// Longest subject identifier (a BSN has 9 digits; other registers differ).
 pub const MAX_SUBJECT: usize = 64;
 
-/// Session status as the requestor sees it (IRMA's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SessionStatus {
-    /// Waiting for a wallet.
-    Initialized,
-    /// A wallet is busy with the session.
-    Connected,
-    /// Credentials issued.
-    Done,
-    /// Cancelled by the requestor, or ended by a protocol failure (see the
-    /// result's `error`).
-    Cancelled,
-    /// Not finished in time.
-    Timeout,
-}
+// Session status as the requestor sees it (IRMA's names): the contract type
+// both services share, defined once in wallet-core. The issuer never
+// reports `FAILED`: a protocol failure is `CANCELLED` with the result's
+// `error`.
+pub use wallet_core::wire::SessionStatus;
 
-impl SessionStatus {
-    pub(crate) fn of(session: &SessionRecord, now: i64) -> Self {
-        match session.state {
-            SessionState::Initialized | SessionState::Connected | SessionState::Committed
-                if session.expires_at <= now =>
-            {
-                SessionStatus::Timeout
-            }
-            SessionState::Initialized => SessionStatus::Initialized,
-            SessionState::Connected | SessionState::Committed => SessionStatus::Connected,
-            SessionState::Done => SessionStatus::Done,
-            SessionState::Cancelled | SessionState::Failed => SessionStatus::Cancelled,
-            SessionState::Timeout => SessionStatus::Timeout,
+/// The status a stored session shows the requestor at `now`.
+pub(crate) fn status_of(session: &SessionRecord, now: i64) -> SessionStatus {
+    match session.state {
+        SessionState::Initialized | SessionState::Connected | SessionState::Committed
+            if session.expires_at <= now =>
+        {
+            SessionStatus::Timeout
         }
-    }
-
-    /// Whether the status can still change.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            SessionStatus::Done | SessionStatus::Cancelled | SessionStatus::Timeout
-        )
+        SessionState::Initialized => SessionStatus::Initialized,
+        SessionState::Connected | SessionState::Committed => SessionStatus::Connected,
+        SessionState::Done => SessionStatus::Done,
+        SessionState::Cancelled | SessionState::Failed => SessionStatus::Cancelled,
+        SessionState::Timeout => SessionStatus::Timeout,
     }
 }
 
@@ -353,7 +333,7 @@ impl Service {
         token: &str,
     ) -> Result<SessionStatus, SessionError> {
         let session = self.by_token(requestor, token).await?;
-        Ok(SessionStatus::of(&session, now_i64()))
+        Ok(status_of(&session, now_i64()))
     }
 
     /// The wallet-facing id behind a requestor token (for status events).
@@ -372,7 +352,7 @@ impl Service {
             .session(id)
             .await?
             .ok_or(SessionError::NotFound)?;
-        Ok(SessionStatus::of(&session, now_i64()))
+        Ok(status_of(&session, now_i64()))
     }
 
     /// `GET /session/{token}/result`.
@@ -382,7 +362,7 @@ impl Service {
         token: &str,
     ) -> Result<SessionResult, SessionError> {
         let session = self.by_token(requestor, token).await?;
-        let status = SessionStatus::of(&session, now_i64());
+        let status = status_of(&session, now_i64());
         let error = match (session.state, &session.failure) {
             (_, Some(f)) => Some(f.clone()),
             (SessionState::Cancelled, None) => Some("cancelled by the requestor".to_owned()),

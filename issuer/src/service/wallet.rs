@@ -10,7 +10,7 @@ use wallet_core::wire::{
 };
 use zeroize::Zeroizing;
 
-use super::requestor::{stored_request, validated_values, SessionStatus};
+use super::requestor::{status_of, stored_request, validated_values, SessionStatus};
 use super::{now, now_i64, random_hex, sha256, Service};
 use crate::metrics::{add, inc};
 use crate::sealed::StateKey;
@@ -148,7 +148,7 @@ impl Service {
     }
 
     fn ended(session: &SessionRecord) -> WalletError {
-        WalletError::Ended(SessionStatus::of(session, now_i64()))
+        WalletError::Ended(status_of(session, now_i64()))
     }
 
     async fn fail(&self, session: &SessionRecord, reason: String) -> WalletError {

@@ -3,8 +3,9 @@
 
 use futures::stream::Stream;
 
+use super::transition::Key;
 use super::watch::Handle;
-use super::{LoadedSession, LookupError, SessionResult, SessionStatus, Sessions};
+use super::{LoadedSession, LookupError, SessionStatus, Sessions, StoredResult};
 use crate::store::PageToken;
 
 impl Sessions {
@@ -12,27 +13,22 @@ impl Sessions {
     /// then its secret part must match the session's (constant time). A
     /// wrong secret is [`LookupError::NotFound`], like an unknown session.
     pub async fn load_page(&self, token: &PageToken) -> Result<LoadedSession, LookupError> {
-        let stored = self
-            .inner
-            .store
-            .get_by_wallet(token.wallet_token())
-            .await?
-            .ok_or(LookupError::NotFound)?;
-        let loaded = Self::decode(stored).ok_or(LookupError::Corrupt)?;
-        match &loaded.body.page {
-            Some(digest) if token.matches(digest) => {}
-            _ => return Err(LookupError::NotFound),
-        }
-        Ok(self.expire_if_due(loaded).await?)
+        self.transition(
+            Key::Wallet(token.wallet_token()),
+            |terms, state| match terms.page_digest() {
+                Some(digest) if token.matches(digest) => Ok(LoadedSession::read(terms, state)),
+                _ => Err(LookupError::NotFound),
+            },
+        )
+        .await
     }
 
     /// The result of a final session, for the page's summary.
-    pub async fn page_result(&self, token: &PageToken) -> Result<SessionResult, LookupError> {
+    pub async fn page_result(&self, token: &PageToken) -> Result<StoredResult, LookupError> {
         let loaded = self.load_page(token).await?;
         loaded
-            .body
-            .result
-            .clone()
+            .result()
+            .cloned()
             .ok_or(LookupError::NotFinished(loaded.status()))
     }
 
@@ -44,6 +40,6 @@ impl Sessions {
     ) -> Result<impl Stream<Item = Result<SessionStatus, LookupError>> + Send + 'static, LookupError>
     {
         let loaded = self.load_page(token).await?;
-        Ok(self.watch_handle(Handle::Page(token.clone()), loaded.stored.id.clone()))
+        Ok(self.watch_handle(Handle::Page(token.clone()), loaded.terms().id().clone()))
     }
 }

@@ -55,7 +55,7 @@ impl Sessions {
     ) -> Result<impl Stream<Item = Result<SessionStatus, LookupError>> + Send + 'static, WatchError>
     {
         let loaded = self.load_page(token).await?;
-        let id = loaded.stored.id.clone();
+        let id = loaded.terms().id().clone();
         let slot = self.stream_slot(&id)?;
         Ok(self.watch_slot(Handle::Page(token.clone()), id, Some(slot)))
     }
@@ -143,8 +143,9 @@ impl Sessions {
                     st.done = status.is_final();
                     return Some((Ok(status), st));
                 }
-                let until_deadline =
-                    Duration::from_millis(loaded.body.deadline_ms.saturating_sub(now_ms()) + 5);
+                let until_deadline = Duration::from_millis(
+                    loaded.terms().deadline_ms().saturating_sub(now_ms()) + 5,
+                );
                 let left = st.ends.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     // Its maximum lifetime: the client reconnects.
@@ -207,7 +208,7 @@ pub struct StreamLimits {
 /// Default streams per session.
 pub const DEFAULT_PER_SESSION: usize = 4;
 /// Default streams in all: a quarter of the default connection cap.
-pub const DEFAULT_TOTAL: usize = crate::edge::DEFAULT_MAX_CONNECTIONS / 4;
+pub const DEFAULT_TOTAL: usize = service_edge::DEFAULT_MAX_CONNECTIONS / 4;
 /// Default longest stream.
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(600);
 

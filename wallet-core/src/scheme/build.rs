@@ -248,3 +248,11 @@ impl SchemeBuilder {
         Ok(self.scheme)
     }
 }
+
+impl Scheme {
+    /// A builder holding this document, to make its next version (add a
+    /// rotated key, a verifier; bump the version).
+    pub fn into_builder(self) -> SchemeBuilder {
+        SchemeBuilder { scheme: self }
+    }
+}

@@ -7,14 +7,12 @@
 //! never by a real deployment (its keys are generated on the spot).
 
 use rand_core::{CryptoRng, RngCore};
-use time::Date;
 
 use super::{
     SchemeBuildError, SchemeBuilder, SchemeError, SchemeKeyError, SchemeSigningKey, SignedScheme,
 };
 use crate::ids::{IdError, VerifierId};
 use crate::keys::{IssuerPublicKey, IssuerSecretKey, KeyError};
-use crate::request::{AttributeRequest, Condition, RequestError, SessionKind, SessionRequest};
 
 /// The demo scheme's TOML description.
 pub const DEMO_SCHEME_TOML: &str = include_str!("demo.toml");
@@ -113,62 +111,9 @@ pub fn generate_demo_scheme<R: RngCore + CryptoRng>(
     })
 }
 
-fn id<T: std::str::FromStr<Err = IdError>>(s: &str) -> Result<T, RequestError> {
-    Ok(s.parse()?)
-}
-
-/// The parking desk's request (story 2): city and postal code, a licence
-/// plate, and age at least 18 on `today`.
-pub fn parking_request(today: Date) -> Result<SessionRequest, RequestError> {
-    SessionRequest::builder(SessionKind::Disclosing)
-        .disjunction(vec![vec![
-            AttributeRequest::not_null(id("demo.utrecht.address.city")?),
-            AttributeRequest::not_null(id("demo.utrecht.address.postal_code")?),
-        ]])
-        .disjunction(vec![vec![AttributeRequest::not_null(id(
-            "demo.rdw.vehicle.licence_plate",
-        )?)]])
-        .predicate(
-            id("demo.utrecht.personal.date_of_birth")?,
-            Condition::AgeAtLeast {
-                years: 18,
-                on: Some(today),
-            },
-        )
-        .build()
-}
-
-/// The local poll's request (story 3): the municipality, with a pseudonym
-/// in scope `poll` (effective scope `demo.poll/<poll>`).
-pub fn poll_request(municipality: &str, poll: &str) -> Result<SessionRequest, RequestError> {
-    SessionRequest::builder(SessionKind::Disclosing)
-        .disjunction(vec![vec![AttributeRequest::with_value(
-            id("demo.utrecht.address.municipality")?,
-            municipality,
-        )]])
-        .pseudonym(poll)
-        .build()
-}
-
-/// The objections desk's signing request (story 4): sign `message` with
-/// your names, postal code and house number.
-pub fn objection_request(message: &str) -> Result<SessionRequest, RequestError> {
-    SessionRequest::builder(SessionKind::Signing)
-        .disjunction(vec![vec![
-            AttributeRequest::not_null(id("demo.utrecht.personal.given_names")?),
-            AttributeRequest::not_null(id("demo.utrecht.personal.family_name")?),
-        ]])
-        .disjunction(vec![vec![
-            AttributeRequest::not_null(id("demo.utrecht.address.postal_code")?),
-            AttributeRequest::not_null(id("demo.utrecht.address.house_number")?),
-        ]])
-        .message(message)
-        .build()
-}
-
 /// The demo verifier ids.
-pub fn verifier_ids() -> Result<(VerifierId, VerifierId), RequestError> {
-    Ok((id(PARKING_VERIFIER)?, id(POLL_VERIFIER)?))
+pub fn verifier_ids() -> Result<(VerifierId, VerifierId), IdError> {
+    Ok((PARKING_VERIFIER.parse()?, POLL_VERIFIER.parse()?))
 }
 
 #[cfg(test)]
@@ -200,32 +145,5 @@ mod tests {
         for k in &demo.issuer_keys {
             assert!(verified.valid_key(&k.public().key_id(), now).is_ok());
         }
-    }
-
-    #[test]
-    fn demo_requests_fit_their_registration() {
-        let demo = generate_demo_scheme(&mut OsRng, 1_790_000_000).unwrap();
-        let scheme = demo
-            .signed
-            .verify(&demo.signing_key.public_key(), None, 1_790_000_000)
-            .unwrap();
-        let (parking, poll) = verifier_ids().unwrap();
-        let today = Date::from_calendar_date(2026, time::Month::November, 25).unwrap();
-        let p = parking_request(today).unwrap();
-        p.check_against(&scheme).unwrap();
-        assert!(p
-            .unregistered(scheme.verifier(&parking).unwrap())
-            .is_empty());
-        let q = poll_request("Utrecht", "2026-parks").unwrap();
-        q.check_against(&scheme).unwrap();
-        assert!(q.unregistered(scheme.verifier(&poll).unwrap()).is_empty());
-        // The poll asking what the parking desk may ask is over-asking.
-        assert_eq!(p.unregistered(scheme.verifier(&poll).unwrap()).len(), 4);
-        let objections: VerifierId = OBJECTIONS_VERIFIER.parse().unwrap();
-        let o = objection_request("I object to permit 2026-114").unwrap();
-        o.check_against(&scheme).unwrap();
-        assert!(o
-            .unregistered(scheme.verifier(&objections).unwrap())
-            .is_empty());
     }
 }

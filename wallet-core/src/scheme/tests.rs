@@ -1,9 +1,16 @@
 //! Tests of the scheme document, its signature and its builder.
 
 use super::demo::{build_demo_scheme, demo_builder, generate_demo_issuer_keys};
+use super::signed::signed_message;
 use super::*;
+use crate::cbor::{self, DecodeError};
+use crate::encoding::AttributeKind;
+use crate::ids::{CredentialTypeId, IssuerId};
 use crate::keys::IssuerSecretKey;
+use crate::keys::{IssuerPublicKey, KeyId, KeyParams};
+use crate::presentation::IssuerKeys;
 use rand_core::OsRng;
+use sha2::{Digest, Sha256};
 
 const NOW: u64 = 1_795_000_000;
 
