@@ -82,7 +82,11 @@ impl Reason {
             VerifyError::DisclosedKind { .. } => Self::DisclosedKind,
             VerifyError::Equality(_) => Self::Equality,
             VerifyError::Scope(_) => Self::Scope,
-            VerifyError::Predicate { .. } => Self::Predicate,
+            // The presence proof and the one range proof belong to the
+            // presentation's predicates: the same reason as a bad statement.
+            VerifyError::Predicate { .. }
+            | VerifyError::Presence(_)
+            | VerifyError::RangeProof(_) => Self::Predicate,
             VerifyError::PredicateTarget(_) => Self::PredicateTarget,
             VerifyError::Challenge => Self::Challenge,
         }
