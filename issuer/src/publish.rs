@@ -241,7 +241,7 @@ pub async fn record<S: crate::store::Store>(
         .record_scheme_version(
             i64::try_from(version).unwrap_or(i64::MAX),
             &digest(published),
-            crate::service::now_i64(),
+            crate::clock::now_i64(),
         )
         .await?;
     match outcome {

@@ -16,6 +16,7 @@
 //! sr' = sr + b2; keeps the batch only if every token passes the token check
 //! ```
 
+pub mod batch;
 pub mod issuer;
 pub mod wallet;
 
