@@ -15,7 +15,7 @@ use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use wallet_core::encoding::AttributeValue;
-use wallet_core::wire::{ChallengesMessage, HolderCommitment, IssuanceOffer, WireMessage};
+use wallet_core::wire::{ChallengesMessage, IssuanceOffer, WireMessage};
 
 /// Issuance of two credentials, replay, refresh, attribute update picked up
 /// at refresh, rule 9, revocation refusing refresh.

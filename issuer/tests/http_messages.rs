@@ -4,14 +4,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
-use futures::StreamExt;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-use wallet_core::encoding::AttributeValue;
-use wallet_core::wire::{ChallengesMessage, HolderCommitment, IssuanceOffer, WireMessage};
+use serde_json::json;
+use wallet_core::wire::{ChallengesMessage, HolderCommitment, WireMessage};
 
 /// Replayed and out-of-order messages, bad proofs, cancel.
 #[tokio::test]

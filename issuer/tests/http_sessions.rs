@@ -8,11 +8,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use futures::StreamExt;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-use wallet_core::encoding::AttributeValue;
-use wallet_core::wire::{ChallengesMessage, HolderCommitment, IssuanceOffer, WireMessage};
+use serde_json::Value;
+use wallet_core::wire::{IssuanceOffer, WireMessage};
 
 /// Status events, health, OpenAPI, and a graceful shutdown that ends open
 /// event streams.
