@@ -412,7 +412,7 @@ fn scheme_report(lang: Lang, e: &SchemeStoreError) -> Report {
             hint(Key::SchemeNeedsKeyHint),
             exit::DAMAGED,
         ),
-        SchemeStoreError::Format(_) => report(
+        SchemeStoreError::Format(_) | SchemeStoreError::Parse(_) => report(
             "scheme-invalid",
             tr(lang, Key::SchemeInvalid, &[("detail", e)]),
             None,

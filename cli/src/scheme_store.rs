@@ -10,7 +10,8 @@
 
 use wallet_core::ids::{AttributeId, CredentialTypeId, IssuerId, VerifierId};
 use wallet_core::scheme::{
-    Scheme, SchemePublicKey, SchemeVerifyError, SignedScheme, VerifiedScheme,
+    PublishedKeyError, Scheme, SchemeParseError, SchemePublicKey, SchemeVerifyError, SignedScheme,
+    VerifiedScheme,
 };
 
 use crate::i18n::Lang;
@@ -21,6 +22,8 @@ use crate::wallet::{PinnedScheme, WalletContents};
 pub enum SchemeStoreError {
     #[error("the scheme document is neither signed-scheme CBOR nor JSON: {0}")]
     Format(String),
+    #[error(transparent)]
+    Parse(#[from] SchemeParseError),
     #[error("the scheme key is not 32 bytes of hex")]
     KeyFormat,
     #[error("the scheme key's fingerprint {actual} differs from the expected {expected}")]
@@ -55,15 +58,9 @@ pub enum PinOutcome {
     Unchanged,
 }
 
-/// A signed scheme from bytes: canonical CBOR, or the JSON form.
-pub fn parse_signed(bytes: &[u8]) -> Result<SignedScheme, SchemeStoreError> {
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'{') {
-        let text =
-            std::str::from_utf8(bytes).map_err(|e| SchemeStoreError::Format(e.to_string()))?;
-        SignedScheme::from_json(text).map_err(|e| SchemeStoreError::Format(e.to_string()))
-    } else {
-        SignedScheme::from_cbor(bytes).map_err(|e| SchemeStoreError::Format(e.to_string()))
+impl From<PublishedKeyError> for SchemeStoreError {
+    fn from(_: PublishedKeyError) -> Self {
+        SchemeStoreError::KeyFormat
     }
 }
 
@@ -293,10 +290,10 @@ mod tests {
         let mut w = WalletContents::new(HolderSeed::new([1; 32]), now());
         let doc = demo(&key, 1);
         // Both distribution formats parse to the same document.
-        let from_cbor = parse_signed(&doc.to_cbor()).unwrap();
-        let from_json = parse_signed(doc.to_json_pretty().unwrap().as_bytes()).unwrap();
+        let from_cbor = SignedScheme::parse(&doc.to_cbor()).unwrap();
+        let from_json = SignedScheme::parse(doc.to_json_pretty().unwrap().as_bytes()).unwrap();
         assert_eq!(from_cbor, from_json);
-        assert!(parse_signed(b"garbage").is_err());
+        assert!(SignedScheme::parse(b"garbage").is_err());
         pin(&mut w, &doc, &key.public_key(), None, "f", now()).unwrap();
         let p = &w.schemes[0];
         let scheme = display_scheme(p).unwrap();

@@ -30,8 +30,8 @@ use wallet_core::signature::AttributeSignature;
 use wallet_core::token::CredentialToken;
 use wallet_core::wire::{
     ChallengesMessage, DisclosureRequestMessage, HolderCommitment, IssuanceOffer, OfferError,
-    PresentationMessage, RecordId, RefreshProof, RefreshRequest, ResponsesMessage, SessionPointer,
-    SignerCommitmentsMessage, SigningRequestMessage, WireMessage,
+    PresentationAnswer, PresentationMessage, RecordId, RefreshProof, RefreshRequest,
+    ResponsesMessage, SessionPointer, SignerCommitmentsMessage, SigningRequestMessage, WireMessage,
 };
 
 use crate::client::{join, paths, Client, ClientError};
@@ -996,18 +996,20 @@ fn disclosure_view(
     }
 }
 
-/// The verifier's verdict from its answer to the presentation: the JSON
-/// session result's `proofStatus` (or `status`), else `DONE`.
+/// The verifier's verdict from its answer to the presentation
+/// ([`PresentationAnswer`]): the proof status, with the precise reason when
+/// not valid (`"EXPIRED (TOKEN_EXPIRED)"`).
 fn verdict(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.get("proofStatus")
-                .or_else(|| v.get("status"))
-                .and_then(|s| s.as_str())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "DONE".to_owned())
+    match PresentationAnswer::from_json(body) {
+        Ok(PresentationAnswer {
+            proof_status,
+            reason: Some(reason),
+        }) => format!("{} ({reason})", proof_status.as_str()),
+        Ok(answer) => answer.proof_status.as_str().to_owned(),
+        // The presentation was accepted (2xx) but the answer is unreadable:
+        // record that rather than guess a verdict.
+        Err(e) => format!("UNREADABLE: {e}"),
+    }
 }
 
 /// Disclose (or sign) for `asked`. `transport` is the client and session URL
@@ -1270,8 +1272,13 @@ mod tests {
             verdict(br#"{"status":"DONE","proofStatus":"VALID"}"#),
             "VALID"
         );
-        assert_eq!(verdict(br#"{"status":"DONE"}"#), "DONE");
-        assert_eq!(verdict(b"\xa0"), "DONE");
+        assert_eq!(
+            verdict(br#"{"proofStatus":"EXPIRED","reason":"TOKEN_EXPIRED"}"#),
+            "EXPIRED (TOKEN_EXPIRED)"
+        );
+        // Not a presentation answer: recorded as such, never as a verdict.
+        assert!(verdict(br#"{"status":"DONE"}"#).starts_with("UNREADABLE"));
+        assert!(verdict(b"\xa0").starts_with("UNREADABLE"));
     }
 
     #[test]

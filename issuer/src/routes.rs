@@ -146,12 +146,12 @@ pub async fn scheme(State(state): State<AppState>, headers: HeaderMap) -> Respon
 /// The scheme signing public key (for pinning on first use; compare the
 /// fingerprint out of band).
 #[utoipa::path(get, path = "/scheme/key", tag = "publishing",
-    responses((status = 200, description = "JSON {\"key\": hex, \"fingerprint\": text}")))]
+    responses((status = 200, body = wallet_core::scheme::PublishedSchemeKey)))]
 pub async fn scheme_key(State(state): State<AppState>) -> Response {
     let key = state.service.scheme_public_key();
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(serde_json::json!({"key": key.to_string(), "fingerprint": key.fingerprint()})),
+        Json(wallet_core::scheme::PublishedSchemeKey::new(key)),
     )
         .into_response()
 }

@@ -15,13 +15,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use wallet_core::scheme::{SchemePublicKey, SchemeVerifyError, SignedScheme, VerifiedScheme};
+use wallet_core::scheme::{
+    SchemeParseError, SchemePublicKey, SchemeVerifyError, SignedScheme, VerifiedScheme,
+};
 
 use crate::config::SchemeLocation;
 use crate::metrics::Metrics;
 
 /// Longest scheme document accepted over HTTP or from a file.
-pub const MAX_SCHEME_BYTES: usize = 4 * 1024 * 1024;
+pub use wallet_core::scheme::MAX_SCHEME_BYTES;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a scheme could not be loaded. Each cause is its own variant, so that
@@ -136,19 +138,13 @@ fn is_loopback_url(url: &str) -> bool {
             .unwrap_or(false)
 }
 
-/// Parse a signed scheme from JSON (`{"v":…,"scheme":…,"sig":…}`) or CBOR.
+/// Parse a signed scheme from JSON (`{"v":…,"scheme":…,"sig":…}`) or CBOR
+/// (wallet-core's [`SignedScheme::parse`], which the wallet uses too).
 pub fn parse_signed(bytes: &[u8]) -> Result<SignedScheme, SchemeLoadError> {
-    if bytes.len() > MAX_SCHEME_BYTES {
-        return Err(SchemeLoadError::TooLarge);
-    }
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if first == Some(b'{') {
-        let text =
-            std::str::from_utf8(bytes).map_err(|e| SchemeLoadError::Decode(e.to_string()))?;
-        SignedScheme::from_json(text).map_err(|e| SchemeLoadError::Decode(e.to_string()))
-    } else {
-        SignedScheme::from_cbor(bytes).map_err(|e| SchemeLoadError::Decode(e.to_string()))
-    }
+    SignedScheme::parse(bytes).map_err(|e| match e {
+        SchemeParseError::TooLarge => SchemeLoadError::TooLarge,
+        e => SchemeLoadError::Decode(e.to_string()),
+    })
 }
 
 impl SchemeLoader {
@@ -247,18 +243,7 @@ impl SchemeLoader {
         let key_url = format!("{}/key", url.trim_end_matches('/'));
         let bytes = self.fetch(&key_url).await?;
         let text = String::from_utf8_lossy(&bytes);
-        // Plain hex, or JSON with a `key`/`public_key` field.
-        let hex_text = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| {
-                v.get("key")
-                    .or_else(|| v.get("public_key"))
-                    .and_then(|k| k.as_str().map(str::to_owned))
-                    .or_else(|| v.as_str().map(str::to_owned))
-            })
-            .unwrap_or_else(|| text.trim().to_owned());
-        let key: SchemePublicKey = hex_text
-            .parse()
+        let key = SchemePublicKey::from_published(&text)
             .map_err(|_| SchemeLoadError::BadPublishedKey(key_url.clone()))?;
         tracing::warn!(
             url = %key_url,

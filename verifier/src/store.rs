@@ -31,63 +31,17 @@ use tokio::sync::broadcast;
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 
-/// Status of a session, with IRMA's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SessionStatus {
-    /// Created; no wallet has fetched the request yet.
-    Initialized,
-    /// A wallet fetched the request; waiting for its presentation.
-    Connected,
-    /// A presentation was received and checked (the result says whether it
-    /// was valid).
-    Done,
-    /// The requestor deleted the session, or the wallet declined.
-    Cancelled,
-    /// No presentation arrived before the session's deadline.
-    Timeout,
-    /// Too many wrong presentations were posted (refused as malformed,
-    /// unrequested or for another context); see `max_wrong_answers`.
-    Failed,
-}
-
-impl SessionStatus {
-    /// Whether the session can no longer change.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::Done | Self::Cancelled | Self::Timeout | Self::Failed
-        )
-    }
-
-    /// The IRMA name, as used on the wire and in events.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Initialized => "INITIALIZED",
-            Self::Connected => "CONNECTED",
-            Self::Done => "DONE",
-            Self::Cancelled => "CANCELLED",
-            Self::Timeout => "TIMEOUT",
-            Self::Failed => "FAILED",
-        }
-    }
-}
-
-impl fmt::Display for SessionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// The session status and the requestor token are contract types of the
+// requestor API, defined once in wallet-core.
+pub use wallet_core::wire::{RequestorToken, SessionStatus};
 
 /// Why a token from a URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed session token")]
 pub struct MalformedToken;
 
-/// Number of random bytes in a token: 256 bits for the requestor token
-/// (a bearer secret), 128 bits for the wallet token (public in the QR code,
-/// only needs to be unguessable among live sessions).
-const REQUESTOR_TOKEN_BYTES: usize = 32;
+/// Number of random bytes in a wallet token: 128 bits (public in the QR
+/// code, only needs to be unguessable among live sessions).
 const WALLET_TOKEN_BYTES: usize = 16;
 
 fn random_token(len: usize) -> String {
@@ -107,50 +61,6 @@ fn parse_token(s: &str, len: usize) -> Result<String, MalformedToken> {
         return Err(MalformedToken);
     }
     Ok(s.to_owned())
-}
-
-/// The requestor's secret handle on a session (status, result, delete).
-///
-/// Its `Debug` form is redacted so that it never lands in a log line.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RequestorToken(String);
-
-impl RequestorToken {
-    /// A fresh token from the operating system's randomness.
-    pub fn generate() -> Self {
-        Self(random_token(REQUESTOR_TOKEN_BYTES))
-    }
-    /// The token as it appears in URLs.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for RequestorToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RequestorToken(..)")
-    }
-}
-
-impl FromStr for RequestorToken {
-    type Err = MalformedToken;
-    fn from_str(s: &str) -> Result<Self, MalformedToken> {
-        parse_token(s, REQUESTOR_TOKEN_BYTES).map(Self)
-    }
-}
-
-impl TryFrom<String> for RequestorToken {
-    type Error = MalformedToken;
-    fn try_from(s: String) -> Result<Self, MalformedToken> {
-        s.parse()
-    }
-}
-
-impl From<RequestorToken> for String {
-    fn from(t: RequestorToken) -> String {
-        t.0
-    }
 }
 
 /// The wallet's handle on a session, carried in the session pointer (QR).

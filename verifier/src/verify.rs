@@ -20,132 +20,13 @@
 use serde::{Deserialize, Serialize};
 use wallet_core::ids::VerifierId;
 use wallet_core::matching::{self, PresentationResult, ProofStatus};
-use wallet_core::presentation::{
-    self, ChallengeContext, Expected, Presentation, ReadError, VerifyError,
-};
+use wallet_core::presentation::{self, ChallengeContext, Expected, Presentation, ReadError};
 use wallet_core::request::SessionRequest;
 use wallet_core::scheme::VerifiedScheme;
 
-/// Why a result is not `VALID`, precisely. Serialized in
-/// `SCREAMING_SNAKE_CASE` (the `reason` field of results and problems).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Reason {
-    /// The presentation bytes do not decode (non-canonical, wrong version, …).
-    Malformed,
-    /// More tokens, pseudonyms, equalities or predicates than the request
-    /// asks for (Rule 11); refused before any group operation.
-    Unrequested,
-    /// No tokens, or too many.
-    TokenCount,
-    /// A token names an issuer key that is not in the scheme.
-    UnknownKey,
-    /// The issuer key is in the scheme but not valid now (rotated out after
-    /// its end date, or not yet valid).
-    KeyNotValid,
-    /// A token's information does not match its issuer key.
-    TokenInfo,
-    /// A token has expired (also what a revoked credential looks like once
-    /// its last tokens expire).
-    TokenExpired,
-    /// A token's issuer signature does not verify (forged or tampered).
-    TokenCheck,
-    /// Disclosed and hidden positions do not partition the attributes.
-    Partition,
-    /// A disclosed value has the wrong kind.
-    DisclosedKind,
-    /// An equality statement does not hold.
-    Equality,
-    /// A pseudonym scope is malformed.
-    Scope,
-    /// A predicate proof fails.
-    Predicate,
-    /// A predicate names an attribute that is not hidden.
-    PredicateTarget,
-    /// The challenge does not match: the proof is invalid or was made for
-    /// another verifier, request or nonce (a replay lands here).
-    Challenge,
-    /// A disclosed attribute is not defined in the scheme.
-    NotInScheme,
-    /// The presentation is sound but contradicts the request.
-    UnmatchedRequest,
-    /// The presentation is sound but lacks something requested.
-    MissingAttributes,
-    /// The scheme offered for a stored signature has a bad signature.
-    BadSchemeSignature,
-    /// The scheme is expired, inconsistent or older than the trusted one.
-    UntrustedScheme,
-    /// A signature's timestamp is not vouched for by this verifier's key.
-    UntrustedTimestamp,
-    /// The context given does not belong to the request and verifier given.
-    ContextMismatch,
-}
-
-impl Reason {
-    /// The reason for a failed proof check.
-    pub fn from_verify_error(e: &VerifyError) -> Self {
-        match e {
-            VerifyError::Unrequested(_) => Self::Unrequested,
-            VerifyError::TokenCount => Self::TokenCount,
-            VerifyError::UnknownKey { .. } => Self::UnknownKey,
-            VerifyError::KeyNotValid { .. } => Self::KeyNotValid,
-            VerifyError::TokenInfo { .. } => Self::TokenInfo,
-            VerifyError::Expired { .. } => Self::TokenExpired,
-            VerifyError::TokenCheck { .. } => Self::TokenCheck,
-            VerifyError::Partition { .. } => Self::Partition,
-            VerifyError::DisclosedKind { .. } => Self::DisclosedKind,
-            VerifyError::Equality(_) => Self::Equality,
-            VerifyError::Scope(_) => Self::Scope,
-            VerifyError::Predicate { .. } => Self::Predicate,
-            VerifyError::PredicateTarget(_) => Self::PredicateTarget,
-            VerifyError::Challenge => Self::Challenge,
-        }
-    }
-
-    /// The `proofStatus` this reason belongs to.
-    pub fn proof_status(self) -> ProofStatus {
-        match self {
-            Self::TokenExpired | Self::KeyNotValid => ProofStatus::Expired,
-            Self::UnmatchedRequest | Self::ContextMismatch => ProofStatus::UnmatchedRequest,
-            Self::MissingAttributes => ProofStatus::MissingAttributes,
-            _ => ProofStatus::Invalid,
-        }
-    }
-
-    /// The wire name, e.g. `TOKEN_EXPIRED`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Malformed => "MALFORMED",
-            Self::Unrequested => "UNREQUESTED",
-            Self::TokenCount => "TOKEN_COUNT",
-            Self::UnknownKey => "UNKNOWN_KEY",
-            Self::KeyNotValid => "KEY_NOT_VALID",
-            Self::TokenInfo => "TOKEN_INFO",
-            Self::TokenExpired => "TOKEN_EXPIRED",
-            Self::TokenCheck => "TOKEN_CHECK",
-            Self::Partition => "PARTITION",
-            Self::DisclosedKind => "DISCLOSED_KIND",
-            Self::Equality => "EQUALITY",
-            Self::Scope => "SCOPE",
-            Self::Predicate => "PREDICATE",
-            Self::PredicateTarget => "PREDICATE_TARGET",
-            Self::Challenge => "CHALLENGE",
-            Self::NotInScheme => "NOT_IN_SCHEME",
-            Self::UnmatchedRequest => "UNMATCHED_REQUEST",
-            Self::MissingAttributes => "MISSING_ATTRIBUTES",
-            Self::BadSchemeSignature => "BAD_SCHEME_SIGNATURE",
-            Self::UntrustedScheme => "UNTRUSTED_SCHEME",
-            Self::UntrustedTimestamp => "UNTRUSTED_TIMESTAMP",
-            Self::ContextMismatch => "CONTEXT_MISMATCH",
-        }
-    }
-}
-
-impl std::fmt::Display for Reason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// Why a result is not `VALID`: part of the contract with requestors and
+// wallets, defined once in wallet-core.
+pub use wallet_core::matching::Reason;
 
 /// The outcome of [`verify`]: wallet-core's result (overall status,
 /// per-attribute values and statuses, predicates, pseudonym, message) and,

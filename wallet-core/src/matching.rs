@@ -23,6 +23,10 @@
 //! credential); attributes shown beyond the request follow as one more
 //! list with status `EXTRA`, so the requestor sees everything it received.
 
+mod reason;
+
+pub use reason::Reason;
+
 use serde::{Deserialize, Serialize};
 
 use crate::encoding::AttributeValue;
@@ -40,6 +44,7 @@ use crate::scheme::{Scheme, VerifiedScheme};
 
 /// Overall outcome, IRMA's `proofStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ProofStatus {
     /// The proof is valid and answers the request.
@@ -52,6 +57,25 @@ pub enum ProofStatus {
     UnmatchedRequest,
     /// Something requested was not shown.
     MissingAttributes,
+}
+
+impl ProofStatus {
+    /// IRMA's name, as on the wire (`"VALID"`, `"UNMATCHED_REQUEST"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "VALID",
+            Self::Invalid => "INVALID",
+            Self::Expired => "EXPIRED",
+            Self::UnmatchedRequest => "UNMATCHED_REQUEST",
+            Self::MissingAttributes => "MISSING_ATTRIBUTES",
+        }
+    }
+}
+
+impl std::fmt::Display for ProofStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Status of one disclosed attribute.

@@ -33,11 +33,13 @@
 
 mod build;
 pub mod demo;
+mod published;
 
 pub use build::{
     AttributeDescription, CredentialDescription, IssuerDescription, SchemeBuildError,
     SchemeBuilder, SchemeDescription, VerifierDescription,
 };
+pub use published::{PublishedKeyError, PublishedSchemeKey, SchemeParseError, MAX_SCHEME_BYTES};
 
 use std::collections::BTreeSet;
 use std::fmt;

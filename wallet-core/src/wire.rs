@@ -27,6 +27,17 @@
 //! ```
 //!
 //! The QR code carries a [`SessionPointer`] in JSON: `{"u": url, "irmaqr": kind}`.
+//!
+//! The requestor APIs of both services share [`SessionStatus`],
+//! [`RequestorToken`] and [`SessionId`]; the verifier answers a posted
+//! presentation with a [`PresentationAnswer`]. With the `openapi` feature
+//! these derive `utoipa::ToSchema` for the services' OpenAPI documents.
+
+mod answer;
+mod session;
+
+pub use answer::{AnswerError, PresentationAnswer, MAX_ANSWER_BYTES};
+pub use session::{MalformedSessionHandle, RequestorToken, SessionId, SessionStatus};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -644,11 +655,13 @@ versioned!(
 /// What the QR code (or link) holds: where the session is and what kind.
 /// JSON `{"u": "https://...", "irmaqr": "disclosing"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, try_from = "RawPointer")]
 pub struct SessionPointer {
     /// The session URL (the wallet endpoints are below it).
     pub u: String,
-    /// The session kind.
+    /// The session kind: `"disclosing"`, `"signing"` or `"issuing"`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub irmaqr: SessionKind,
 }
 
@@ -696,6 +709,13 @@ impl SessionPointer {
     /// The QR code's JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The session's id in the wallet API: the URL's last path segment, if
+    /// it is a well-formed [`SessionId`].
+    pub fn session_id(&self) -> Option<SessionId> {
+        let path = self.u.split(['?', '#']).next().unwrap_or("");
+        path.trim_end_matches('/').rsplit('/').next()?.parse().ok()
     }
 
     /// The host of the URL (for the check against the verifier's registered

@@ -32,7 +32,9 @@ use wallet_core::presentation::{verify, ChallengeContext, Presentation, Presenta
 use wallet_core::pseudonym::Scope;
 use wallet_core::scheme::{SignedScheme, VerifiedScheme};
 use wallet_core::token::{CredentialToken, TokenInfo};
-use wallet_core::wire::{DisclosureRequestMessage, PresentationMessage, WireMessage};
+use wallet_core::wire::{
+    DisclosureRequestMessage, PresentationMessage, SessionPointer, WireMessage,
+};
 
 use crate::client::Client;
 use crate::consent::{self, AutoConsent, ConsentPolicy};
@@ -378,9 +380,7 @@ fn take_token(wallet: &mut OpenWallet, credential_type: &str) -> Option<Credenti
 
 /// Fetches a disclosure request from a session pointer's wallet URL.
 async fn fetch_request(d: &Daemons, pointer: &str) -> Option<(String, DisclosureRequestMessage)> {
-    let url = serde_json::from_str::<Value>(pointer).ok()?["u"]
-        .as_str()?
-        .to_owned();
+    let url = SessionPointer::from_json(pointer).ok()?.u;
     let bytes = d
         .http
         .get(&url)
@@ -748,9 +748,8 @@ async fn refusals(
             &again.detail(),
         );
         if let Some((pointer2, token2)) = &second {
-            let url2 = serde_json::from_str::<Value>(pointer2)
-                .ok()
-                .and_then(|v| v["u"].as_str().map(str::to_owned))
+            let url2 = SessionPointer::from_json(pointer2)
+                .map(|p| p.u)
                 .unwrap_or_default();
             let other = d.post_presentation(&url2, bytes).await;
             let result = d.result(token2).await;

@@ -58,7 +58,8 @@ pub(crate) fn update_schemes(ctx: &Context, wallet: &mut OpenWallet, client: &Cl
     for (source, key) in sources {
         let result = crate::commands::block_on(scheme::fetch(client, &source, Some(&key)))
             .and_then(|(doc, key)| {
-                let signed = scheme_store::parse_signed(&doc)?;
+                let signed = wallet_core::scheme::SignedScheme::parse(&doc)
+                    .map_err(scheme_store::SchemeStoreError::from)?;
                 let (_, outcome) =
                     scheme_store::pin(&mut wallet.contents, &signed, &key, None, &source, now)?;
                 if outcome != PinOutcome::Unchanged {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use serde::Serialize;
-use wallet_core::scheme::SchemePublicKey;
+use wallet_core::scheme::{SchemePublicKey, SignedScheme};
 
 use crate::client::{join, paths, Client};
 use crate::context::{now, Context};
@@ -25,21 +25,6 @@ struct SchemeOut {
     outcome: &'static str,
 }
 
-/// Parse a published key: bare hex, or JSON `{"key": hex}` /
-/// `{"public_key": hex}` / `"hex"`.
-pub fn parse_published_key(text: &str) -> Result<SchemePublicKey, SchemeStoreError> {
-    let hex = serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| {
-            v.get("key")
-                .or_else(|| v.get("public_key"))
-                .and_then(|k| k.as_str().map(str::to_owned))
-                .or_else(|| v.as_str().map(str::to_owned))
-        })
-        .unwrap_or_else(|| text.trim().to_owned());
-    hex.parse().map_err(|_| SchemeStoreError::KeyFormat)
-}
-
 fn is_url(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://")
 }
@@ -50,14 +35,18 @@ pub async fn fetch(
     source: &str,
     key: Option<&str>,
 ) -> Result<(Vec<u8>, SchemePublicKey), CliError> {
-    let key = key.map(parse_published_key).transpose()?;
+    let key = key
+        .map(SchemePublicKey::from_published)
+        .transpose()
+        .map_err(SchemeStoreError::from)?;
     if is_url(source) {
         let doc = client.get_bytes(source).await?;
         let key = match key {
             Some(k) => k,
             None => {
                 let text = client.get_bytes(&join(source, paths::SCHEME_KEY)).await?;
-                parse_published_key(&String::from_utf8_lossy(&text))?
+                SchemePublicKey::from_published(&String::from_utf8_lossy(&text))
+                    .map_err(SchemeStoreError::from)?
             }
         };
         Ok((doc, key))
@@ -83,7 +72,7 @@ pub fn add(
 ) -> Result<(), CliError> {
     let client = Client::new()?;
     let (doc, key) = crate::commands::block_on(fetch(&client, source, key))?;
-    let signed = scheme_store::parse_signed(&doc)?;
+    let signed = SignedScheme::parse(&doc).map_err(SchemeStoreError::from)?;
     let (file, contents) = ctx.open_wallet()?;
     let mut wallet = OpenWallet { file, contents };
     let (verified, outcome) = scheme_store::pin(
@@ -200,8 +189,13 @@ mod tests {
             format!("{{\"public_key\":\"{hex}\"}}"),
             format!("\"{hex}\""),
         ] {
-            assert_eq!(parse_published_key(&text).unwrap().0, [0x11; 32], "{text}");
+            assert_eq!(
+                SchemePublicKey::from_published(&text).unwrap().0,
+                [0x11; 32],
+                "{text}"
+            );
         }
-        assert!(parse_published_key("abc").is_err());
+        let refused = SchemePublicKey::from_published("abc").map_err(SchemeStoreError::from);
+        assert!(matches!(refused, Err(SchemeStoreError::KeyFormat)));
     }
 }

@@ -23,22 +23,11 @@ use crate::store::{InsertSession, NewSession, Store, StoreError};
 /// Longest subject identifier (a BSN has 9 digits; other registers differ).
 pub const MAX_SUBJECT: usize = 64;
 
-/// Session status as the requestor sees it (IRMA's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SessionStatus {
-    /// Waiting for a wallet.
-    Initialized,
-    /// A wallet is busy with the session.
-    Connected,
-    /// Credentials issued.
-    Done,
-    /// Cancelled by the requestor, or ended by a protocol failure (see the
-    /// result's `error`).
-    Cancelled,
-    /// Not finished in time.
-    Timeout,
-}
+// Session status as the requestor sees it (IRMA's names): the contract type
+// both services share, defined once in wallet-core. The issuer never
+// reports `FAILED`: a protocol failure is `CANCELLED` with the result's
+// `error`.
+pub use wallet_core::wire::SessionStatus;
 
 /// The status a requestor sees for `session` at `now`: an open or
 /// committed session past its expiry has timed out, swept or not.
@@ -54,16 +43,6 @@ pub(crate) fn status_of(session: &Session, now: i64) -> SessionStatus {
             End::Cancelled | End::Failed(_) => SessionStatus::Cancelled,
             End::TimedOut => SessionStatus::Timeout,
         },
-    }
-}
-
-impl SessionStatus {
-    /// Whether the status can still change.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            SessionStatus::Done | SessionStatus::Cancelled | SessionStatus::Timeout
-        )
     }
 }
 

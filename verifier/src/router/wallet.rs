@@ -7,13 +7,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
 use wallet_core::matching::ProofStatus;
 
 use crate::problem::Problem;
 use crate::session::Sessions;
 use crate::store::WalletToken;
-use crate::verify::Reason;
 
 /// Media type of wire messages.
 pub const CBOR: &str = "application/cbor";
@@ -49,17 +47,9 @@ pub async fn get_request(
     Ok(([(header::CONTENT_TYPE, CBOR)], message).into_response())
 }
 
-/// What the wallet learns about its presentation.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PresentationAnswer {
-    /// IRMA's proof status.
-    #[schema(value_type = String)]
-    pub proof_status: ProofStatus,
-    /// Why not valid.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Reason>,
-}
+// What the wallet learns about its presentation: wallet-core's contract
+// type, which the wallet reads back.
+pub use wallet_core::wire::PresentationAnswer;
 
 /// Post the presentation (`PresentationMessage`, canonical CBOR). The
 /// session completes once; again, or for another session, is refused.
