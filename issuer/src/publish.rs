@@ -7,7 +7,7 @@
 //! restarts.
 //!
 //! The store records every version with a digest of its document
-//! ([`crate::service::Service`] calls [`record`] before [`write`]): a
+//! (the service calls [`record`] before [`write`]): a
 //! version number is signed once. A stored `scheme.cbor` whose version the
 //! store knows with other content is refused, and a lost `scheme.cbor`
 //! continues after the highest recorded version.
