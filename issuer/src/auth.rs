@@ -5,17 +5,12 @@
 //! JWT is accepted when it verifies under a key configured for a requestor,
 //! names that requestor as `iss`, has not expired (`exp` required) and is
 //! already valid (`nbf`, when present); both with 30 s leeway for clock skew.
-//! Anything else is 401 with a problem document.
+//! Anything else is refused ([`AuthError`]); the routes answer 401.
 
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use ring::digest::{digest, SHA256};
 
 use crate::config::RequestorConfig;
-use crate::problem::Problem;
-use crate::routes::AppState;
 
 /// Why a request was not allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -192,20 +187,6 @@ fn time_claims_well_formed(claims: &serde_json::Value) -> bool {
     ["nbf", "exp"]
         .iter()
         .all(|name| claims.get(name).is_none_or(|v| v.as_u64().is_some()))
-}
-
-#[axum::async_trait]
-impl FromRequestParts<AppState> for Requestor {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .map(|v| v.to_str().map_err(|_| AuthError::Invalid))
-            .transpose()?;
-        Ok(state.service.authenticator().authenticate(header)?)
-    }
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ pub fn load_or_generate_token(path: &Path) -> Result<Zeroizing<String>, KeyFileE
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Zeroizing::new(text.trim().to_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let token = Zeroizing::new(crate::service::random_hex(32));
+            let token = Zeroizing::new(crate::random::random_hex(32));
             write_atomic(path, token.as_bytes(), true)?;
             Ok(token)
         }

@@ -21,25 +21,34 @@
 //! ```
 //!
 //! Map: [`config`] (settings), [`server`] (start/stop), [`edge`]
-//! (connections and client timeouts), [`routes`] (HTTP),
-//! [`service`] (protocol steps), [`store`] (SQL), [`auth`], [`problem`]
-//! (RFC 7807), [`metrics`], [`keys`] (key files), [`sealed`] (issuance
-//! nonces encrypted at rest), [`publish`] (the scheme).
+//! (connections and client timeouts), [`routes`] (HTTP: extract, call the
+//! service, map its errors through [`problem`] to RFC 7807),
+//! [`service`] (protocol steps, one error enum per operation),
+//! [`session`] (a session's protocol states), [`store`] (SQL; rows become
+//! states in one checked conversion), [`auth`] (requestors), [`metrics`],
+//! [`keys`] (key files), [`sealed`] (issuance nonces encrypted at rest),
+//! [`publish`] (the scheme), [`clock`] and [`random`].
+//!
+//! Modules depend one way: `routes` → `problem` → `service` → `session`,
+//! `store` → `session`; the service never names the HTTP layer.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod edge;
 pub mod keys;
 pub mod metrics;
 pub mod problem;
 pub mod publish;
+pub mod random;
 pub mod routes;
 pub mod sealed;
 pub mod server;
 pub mod service;
+pub mod session;
 pub mod store;
 
 pub use config::{IssuerConfig, RequestorConfig};

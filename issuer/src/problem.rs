@@ -13,7 +13,10 @@ use serde::Serialize;
 
 use crate::auth::AuthError;
 use crate::publish::PublishError;
-use crate::service::{AdminError, CreateSessionError, RefreshError, SessionError, WalletError};
+use crate::service::{
+    AdminError, CancelError, ChallengesError, CommitError, CreateSessionError, LookupError,
+    OfferError, RefreshError,
+};
 use crate::store::StoreError;
 
 /// Media type of problem documents.
@@ -165,42 +168,83 @@ impl From<CreateSessionError> for Problem {
     }
 }
 
-impl From<SessionError> for Problem {
-    fn from(e: SessionError) -> Self {
+impl From<LookupError> for Problem {
+    fn from(e: LookupError) -> Self {
         match e {
-            SessionError::NotFound => Problem::not_found(e.to_string()),
-            SessionError::Ended(_) => Problem::conflict("session-ended", e.to_string()),
-            SessionError::Store(s) => s.into(),
+            LookupError::NotFound => Problem::not_found(e.to_string()),
+            LookupError::Store(s) => s.into(),
         }
     }
 }
 
-impl From<WalletError> for Problem {
-    fn from(e: WalletError) -> Self {
+impl From<CancelError> for Problem {
+    fn from(e: CancelError) -> Self {
         match e {
-            WalletError::NotFound => Problem::not_found(e.to_string()),
-            WalletError::Malformed(_) => Problem::bad_request("malformed-message", e.to_string()),
-            WalletError::OutOfOrder(_) => Problem::conflict("out-of-order", e.to_string()),
-            WalletError::AlreadyAnswered => Problem::conflict("already-answered", e.to_string()),
-            WalletError::Expired => Problem::gone("session-expired", e.to_string()),
-            WalletError::Ended(_) => Problem::gone("session-ended", e.to_string()),
-            WalletError::Refused(_) => Problem::new(
+            CancelError::NotFound => Problem::not_found(e.to_string()),
+            CancelError::Ended(_) => Problem::conflict("session-ended", e.to_string()),
+            CancelError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<OfferError> for Problem {
+    fn from(e: OfferError) -> Self {
+        match e {
+            OfferError::NotFound => Problem::not_found(e.to_string()),
+            OfferError::Expired => Problem::gone("session-expired", e.to_string()),
+            OfferError::Ended(_) => Problem::gone("session-ended", e.to_string()),
+            OfferError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<CommitError> for Problem {
+    fn from(e: CommitError) -> Self {
+        match e {
+            CommitError::NotFound => Problem::not_found(e.to_string()),
+            CommitError::Malformed(_) => Problem::bad_request("malformed-message", e.to_string()),
+            CommitError::OutOfOrder(_) => Problem::conflict("out-of-order", e.to_string()),
+            CommitError::Expired => Problem::gone("session-expired", e.to_string()),
+            CommitError::Ended(_) => Problem::gone("session-ended", e.to_string()),
+            CommitError::Refused(_) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "issuance-refused",
                 "Issuance refused",
                 e.to_string(),
             ),
-            WalletError::CredentialRevoked => Problem::new(
+            CommitError::Internal(detail) => {
+                tracing::error!(%detail, "commitment failed");
+                Problem::internal()
+            }
+            CommitError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<ChallengesError> for Problem {
+    fn from(e: ChallengesError) -> Self {
+        match e {
+            ChallengesError::NotFound => Problem::not_found(e.to_string()),
+            ChallengesError::Malformed(_) => {
+                Problem::bad_request("malformed-message", e.to_string())
+            }
+            ChallengesError::OutOfOrder(_) => Problem::conflict("out-of-order", e.to_string()),
+            ChallengesError::AlreadyAnswered => {
+                Problem::conflict("already-answered", e.to_string())
+            }
+            ChallengesError::Expired => Problem::gone("session-expired", e.to_string()),
+            ChallengesError::Ended(_) => Problem::gone("session-ended", e.to_string()),
+            ChallengesError::CredentialRevoked => Problem::new(
                 StatusCode::FORBIDDEN,
                 "credential-revoked",
                 "Credential revoked",
                 e.to_string(),
             ),
-            WalletError::Internal(detail) => {
-                tracing::error!(%detail, "wallet request failed");
+            ChallengesError::Internal(detail) => {
+                tracing::error!(%detail, "answer failed");
                 Problem::internal()
             }
-            WalletError::Store(s) => s.into(),
+            ChallengesError::Store(s) => s.into(),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! restarts.
 //!
 //! The store records every version with a digest of its document
-//! ([`crate::service::Service`] calls [`record`] before [`write`]): a
+//! (the service calls [`record`] before [`write`]): a
 //! version number is signed once. A stored `scheme.cbor` whose version the
 //! store knows with other content is refused, and a lost `scheme.cbor`
 //! continues after the highest recorded version.
@@ -241,7 +241,7 @@ pub async fn record<S: crate::store::Store>(
         .record_scheme_version(
             i64::try_from(version).unwrap_or(i64::MAX),
             &digest(published),
-            crate::service::now_i64(),
+            crate::clock::now_i64(),
         )
         .await?;
     match outcome {

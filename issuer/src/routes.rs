@@ -3,19 +3,20 @@
 //! [`Service`] and map errors through [`crate::problem`].
 
 pub mod admin;
+mod extract;
 pub mod requestor;
 pub mod wallet;
+
+pub use extract::{require_json, JsonBody, RawBody};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
-use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 
@@ -33,61 +34,6 @@ pub struct AppState {
 
 /// Media type of wallet messages.
 pub const CBOR: &str = "application/cbor";
-
-/// A JSON request body; another media type is 415, syntax and shape
-/// errors 400, an oversized body 413.
-pub struct JsonBody<T>(pub T);
-
-#[axum::async_trait]
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
-        require_json(req.headers())?;
-        let bytes = body_bytes(req, state).await?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| Problem::bad_request("malformed-json", format!("invalid JSON body: {e}")))
-    }
-}
-
-/// Refuses a body not declared `application/json` (parameters such as
-/// `charset` allowed). A web page can send `text/plain` or a form to any
-/// origin without asking; `application/json` needs a CORS preflight, which
-/// this service does not grant, so a page cannot create sessions.
-pub fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
-    let essence = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim);
-    match essence {
-        Some(t) if t.eq_ignore_ascii_case("application/json") => Ok(()),
-        _ => Err(Problem::unsupported_media_type("application/json")),
-    }
-}
-
-/// A raw (CBOR) request body within the size limit.
-pub struct RawBody(pub Bytes);
-
-#[axum::async_trait]
-impl FromRequest<AppState> for RawBody {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
-        body_bytes(req, state).await.map(RawBody)
-    }
-}
-
-async fn body_bytes(req: Request, state: &AppState) -> Result<Bytes, Problem> {
-    Bytes::from_request(req, state).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::payload_too_large(state.max_body_bytes)
-        } else {
-            Problem::bad_request("unreadable-body", e.body_text())
-        }
-    })
-}
 
 /// A CBOR answer.
 pub fn cbor(status: StatusCode, bytes: Vec<u8>) -> Response {

@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, watch};
 use wallet_core::ids::CredentialTypeId;
 use wallet_core::keys::IssuerSecretKey;
@@ -30,11 +29,12 @@ use wallet_core::scheme::SchemeSigningKey;
 
 pub use admin::{AdminError, CredentialView, RotatedKey};
 pub use requestor::{
-    CreateSessionError, SessionCreated, SessionError, SessionResult, SessionStatus,
+    CancelError, CreateSessionError, LookupError, SessionCreated, SessionResult, SessionStatus,
 };
-pub use wallet::{RefreshError, RefreshStarted, WalletError};
+pub use wallet::{ChallengesError, CommitError, OfferError, RefreshError, RefreshStarted};
 
 use crate::auth::{AuthConfigError, Authenticator};
+use crate::clock::{now, now_i64};
 use crate::config::{IssuerConfig, RequestorConfig};
 use crate::keys::{self, KeyFileError};
 use crate::metrics::Metrics;
@@ -105,22 +105,6 @@ pub struct Service {
     metrics: Metrics,
     events: broadcast::Sender<StatusEvent>,
     shutdown: watch::Receiver<bool>,
-}
-
-/// Unix seconds now.
-pub(crate) fn now() -> u64 {
-    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
-}
-
-pub(crate) fn now_i64() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// `n` random bytes from the OS as lower-case hex.
-pub fn random_hex(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
 }
 
 /// SHA-256, for recognising retried messages.

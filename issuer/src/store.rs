@@ -16,13 +16,16 @@
 
 pub mod checked;
 pub mod postgres;
+mod row;
 pub mod sql;
 pub mod sqlite;
 
 use std::future::Future;
 
+use wallet_core::issuance::batch::AnsweredBatch;
 use zeroize::Zeroizing;
 
+pub use crate::session::{Commit, End, Session, SessionCredential, SessionKind};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -47,15 +50,6 @@ pub enum StoreError {
     InvalidSchema,
 }
 
-/// What kind of issuance a session performs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionKind {
-    /// First issuance: the credential record is created when the session ends.
-    Issue,
-    /// Refresh of an existing record: the record's holder key is used.
-    Refresh,
-}
-
 impl SessionKind {
     fn as_str(self) -> &'static str {
         match self {
@@ -72,71 +66,13 @@ impl SessionKind {
     }
 }
 
-/// Where an issuance session is in the protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionState {
-    /// Created by the requestor; no wallet yet.
-    Initialized,
-    /// A wallet fetched the offer.
-    Connected,
-    /// The issuer sent its commitments and holds secret nonces.
-    Committed,
-    /// The issuer answered; nonces deleted; record written.
-    Done,
-    /// Cancelled by the requestor.
-    Cancelled,
-    /// Not finished in time.
-    Timeout,
-    /// Ended by a protocol failure (for example an invalid holder proof).
-    Failed,
-}
-
-impl SessionState {
-    /// Whether the session can no longer change.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            SessionState::Done
-                | SessionState::Cancelled
-                | SessionState::Timeout
-                | SessionState::Failed
-        )
+/// How [`End`] is stored: the state name and the failure text.
+pub(crate) fn end_columns(end: &End) -> (&'static str, Option<&str>) {
+    match end {
+        End::Cancelled => ("cancelled", None),
+        End::TimedOut => ("timeout", None),
+        End::Failed(reason) => ("failed", Some(reason.as_str())),
     }
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            SessionState::Initialized => "initialized",
-            SessionState::Connected => "connected",
-            SessionState::Committed => "committed",
-            SessionState::Done => "done",
-            SessionState::Cancelled => "cancelled",
-            SessionState::Timeout => "timeout",
-            SessionState::Failed => "failed",
-        }
-    }
-    fn parse(s: &str) -> Result<Self, StoreError> {
-        Ok(match s {
-            "initialized" => SessionState::Initialized,
-            "connected" => SessionState::Connected,
-            "committed" => SessionState::Committed,
-            "done" => SessionState::Done,
-            "cancelled" => SessionState::Cancelled,
-            "timeout" => SessionState::Timeout,
-            "failed" => SessionState::Failed,
-            other => return Err(corrupt("sessions", format!("unknown state {other:?}"))),
-        })
-    }
-}
-
-/// One credential of a session: the record it creates or refreshes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SessionCredential {
-    /// The credential record id (new for issuance, existing for refresh).
-    pub record_id: String,
-    pub credential_type: String,
-    /// Counter of the issuer key this credential is signed with.
-    pub key_counter: i64,
-    /// Attribute values as JSON text (validated against the scheme before).
-    pub attributes: String,
 }
 
 /// A session as the requestor (or a refreshing wallet) creates it.
@@ -172,31 +108,24 @@ impl NewSession {
     }
 }
 
-/// A stored session.
+/// A session row as stored: the flat columns before [`row`] checks which
+/// state they form.
 #[derive(Debug, Clone)]
-pub struct SessionRecord {
+pub(crate) struct SessionRow {
     pub id: String,
     pub requestor_token: String,
     pub requestor: String,
-    pub kind: SessionKind,
-    pub credentials: Vec<SessionCredential>,
+    pub kind: String,
+    pub credentials: String,
     pub subject: Option<String>,
     pub offer: Vec<u8>,
-    pub state: SessionState,
-    /// The holder key the wallet proved (or the record's, for a refresh).
+    pub state: String,
     pub holder_public_key: Option<Vec<u8>>,
-    /// Digest of the wallet's commitment message, to recognise a retry.
     pub commitment_digest: Option<Vec<u8>>,
-    /// The issuer's commitments (public), for a retried commitment message.
     pub signer_commitments: Option<Vec<u8>>,
-    /// The issuer's secret session state (nonces `w`); present only while
-    /// the session is committed.
     pub secret_state: Option<Zeroizing<Vec<u8>>>,
-    /// Digest of the challenges answered, to recognise a retry (rule 3).
     pub challenge_digest: Option<Vec<u8>>,
-    /// The stored answer, handed out again only for identical challenges.
     pub responses: Option<Vec<u8>>,
-    /// Why the session failed, for the requestor's result.
     pub failure: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -250,10 +179,9 @@ pub struct CredentialRecord {
 #[derive(Debug, Clone)]
 pub struct FinishIssuance {
     pub session_id: String,
-    /// Digest of the challenges answered.
-    pub challenge_digest: Vec<u8>,
-    /// The encoded responses.
-    pub responses: Vec<u8>,
+    /// wallet-core's answered batch: what was asked and answered, for an
+    /// identical retry ([`crate::session::Answered::replay`]).
+    pub answered: AnsweredBatch,
     /// Tokens signed per credential (for the audit log).
     pub tokens: u32,
     pub now: i64,
@@ -339,16 +267,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<InsertSession, StoreError>> + Send;
 
     /// Loads a session by its wallet-facing id.
-    fn session(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+    fn session(&self, id: &str)
+        -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
     /// Loads a session by its requestor token.
     fn session_by_requestor_token(
         &self,
         token: &str,
-    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
     /// Initialized → Connected, if still open and not expired. True if it moved.
     fn mark_connected(
@@ -357,16 +283,13 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Initialized/Connected → Committed with the issuer's secret state,
-    /// if not expired. True if it moved. For a refresh the holder key must
-    /// equal the one stored with the session.
+    /// Open → Committed with the issuer's sealed nonces, if not expired.
+    /// True if it moved. For a refresh the holder key must equal the one
+    /// stored with the session.
     fn commit_session(
         &self,
         id: &str,
-        holder_public_key: &[u8],
-        commitment_digest: &[u8],
-        signer_commitments: &[u8],
-        secret_state: &[u8],
+        commit: &Commit,
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -380,13 +303,12 @@ pub trait Store: Send + Sync + 'static {
         finish: &FinishIssuance,
     ) -> impl Future<Output = Result<FinishOutcome, StoreError>> + Send;
 
-    /// Ends an open session (cancel, timeout, failure) and deletes its
-    /// secret state. True if it ended now.
+    /// Ends an open or committed session (cancel, timeout, failure) and
+    /// deletes its secret state. True if it ended now.
     fn end_session(
         &self,
         id: &str,
-        state: SessionState,
-        failure: Option<&str>,
+        end: &End,
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -519,13 +441,10 @@ impl Store for AnyStore {
     async fn insert_session(&self, session: &NewSession) -> Result<InsertSession, StoreError> {
         forward!(self, insert_session(session))
     }
-    async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError> {
         forward!(self, session(id))
     }
-    async fn session_by_requestor_token(
-        &self,
-        token: &str,
-    ) -> Result<Option<SessionRecord>, StoreError> {
+    async fn session_by_requestor_token(&self, token: &str) -> Result<Option<Session>, StoreError> {
         forward!(self, session_by_requestor_token(token))
     }
     async fn mark_connected(&self, id: &str, now: i64) -> Result<bool, StoreError> {
@@ -534,35 +453,16 @@ impl Store for AnyStore {
     async fn commit_session(
         &self,
         id: &str,
-        holder_public_key: &[u8],
-        commitment_digest: &[u8],
-        signer_commitments: &[u8],
-        secret_state: &[u8],
+        commit: &Commit,
         now: i64,
     ) -> Result<bool, StoreError> {
-        forward!(
-            self,
-            commit_session(
-                id,
-                holder_public_key,
-                commitment_digest,
-                signer_commitments,
-                secret_state,
-                now
-            )
-        )
+        forward!(self, commit_session(id, commit, now))
     }
     async fn finish_session(&self, finish: &FinishIssuance) -> Result<FinishOutcome, StoreError> {
         forward!(self, finish_session(finish))
     }
-    async fn end_session(
-        &self,
-        id: &str,
-        state: SessionState,
-        failure: Option<&str>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        forward!(self, end_session(id, state, failure, now))
+    async fn end_session(&self, id: &str, end: &End, now: i64) -> Result<bool, StoreError> {
+        forward!(self, end_session(id, end, now))
     }
     async fn expire_sessions(&self, now: i64) -> Result<Vec<String>, StoreError> {
         forward!(self, expire_sessions(now))
@@ -625,14 +525,14 @@ impl Store for AnyStore {
     }
 }
 
-fn encode_credentials(c: &[SessionCredential]) -> String {
+pub(crate) fn encode_credentials(c: &[SessionCredential]) -> String {
     serde_json::to_string(c).unwrap_or_default()
 }
 
-fn decode_credentials(text: &str) -> Result<Vec<SessionCredential>, StoreError> {
+pub(crate) fn decode_credentials(text: &str) -> Result<Vec<SessionCredential>, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt("sessions", format!("credentials: {e}")))
 }
 
-fn corrupt(table: &'static str, detail: String) -> StoreError {
+pub(crate) fn corrupt(table: &'static str, detail: String) -> StoreError {
     StoreError::Corrupt { table, detail }
 }

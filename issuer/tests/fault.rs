@@ -468,19 +468,19 @@ async fn check_consistency(h: &Harness, check: &PgPool, finished: &[Finished], w
         .unwrap();
         assert_eq!(row.get::<String, _>("state"), "done");
         assert!(row.get::<bool, _>("no_nonces"), "nonces deleted (rule 3)");
-        // Rule 3: the one stored answer is the one the wallet got, and it
-        // answers exactly the challenges the wallet sent.
+        // Rule 3: the one stored answer is wallet-core's answered batch of
+        // exactly the challenges the wallet sent, and it replays the very
+        // responses the wallet got.
+        assert_eq!(row.get::<Option<Vec<u8>>, _>("challenge_digest"), None);
+        let stored = wallet_core::issuance::batch::AnsweredBatch::from_bytes(
+            &row.get::<Option<Vec<u8>>, _>("responses").unwrap(),
+        )
+        .unwrap();
+        let sent = ChallengesMessage::from_bytes(&f.challenges).unwrap();
         assert_eq!(
-            row.get::<Option<Vec<u8>>, _>("responses").as_deref(),
-            Some(f.responses.as_slice())
-        );
-        assert_eq!(
-            row.get::<Option<Vec<u8>>, _>("challenge_digest"),
-            Some(
-                ring::digest::digest(&ring::digest::SHA256, &f.challenges)
-                    .as_ref()
-                    .to_vec()
-            )
+            wallet_core::wire::ResponsesMessage::new(stored.replay(&sent.challenges).unwrap())
+                .to_bytes(),
+            f.responses
         );
         for record in &f.records {
             assert!(expected_records.insert(record.clone()), "record ids unique");

@@ -7,8 +7,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
+use issuer::session::{End, State};
 use issuer::store::{
-    InsertSession, NewSession, SessionCredential, SessionKind, SessionState, SqliteStore, Store,
+    InsertSession, NewSession, SessionCredential, SessionKind, SqliteStore, Store,
 };
 use proptest::prelude::*;
 use reqwest::StatusCode;
@@ -188,7 +189,7 @@ async fn run_ops(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Cancel(i) => {
                 if let Some(m) = model.get_mut(i) {
                     store
-                        .end_session(&m.id, SessionState::Cancelled, None, now)
+                        .end_session(&m.id, &End::Cancelled, now)
                         .await
                         .unwrap();
                     m.cancelled = true;
@@ -205,7 +206,7 @@ async fn run_ops(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut held = BTreeSet::new();
     for m in &model {
         let s = store.session(&m.id).await.unwrap().unwrap();
-        if s.state.is_terminal() || s.expires_at <= now {
+        if matches!(s.state, State::Answered(_) | State::Ended(_)) || s.expired(now) {
             continue;
         }
         if let Some(subject) = &s.subject {

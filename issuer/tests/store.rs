@@ -1,12 +1,16 @@
 //! One store test suite, run against SQLite always and against PostgreSQL
 //! when `KENMERK_TEST_POSTGRES` is set (in a schema unique to this run).
 
+mod answers;
+
 use std::sync::Arc;
 
+use answers::{answer_of, answered, commit, nonces_of, state_name};
+use issuer::session::{End, Session, State};
 use issuer::store::{
     AuditEntry, CredentialStatus, FinishIssuance, FinishOutcome, InsertSession, KeyRecord,
-    NewSession, PostgresStore, RecordScheme, SessionCredential, SessionKind, SessionState,
-    SqliteStore, Store,
+    NewSession, PostgresStore, RecordScheme, SessionCredential, SessionKind, SqliteStore, Store,
+    StoreError,
 };
 
 const NOW: i64 = 1_790_000_000;
@@ -25,17 +29,17 @@ fn new_session(id: &str, kind: SessionKind, credential: &str, subject: Option<&s
         }],
         subject: subject.map(str::to_owned),
         offer: vec![7; 16],
-        holder_public_key: None,
+        // A refresh session carries its record's holder key.
+        holder_public_key: (kind == SessionKind::Refresh).then(|| b"hd".to_vec()),
         created_at: NOW,
         expires_at: NOW + 300,
     }
 }
 
-fn finish(id: &str, digest: u8) -> FinishIssuance {
+fn finish(id: &str, n: u8) -> FinishIssuance {
     FinishIssuance {
         session_id: id.to_owned(),
-        challenge_digest: vec![digest; 32],
-        responses: vec![digest; 64],
+        answered: answered(n, 1),
         tokens: 20,
         now: NOW + 10,
     }
@@ -54,7 +58,11 @@ async fn committed<S: Store>(store: &S, s: &NewSession, holder: &[u8]) {
     );
     assert!(store.mark_connected(&s.id, NOW + 1).await.unwrap());
     assert!(store
-        .commit_session(&s.id, holder, b"cd", b"signer", b"secret-w", NOW + 2)
+        .commit_session(
+            &s.id,
+            &commit(holder, b"cd", b"signer", b"secret-w"),
+            NOW + 2
+        )
         .await
         .unwrap());
 }
@@ -64,9 +72,14 @@ async fn committed<S: Store>(store: &S, s: &NewSession, holder: &[u8]) {
 /// record inserted.
 trait InjectFailure {
     async fn fail_issued_audit(&self, on: bool);
+    /// Runs `sql` straight on the database (to break a row on purpose).
+    async fn raw(&self, sql: &str);
 }
 
 impl InjectFailure for SqliteStore {
+    async fn raw(&self, sql: &str) {
+        sqlx::query(sql).execute(self.pool()).await.unwrap();
+    }
     async fn fail_issued_audit(&self, on: bool) {
         let sql = if on {
             "CREATE TRIGGER fail_issued BEFORE INSERT ON audit_log WHEN NEW.event = 'issued' \
@@ -79,6 +92,9 @@ impl InjectFailure for SqliteStore {
 }
 
 impl InjectFailure for PostgresStore {
+    async fn raw(&self, sql: &str) {
+        sqlx::query(sql).execute(self.pool()).await.unwrap();
+    }
     async fn fail_issued_audit(&self, on: bool) {
         if on {
             sqlx::query(
@@ -119,6 +135,7 @@ async fn suite<S: Store + InjectFailure>(store: Arc<S>) {
     scheme_versions(&*store).await;
     failure_mid_finish(&*store).await;
     racing_answers(store.clone()).await;
+    rows_that_fit_no_state(&*store).await;
     // Last: it deletes every finished session of the suite.
     purge_finished(&*store).await;
 }
@@ -130,7 +147,7 @@ async fn lifecycle<S: Store>(store: &S) {
         InsertSession::Inserted
     );
     let loaded = store.session("life").await.unwrap().unwrap();
-    assert_eq!(loaded.state, SessionState::Initialized);
+    assert_eq!(state_name(&loaded), "initialized");
     assert_eq!(loaded.offer, vec![7; 16]);
     assert_eq!(loaded.credentials, s.credentials);
     let by_token = store.session_by_requestor_token("rt-life").await.unwrap();
@@ -140,38 +157,42 @@ async fn lifecycle<S: Store>(store: &S) {
     // A commitment before anything else is allowed (mark_connected is only
     // informative), but only once.
     assert!(store
-        .commit_session("life", b"hd", b"cd", b"signer", b"secret-w", NOW + 1)
+        .commit_session(
+            "life",
+            &commit(b"hd", b"cd", b"signer", b"secret-w"),
+            NOW + 1
+        )
         .await
         .unwrap());
     assert!(!store
-        .commit_session("life", b"hd2", b"cd2", b"signer2", b"w2", NOW + 1)
+        .commit_session("life", &commit(b"hd2", b"cd2", b"signer2", b"w2"), NOW + 1)
         .await
         .unwrap());
     assert!(!store.mark_connected("life", NOW + 1).await.unwrap());
     let loaded = store.session("life").await.unwrap().unwrap();
-    assert_eq!(loaded.state, SessionState::Committed);
-    assert_eq!(loaded.holder_public_key.as_deref(), Some(&b"hd"[..]));
-    assert_eq!(
-        loaded.secret_state.as_deref().map(|v| &v[..]),
-        Some(&b"secret-w"[..])
-    );
+    let State::Committed(c) = &loaded.state else {
+        panic!("not committed: {loaded:?}")
+    };
+    assert_eq!(c.holder_public_key(), b"hd");
+    assert_eq!(c.commitment().replay(b"cd"), Some(&b"signer"[..]));
+    assert_eq!(nonces_of(&loaded), Some(&b"secret-w"[..]));
 
     let out = store.finish_session(&finish("life", 1)).await.unwrap();
     assert_eq!(out, FinishOutcome::Finished { superseded: vec![] });
     let loaded = store.session("life").await.unwrap().unwrap();
-    assert_eq!(loaded.state, SessionState::Done);
-    assert!(loaded.secret_state.is_none(), "rule 3: nonces deleted");
-    assert_eq!(loaded.challenge_digest, Some(vec![1; 32]));
-    assert_eq!(loaded.responses, Some(vec![1; 64]));
+    // Answered: the row conversion refuses an answered row with nonces
+    // (rule 3), so loading it proves they were deleted.
+    assert_eq!(state_name(&loaded), "done");
+    assert_eq!(answer_of(&loaded), Some(&answered(1, 1)));
 
     // A second answer is never recorded.
     let again = store.finish_session(&finish("life", 2)).await.unwrap();
     assert_eq!(again, FinishOutcome::NotCommitted);
     let loaded = store.session("life").await.unwrap().unwrap();
-    assert_eq!(loaded.challenge_digest, Some(vec![1; 32]));
+    assert_eq!(answer_of(&loaded), Some(&answered(1, 1)));
     // A finished session cannot be cancelled.
     assert!(!store
-        .end_session("life", SessionState::Cancelled, None, NOW + 20)
+        .end_session("life", &End::Cancelled, NOW + 20)
         .await
         .unwrap());
 
@@ -201,7 +222,7 @@ async fn one_open_session_per_record<S: Store>(store: &S) {
     );
     assert!(store.session("busy-b").await.unwrap().is_none());
     assert!(store
-        .end_session("busy-a", SessionState::Cancelled, None, NOW + 1)
+        .end_session("busy-a", &End::Cancelled, NOW + 1)
         .await
         .unwrap());
     assert_eq!(
@@ -209,8 +230,8 @@ async fn one_open_session_per_record<S: Store>(store: &S) {
         InsertSession::Inserted
     );
     assert_eq!(
-        store.session("busy-a").await.unwrap().unwrap().state,
-        SessionState::Cancelled
+        state_name(&store.session("busy-a").await.unwrap().unwrap()),
+        "cancelled"
     );
 }
 
@@ -281,7 +302,7 @@ async fn one_open_session_per_subject_and_type<S: Store>(store: &S) {
     );
     // Once the holder ends (cancel), the next one may start.
     assert!(store
-        .end_session("subj-a", SessionState::Cancelled, None, NOW + 1)
+        .end_session("subj-a", &End::Cancelled, NOW + 1)
         .await
         .unwrap());
     assert_eq!(
@@ -340,15 +361,15 @@ async fn one_open_session_per_subject_and_type<S: Store>(store: &S) {
         InsertSession::Inserted
     );
     assert_eq!(
-        store.session("subj-e").await.unwrap().unwrap().state,
-        SessionState::Timeout
+        state_name(&store.session("subj-e").await.unwrap().unwrap()),
+        "timeout"
     );
     // Clean up the open ones so later parts of the suite see no holders.
     for id in [
         "subj-b", "subj-t", "subj-o", "subj-n1", "subj-n2", "subj-d", "subj-f",
     ] {
         store
-            .end_session(id, SessionState::Cancelled, None, NOW + 7)
+            .end_session(id, &End::Cancelled, NOW + 7)
             .await
             .unwrap();
     }
@@ -390,8 +411,8 @@ async fn expiry<S: Store>(store: &S) {
         InsertSession::Inserted
     );
     let old = store.session("exp").await.unwrap().unwrap();
-    assert_eq!(old.state, SessionState::Timeout);
-    assert!(old.secret_state.is_none());
+    // Ended: the row conversion refuses an ended row with nonces.
+    assert_eq!(state_name(&old), "timeout");
 
     let mut other = new_session("exp-3", SessionKind::Issue, "cred-exp-3", None);
     other.expires_at = NOW + 5;
@@ -401,8 +422,8 @@ async fn expiry<S: Store>(store: &S) {
     assert!(!expired.contains(&"exp-2".to_owned()));
     assert!(!store.mark_connected("exp-3", NOW + 6).await.unwrap());
     assert_eq!(
-        store.session("exp-3").await.unwrap().unwrap().state,
-        SessionState::Timeout
+        state_name(&store.session("exp-3").await.unwrap().unwrap()),
+        "timeout"
     );
 }
 
@@ -459,22 +480,17 @@ async fn refresh_and_revocation<S: Store>(store: &S) {
     wrong.holder_public_key = Some(b"hd-rf".to_vec());
     store.insert_session(&wrong).await.unwrap();
     assert!(!store
-        .commit_session("rf-w", b"hd-intruder", b"cd", b"sg", b"w", NOW + 2)
+        .commit_session("rf-w", &commit(b"hd-intruder", b"cd", b"sg", b"w"), NOW + 2)
         .await
         .unwrap());
     assert!(store
-        .end_session("rf-w", SessionState::Failed, Some("bad proof"), NOW + 3)
+        .end_session("rf-w", &End::Failed("bad proof".to_owned()), NOW + 3)
         .await
         .unwrap());
-    assert_eq!(
-        store
-            .session("rf-w")
-            .await
-            .unwrap()
-            .unwrap()
-            .failure
-            .as_deref(),
-        Some("bad proof")
+    let s = store.session("rf-w").await.unwrap().unwrap();
+    assert!(
+        matches!(&s.state, State::Ended(e) if *e.end() == End::Failed("bad proof".to_owned())),
+        "{s:?}"
     );
 
     // Revoked while a refresh is running: the refresh hands out nothing.
@@ -491,9 +507,8 @@ async fn refresh_and_revocation<S: Store>(store: &S) {
     let out = store.finish_session(&finish("rf-2", 5)).await.unwrap();
     assert_eq!(out, FinishOutcome::CredentialRevoked);
     let s = store.session("rf-2").await.unwrap().unwrap();
-    assert_eq!(s.state, SessionState::Failed);
-    assert!(s.secret_state.is_none());
-    assert!(s.responses.is_none());
+    // Failed, without nonces or answer (the row conversion checks both).
+    assert_eq!(state_name(&s), "failed");
     let record = store.credential("cred-rf").await.unwrap().unwrap();
     assert_eq!(record.status, CredentialStatus::Revoked);
     assert_eq!(record.status_reason.as_deref(), Some("moved abroad"));
@@ -639,9 +654,9 @@ async fn failure_mid_finish<S: Store + InjectFailure>(store: &S) {
         CredentialStatus::Active
     );
     let loaded = store.session("fail").await.unwrap().unwrap();
-    assert_eq!(loaded.state, SessionState::Committed);
-    assert!(loaded.secret_state.is_some());
-    assert!(loaded.responses.is_none());
+    // Committed, so with its nonces and without an answer.
+    assert_eq!(state_name(&loaded), "committed");
+    assert!(nonces_of(&loaded).is_some());
     assert!(store.audit(Some("cred-fail")).await.unwrap().is_empty());
 
     store.fail_issued_audit(false).await;
@@ -675,7 +690,48 @@ async fn racing_answers<S: Store>(store: Arc<S>) {
     }
     assert_eq!(winners.len(), 1, "exactly one answer recorded: {winners:?}");
     let loaded = store.session("race").await.unwrap().unwrap();
-    assert_eq!(loaded.challenge_digest, Some(vec![winners[0]; 32]));
+    assert_eq!(answer_of(&loaded), Some(&answered(winners[0], 1)));
+}
+
+/// A row edited into a shape no state has loads as a store error (by id
+/// and by token alike), never as a session with missing parts.
+async fn rows_that_fit_no_state<S: Store + InjectFailure>(store: &S) {
+    let corrupt = |r: Result<Option<Session>, StoreError>| {
+        assert!(
+            matches!(
+                r,
+                Err(StoreError::Corrupt {
+                    table: "sessions",
+                    ..
+                })
+            ),
+            "{r:?}"
+        )
+    };
+    let s = new_session("bad-row", SessionKind::Issue, "cred-bad-row", None);
+    committed(store, &s, b"hd-bad").await;
+    // Committed without its nonces.
+    store
+        .raw("UPDATE sessions SET secret_state = NULL WHERE id = 'bad-row'")
+        .await;
+    corrupt(store.session("bad-row").await);
+    corrupt(store.session_by_requestor_token("rt-bad-row").await);
+    // Done with an answer that is not wallet-core's answered batch.
+    store
+        .raw("UPDATE sessions SET state = 'done', responses = offer WHERE id = 'bad-row'")
+        .await;
+    corrupt(store.session("bad-row").await);
+    // A state no version wrote.
+    store
+        .raw("UPDATE sessions SET state = 'answered', responses = NULL WHERE id = 'bad-row'")
+        .await;
+    corrupt(store.session("bad-row").await);
+    // Put back into a shape that fits: it loads again.
+    store
+        .raw("UPDATE sessions SET state = 'cancelled' WHERE id = 'bad-row'")
+        .await;
+    let s = store.session("bad-row").await.unwrap().unwrap();
+    assert_eq!(state_name(&s), "cancelled");
 }
 
 #[tokio::test]
@@ -730,13 +786,13 @@ async fn purge_finished<S: Store>(store: &S) {
     let cancelled = at("pf-cancel", "cred-pf-cancel");
     store.insert_session(&cancelled).await.unwrap();
     assert!(store
-        .end_session("pf-cancel", SessionState::Cancelled, None, t + 20)
+        .end_session("pf-cancel", &End::Cancelled, t + 20)
         .await
         .unwrap());
     let failed = at("pf-failed", "cred-pf-failed");
     store.insert_session(&failed).await.unwrap();
     assert!(store
-        .end_session("pf-failed", SessionState::Failed, Some("bad proof"), t + 30)
+        .end_session("pf-failed", &End::Failed("bad proof".to_owned()), t + 30)
         .await
         .unwrap());
     // Open since long before the cutoff: never purged.
@@ -747,7 +803,7 @@ async fn purge_finished<S: Store>(store: &S) {
     let late = at("pf-late", "cred-pf-late");
     store.insert_session(&late).await.unwrap();
     assert!(store
-        .end_session("pf-late", SessionState::Cancelled, None, t + 100)
+        .end_session("pf-late", &End::Cancelled, t + 100)
         .await
         .unwrap());
     let audit_before = store.audit(None).await.unwrap();
@@ -765,8 +821,8 @@ async fn purge_finished<S: Store>(store: &S) {
     }
     assert!(store.session("life").await.unwrap().is_none());
     let open = store.session("pf-open").await.unwrap().unwrap();
-    assert_eq!(open.state, SessionState::Committed);
-    assert!(open.secret_state.is_some());
+    assert_eq!(state_name(&open), "committed");
+    assert!(nonces_of(&open).is_some());
     assert!(store.session("pf-late").await.unwrap().is_some());
     // Records and the audit log are kept.
     let record = store.credential("cred-pf-done").await.unwrap().unwrap();

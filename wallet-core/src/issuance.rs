@@ -26,6 +26,7 @@
 //! multiplication with random weights. Secrets (`y0`, `w`, `α`, `b1`, `b2`)
 //! only meet constant-time operations.
 
+pub mod batch;
 pub mod issuer;
 pub mod tables;
 pub mod wallet;

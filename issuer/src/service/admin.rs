@@ -7,8 +7,9 @@ use serde::Serialize;
 use wallet_core::ids::CredentialTypeId;
 
 use super::requestor::{attributes_json, stored_request, validated_values};
-use super::{key_record, now, now_i64, Service};
+use super::{key_record, Service};
 use crate::auth::{AuthError, Requestor};
+use crate::clock::{now, now_i64};
 use crate::metrics::inc;
 use crate::publish::{self, PublishError};
 use crate::store::{AuditEntry, CredentialRecord, Store, StoreError};

@@ -11,14 +11,14 @@ use wallet_core::wire::{
     IssuanceOffer, Nonce, OfferedCredential, RecordId, SessionPointer, WireMessage,
 };
 
-use super::{now, now_i64, random_hex, Service};
+use super::Service;
 use crate::auth::{AuthError, Requestor};
+use crate::clock::{now, now_i64};
 use crate::metrics::inc;
 use crate::publish::Published;
-use crate::store::{
-    InsertSession, NewSession, SessionCredential, SessionKind, SessionRecord, SessionState, Store,
-    StoreError,
-};
+use crate::random::random_hex;
+use crate::session::{End, Session, SessionCredential, SessionKind, State};
+use crate::store::{InsertSession, NewSession, Store, StoreError};
 
 /// Longest subject identifier (a BSN has 9 digits; other registers differ).
 pub const MAX_SUBJECT: usize = 64;
@@ -29,19 +29,20 @@ pub const MAX_SUBJECT: usize = 64;
 // `error`.
 pub use wallet_core::wire::SessionStatus;
 
-/// The status a stored session shows the requestor at `now`.
-pub(crate) fn status_of(session: &SessionRecord, now: i64) -> SessionStatus {
-    match session.state {
-        SessionState::Initialized | SessionState::Connected | SessionState::Committed
-            if session.expires_at <= now =>
-        {
-            SessionStatus::Timeout
-        }
-        SessionState::Initialized => SessionStatus::Initialized,
-        SessionState::Connected | SessionState::Committed => SessionStatus::Connected,
-        SessionState::Done => SessionStatus::Done,
-        SessionState::Cancelled | SessionState::Failed => SessionStatus::Cancelled,
-        SessionState::Timeout => SessionStatus::Timeout,
+/// The status a requestor sees for `session` at `now`: an open or
+/// committed session past its expiry has timed out, swept or not.
+pub(crate) fn status_of(session: &Session, now: i64) -> SessionStatus {
+    if session.expired(now) {
+        return SessionStatus::Timeout;
+    }
+    match &session.state {
+        State::Open(open) if !open.connected() => SessionStatus::Initialized,
+        State::Open(_) | State::Committed(_) => SessionStatus::Connected,
+        State::Answered(_) => SessionStatus::Done,
+        State::Ended(ended) => match ended.end() {
+            End::Cancelled | End::Failed(_) => SessionStatus::Cancelled,
+            End::TimedOut => SessionStatus::Timeout,
+        },
     }
 }
 
@@ -67,9 +68,20 @@ pub enum CreateSessionError {
     Store(#[from] StoreError),
 }
 
-/// Why a requestor session operation failed.
+/// Why a session's status, events or result could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum SessionError {
+pub enum LookupError {
+    /// Unknown token, or another requestor's session.
+    #[error("no session with this token")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a session could not be cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    /// Unknown token, or another requestor's session.
     #[error("no session with this token")]
     NotFound,
     #[error("the session already ended ({0:?})")]
@@ -318,12 +330,12 @@ impl Service {
         &self,
         requestor: &Requestor,
         token: &str,
-    ) -> Result<SessionRecord, SessionError> {
-        self.store
+    ) -> Result<Option<Session>, StoreError> {
+        Ok(self
+            .store
             .session_by_requestor_token(token)
             .await?
-            .filter(|s| s.requestor == requestor.name)
-            .ok_or(SessionError::NotFound)
+            .filter(|s| s.requestor == requestor.name))
     }
 
     /// `GET /session/{token}/status`.
@@ -331,8 +343,11 @@ impl Service {
         &self,
         requestor: &Requestor,
         token: &str,
-    ) -> Result<SessionStatus, SessionError> {
-        let session = self.by_token(requestor, token).await?;
+    ) -> Result<SessionStatus, LookupError> {
+        let session = self
+            .by_token(requestor, token)
+            .await?
+            .ok_or(LookupError::NotFound)?;
         Ok(status_of(&session, now_i64()))
     }
 
@@ -341,17 +356,17 @@ impl Service {
         &self,
         requestor: &Requestor,
         token: &str,
-    ) -> Result<String, SessionError> {
-        Ok(self.by_token(requestor, token).await?.id)
+    ) -> Result<String, LookupError> {
+        let session = self
+            .by_token(requestor, token)
+            .await?
+            .ok_or(LookupError::NotFound)?;
+        Ok(session.id)
     }
 
     /// Status by wallet-facing id (status events re-read the store).
-    pub(crate) async fn status_by_id(&self, id: &str) -> Result<SessionStatus, SessionError> {
-        let session = self
-            .store
-            .session(id)
-            .await?
-            .ok_or(SessionError::NotFound)?;
+    pub(crate) async fn status_by_id(&self, id: &str) -> Result<SessionStatus, LookupError> {
+        let session = self.store.session(id).await?.ok_or(LookupError::NotFound)?;
         Ok(status_of(&session, now_i64()))
     }
 
@@ -360,12 +375,18 @@ impl Service {
         &self,
         requestor: &Requestor,
         token: &str,
-    ) -> Result<SessionResult, SessionError> {
-        let session = self.by_token(requestor, token).await?;
+    ) -> Result<SessionResult, LookupError> {
+        let session = self
+            .by_token(requestor, token)
+            .await?
+            .ok_or(LookupError::NotFound)?;
         let status = status_of(&session, now_i64());
-        let error = match (session.state, &session.failure) {
-            (_, Some(f)) => Some(f.clone()),
-            (SessionState::Cancelled, None) => Some("cancelled by the requestor".to_owned()),
+        let error = match &session.state {
+            State::Ended(ended) => match ended.end() {
+                End::Failed(reason) => Some(reason.clone()),
+                End::Cancelled => Some("cancelled by the requestor".to_owned()),
+                End::TimedOut => Some("session timed out".to_owned()),
+            },
             _ if status == SessionStatus::Timeout => Some("session timed out".to_owned()),
             _ => None,
         };
@@ -386,11 +407,14 @@ impl Service {
     }
 
     /// `DELETE /session/{token}`.
-    pub async fn cancel(&self, requestor: &Requestor, token: &str) -> Result<(), SessionError> {
-        let session = self.by_token(requestor, token).await?;
+    pub async fn cancel(&self, requestor: &Requestor, token: &str) -> Result<(), CancelError> {
+        let session = self
+            .by_token(requestor, token)
+            .await?
+            .ok_or(CancelError::NotFound)?;
         if self
             .store
-            .end_session(&session.id, SessionState::Cancelled, None, now_i64())
+            .end_session(&session.id, &End::Cancelled, now_i64())
             .await?
         {
             inc(&self.metrics.sessions_cancelled);
@@ -398,8 +422,12 @@ impl Service {
             tracing::info!(requestor = %requestor.name, "issuance session cancelled");
             Ok(())
         } else {
-            let status = self.status(requestor, token).await?;
-            Err(SessionError::Ended(status))
+            // Ended meanwhile (or before): say how.
+            let current = self
+                .by_token(requestor, token)
+                .await?
+                .ok_or(CancelError::NotFound)?;
+            Err(CancelError::Ended(status_of(&current, now_i64())))
         }
     }
 }

@@ -1,41 +1,78 @@
 //! Wallet side: offer, holder commitment (or refresh proof), challenges,
-//! and the start of a refresh. Every message is a wallet-core wire message.
+//! and the start of a refresh. Every message is a wallet-core wire message;
+//! every step takes the session's state ([`crate::session`]) by value.
 
 use wallet_core::cbor::{from_cbor, to_cbor, DecodeError};
 use wallet_core::holder::{HolderProof, HolderPublicKey};
+use wallet_core::issuance::batch::CommittedBatch;
 use wallet_core::issuance::issuer::{IssueError, IssuerSession};
+use wallet_core::keys::IssuerSecretKey;
 use wallet_core::wire::{
     ChallengesMessage, HolderCommitment, IssuanceOffer, Nonce, OfferedCredential, RefreshProof,
-    RefreshRequest, ResponsesMessage, SignerCommitmentsMessage, WireMessage,
+    RefreshRequest, SignerCommitmentsMessage, WireMessage,
 };
-use zeroize::Zeroizing;
 
 use super::requestor::{status_of, stored_request, validated_values, SessionStatus};
-use super::{now, now_i64, random_hex, sha256, Service};
+use super::{sha256, Service};
+use crate::clock::{now, now_i64};
 use crate::metrics::{add, inc};
-use crate::sealed::StateKey;
-use crate::store::{
-    FinishIssuance, FinishOutcome, InsertSession, NewSession, SessionCredential, SessionKind,
-    SessionRecord, SessionState, Store, StoreError,
+use crate::random::random_hex;
+use crate::session::{
+    AnswerError, CommitmentRecord, End, Session, SessionCredential, SessionKind, State,
 };
+use crate::store::{FinishIssuance, FinishOutcome, InsertSession, NewSession, Store, StoreError};
 
-/// Why a wallet message was refused.
+/// Why the offer could not be fetched.
 #[derive(Debug, thiserror::Error)]
-pub enum WalletError {
+pub enum OfferError {
+    #[error("no such session")]
+    NotFound,
+    #[error("the session expired")]
+    Expired,
+    #[error("the session ended ({0:?})")]
+    Ended(SessionStatus),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a holder commitment or refresh proof was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
     #[error("no such session")]
     NotFound,
     #[error("malformed message: {0}")]
     Malformed(String),
     #[error("message out of order: {0}")]
     OutOfOrder(&'static str),
+    #[error("the session expired")]
+    Expired,
+    #[error("the session ended ({0:?})")]
+    Ended(SessionStatus),
+    /// Rule 2: an invalid holder proof (the session ends).
+    #[error("issuance refused: {0}")]
+    Refused(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why challenges were not answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ChallengesError {
+    #[error("no such session")]
+    NotFound,
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error("message out of order: {0}")]
+    OutOfOrder(&'static str),
+    /// Rule 3: the session answered other challenges.
     #[error("this session was already answered with other challenges")]
     AlreadyAnswered,
     #[error("the session expired")]
     Expired,
     #[error("the session ended ({0:?})")]
     Ended(SessionStatus),
-    #[error("issuance refused: {0}")]
-    Refused(String),
     #[error("the credential was revoked; refresh refused")]
     CredentialRevoked,
     #[error("internal error: {0}")]
@@ -70,110 +107,73 @@ pub struct RefreshStarted {
     pub offer: Vec<u8>,
 }
 
-fn malformed(e: DecodeError) -> WalletError {
-    WalletError::Malformed(e.to_string())
+fn malformed_commit(e: DecodeError) -> CommitError {
+    CommitError::Malformed(e.to_string())
 }
 
-fn corrupt_state() -> WalletError {
-    WalletError::Internal("stored issuer session state is corrupt".to_owned())
-}
-
-/// Frames each credential's secret issuer session (`u32be(len) ‖ bytes`)
-/// and seals the frames for `session_id` so the database never holds the
-/// nonces in plaintext.
-fn seal_secret(
-    key: &StateKey,
-    session_id: &str,
-    sessions: &[IssuerSession],
-) -> Result<Vec<u8>, WalletError> {
-    key.seal(session_id, &encode_secret(sessions))
-        .map_err(|e| WalletError::Internal(e.to_string()))
-}
-
-/// Opens sealed state of `session_id` and decodes its frames; any failure
-/// is the same corrupt-state error.
-fn open_secret(
-    key: &StateKey,
-    session_id: &str,
-    sealed: &[u8],
-) -> Result<Vec<IssuerSession>, WalletError> {
-    let framed = key.open(session_id, sealed).map_err(|_| corrupt_state())?;
-    decode_secret(&framed)
-}
-
-/// Frames each credential's secret issuer session: `u32be(len) ‖ bytes`.
-fn encode_secret(sessions: &[IssuerSession]) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::new());
-    for s in sessions {
-        let bytes = s.to_secret_bytes();
-        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(&bytes);
-    }
-    out
-}
-
-fn decode_secret(mut bytes: &[u8]) -> Result<Vec<IssuerSession>, WalletError> {
-    let corrupt = corrupt_state;
-    let mut sessions = Vec::new();
-    while !bytes.is_empty() {
-        let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
-        let len = usize::try_from(u32::from_be_bytes(*len)).map_err(|_| corrupt())?;
-        if rest.len() < len {
-            return Err(corrupt());
-        }
-        let (one, rest) = rest.split_at(len);
-        sessions.push(IssuerSession::from_secret_bytes(one).map_err(|_| corrupt())?);
-        bytes = rest;
-    }
-    Ok(sessions)
+/// The stored signer commitments for a retry of the very same commitment
+/// message; another message after the commitment is out of order.
+fn replayed_commitments(
+    commitment: &CommitmentRecord,
+    digest: &[u8],
+) -> Result<Vec<u8>, CommitError> {
+    commitment
+        .replay(digest)
+        .map(<[u8]>::to_vec)
+        .ok_or(CommitError::OutOfOrder(
+            "the session already received another holder commitment",
+        ))
 }
 
 impl Service {
-    async fn wallet_session(&self, id: &str) -> Result<SessionRecord, WalletError> {
-        self.store.session(id).await?.ok_or(WalletError::NotFound)
-    }
-
-    /// Ends a session past its expiry and reports it.
-    async fn expired(&self, session: &SessionRecord) -> WalletError {
-        if let Ok(true) = self
-            .store
-            .end_session(&session.id, SessionState::Timeout, None, now_i64())
-            .await
-        {
+    /// Records that a session passed its expiry (if no one did yet).
+    async fn record_timeout(&self, id: &str) {
+        if let Ok(true) = self.store.end_session(id, &End::TimedOut, now_i64()).await {
             inc(&self.metrics.sessions_timed_out);
-            self.notify(&session.id, SessionStatus::Timeout);
+            self.notify(id, SessionStatus::Timeout);
         }
-        WalletError::Expired
     }
 
-    fn ended(session: &SessionRecord) -> WalletError {
-        WalletError::Ended(status_of(session, now_i64()))
-    }
-
-    async fn fail(&self, session: &SessionRecord, reason: String) -> WalletError {
+    /// Ends a session for a protocol failure; returns the reason.
+    async fn record_failure(&self, id: &str, kind: SessionKind, reason: String) -> String {
         if let Ok(true) = self
             .store
-            .end_session(&session.id, SessionState::Failed, Some(&reason), now_i64())
+            .end_session(id, &End::Failed(reason.clone()), now_i64())
             .await
         {
             inc(&self.metrics.sessions_failed);
-            if session.kind == SessionKind::Refresh {
+            if kind == SessionKind::Refresh {
                 inc(&self.metrics.refresh_refused);
             }
-            self.notify(&session.id, SessionStatus::Cancelled);
+            self.notify(id, SessionStatus::Cancelled);
         }
-        WalletError::Refused(reason)
+        reason
+    }
+
+    /// The issuer keys of the offered credentials, in offer order.
+    fn offer_keys(
+        &self,
+        offer: &IssuanceOffer,
+    ) -> Result<Vec<std::sync::Arc<IssuerSecretKey>>, String> {
+        offer
+            .credentials
+            .iter()
+            .map(|c| {
+                self.secret_key(&c.token_info.credential_type, c.token_info.key_counter)
+                    .ok_or_else(|| "issuer key of the session is gone".to_owned())
+            })
+            .collect()
     }
 
     /// `GET /wallet/session/{id}`: the offer, for the consent prompt.
-    pub async fn offer(&self, id: &str) -> Result<Vec<u8>, WalletError> {
-        let session = self.wallet_session(id).await?;
-        if session.state.is_terminal() {
-            return Err(Self::ended(&session));
+    pub async fn offer(&self, id: &str) -> Result<Vec<u8>, OfferError> {
+        let session = self.store.session(id).await?.ok_or(OfferError::NotFound)?;
+        if let State::Answered(_) | State::Ended(_) = session.state {
+            return Err(OfferError::Ended(status_of(&session, now_i64())));
         }
-        if session.expires_at <= now_i64() {
-            return Err(self.expired(&session).await);
+        if session.expired(now_i64()) {
+            self.record_timeout(id).await;
+            return Err(OfferError::Expired);
         }
         if self.store.mark_connected(id, now_i64()).await? {
             self.notify(id, SessionStatus::Connected);
@@ -183,87 +183,96 @@ impl Service {
 
     /// `POST /wallet/session/{id}/commitment`: the holder key with one proof
     /// per offered credential → signer commitments.
-    pub async fn commit(&self, id: &str, body: &[u8]) -> Result<Vec<u8>, WalletError> {
-        let message = HolderCommitment::from_bytes(body).map_err(malformed)?;
-        let session = self.wallet_session(id).await?;
+    pub async fn commit(&self, id: &str, body: &[u8]) -> Result<Vec<u8>, CommitError> {
+        let message = HolderCommitment::from_bytes(body).map_err(malformed_commit)?;
+        let session = self.store.session(id).await?.ok_or(CommitError::NotFound)?;
         if session.kind != SessionKind::Issue {
-            return Err(WalletError::OutOfOrder(
+            return Err(CommitError::OutOfOrder(
                 "a refresh session takes a refresh proof, not a holder commitment",
             ));
         }
-        self.start_issuance(&session, message.holder, &message.proofs, body)
+        self.start_issuance(session, message.holder, &message.proofs, body)
             .await
     }
 
     /// `POST /wallet/session/{id}/refresh-proof`: proof of possession for
     /// the record's holder key → signer commitments.
-    pub async fn refresh_proof(&self, id: &str, body: &[u8]) -> Result<Vec<u8>, WalletError> {
-        let message = RefreshProof::from_bytes(body).map_err(malformed)?;
-        let session = self.wallet_session(id).await?;
+    pub async fn refresh_proof(&self, id: &str, body: &[u8]) -> Result<Vec<u8>, CommitError> {
+        let message = RefreshProof::from_bytes(body).map_err(malformed_commit)?;
+        let session = self.store.session(id).await?.ok_or(CommitError::NotFound)?;
         if session.kind != SessionKind::Refresh {
-            return Err(WalletError::OutOfOrder(
+            return Err(CommitError::OutOfOrder(
                 "an issuance session takes a holder commitment, not a refresh proof",
             ));
         }
         if session.credentials.first().map(|c| c.record_id.as_str())
             != Some(message.record.as_str())
         {
-            return Err(WalletError::Refused(
+            return Err(CommitError::Refused(
                 "the proof is for another credential record".to_owned(),
             ));
         }
-        let holder_bytes = session.holder_public_key.as_deref().ok_or_else(|| {
-            WalletError::Internal("refresh session without holder key".to_owned())
-        })?;
+        // The record's holder key: stored with the open session (the row
+        // conversion refuses a refresh without it), kept once committed.
+        let holder_bytes = match &session.state {
+            State::Open(open) => open.record_holder(),
+            State::Committed(c) => Some(c.holder_public_key()),
+            State::Answered(a) => Some(a.holder_public_key()),
+            State::Ended(_) => return Err(CommitError::Ended(status_of(&session, now_i64()))),
+        }
+        .ok_or_else(|| CommitError::Internal("refresh session without holder key".to_owned()))?;
         let holder: HolderPublicKey = from_cbor(holder_bytes)
-            .map_err(|e| WalletError::Internal(format!("stored holder key: {e}")))?;
-        self.start_issuance(&session, holder, std::slice::from_ref(&message.proof), body)
+            .map_err(|e| CommitError::Internal(format!("stored holder key: {e}")))?;
+        self.start_issuance(session, holder, std::slice::from_ref(&message.proof), body)
             .await
     }
 
-    /// Checks the holder proofs, draws the nonces and stores them; or, for
-    /// a retry of the same message, returns the stored commitments.
+    /// Checks the holder proofs, draws the nonces and stores them sealed;
+    /// or, for a retry of the same message, returns the stored commitments.
     async fn start_issuance(
         &self,
-        session: &SessionRecord,
+        session: Session,
         holder: HolderPublicKey,
         proofs: &[HolderProof],
         body: &[u8],
-    ) -> Result<Vec<u8>, WalletError> {
+    ) -> Result<Vec<u8>, CommitError> {
         let digest = sha256(body);
-        match session.state {
-            SessionState::Initialized | SessionState::Connected => {}
-            SessionState::Committed | SessionState::Done => {
-                return Self::replayed_commitments(session, &digest);
-            }
-            _ => return Err(Self::ended(session)),
+        let now = now_i64();
+        let expired = session.expired(now);
+        let status = status_of(&session, now);
+        let Session {
+            id,
+            kind,
+            offer,
+            state,
+            ..
+        } = session;
+        let open = match state {
+            State::Open(open) => open,
+            State::Committed(c) => return replayed_commitments(c.commitment(), &digest),
+            State::Answered(a) => return replayed_commitments(a.commitment(), &digest),
+            State::Ended(_) => return Err(CommitError::Ended(status)),
+        };
+        if expired {
+            self.record_timeout(&id).await;
+            return Err(CommitError::Expired);
         }
-        if session.expires_at <= now_i64() {
-            return Err(self.expired(session).await);
-        }
-        let offer = IssuanceOffer::from_bytes(&session.offer)
-            .map_err(|e| WalletError::Internal(format!("stored offer: {e}")))?;
+        let offer = IssuanceOffer::from_bytes(&offer)
+            .map_err(|e| CommitError::Internal(format!("stored offer: {e}")))?;
         if proofs.len() != offer.credentials.len() {
-            return Err(WalletError::Malformed(format!(
+            return Err(CommitError::Malformed(format!(
                 "expected {} holder proofs, got {}",
                 offer.credentials.len(),
                 proofs.len()
             )));
         }
+        let keys = self.offer_keys(&offer).map_err(CommitError::Internal)?;
         let mut sessions = Vec::with_capacity(proofs.len());
         let mut commitments = Vec::with_capacity(proofs.len());
-        for (credential, proof) in offer.credentials.iter().zip(proofs) {
-            let key = self
-                .secret_key(
-                    &credential.token_info.credential_type,
-                    credential.token_info.key_counter,
-                )
-                .ok_or_else(|| {
-                    WalletError::Internal("issuer key of the session is gone".to_owned())
-                })?;
+        for ((credential, proof), key) in offer.credentials.iter().zip(proofs).zip(&keys) {
             match IssuerSession::start(
                 &mut rand_core::OsRng,
-                &key,
+                key,
                 &credential.attributes,
                 &credential.token_info,
                 &holder,
@@ -278,125 +287,113 @@ impl Service {
                 // Rule 2: no signature without a valid holder proof; the
                 // session ends so it cannot be probed further.
                 Err(e @ IssueError::HolderProof(_)) => {
-                    return Err(self.fail(session, e.to_string()).await)
+                    let reason = self.record_failure(&id, kind, e.to_string()).await;
+                    return Err(CommitError::Refused(reason));
                 }
-                Err(e) => return Err(WalletError::Internal(e.to_string())),
+                Err(e) => return Err(CommitError::Internal(e.to_string())),
             }
         }
         let signer = SignerCommitmentsMessage::new(commitments).to_bytes();
-        let secret = seal_secret(&self.state_key, &session.id, &sessions)?;
-        drop(sessions);
-        let holder_bytes = to_cbor(&holder);
-        if self
-            .store
-            .commit_session(
-                &session.id,
-                &holder_bytes,
-                &digest,
-                &signer,
-                &secret,
-                now_i64(),
+        let batch = CommittedBatch::new(sessions);
+        let commit = open
+            .commit(
+                &self.state_key,
+                &id,
+                to_cbor(&holder),
+                CommitmentRecord::new(digest.clone(), signer.clone()),
+                &batch,
             )
-            .await?
-        {
+            .map_err(|e| CommitError::Internal(e.to_string()))?;
+        // The nonces leave memory only sealed.
+        drop(batch);
+        if self.store.commit_session(&id, &commit, now_i64()).await? {
             return Ok(signer);
         }
         // Another request moved the session meanwhile: our nonces were never
         // stored or sent, so they are simply dropped.
-        let current = self.wallet_session(&session.id).await?;
-        match current.state {
-            SessionState::Committed | SessionState::Done => {
-                Self::replayed_commitments(&current, &digest)
+        let current = self
+            .store
+            .session(&id)
+            .await?
+            .ok_or(CommitError::NotFound)?;
+        match &current.state {
+            State::Committed(c) => replayed_commitments(c.commitment(), &digest),
+            State::Answered(a) => replayed_commitments(a.commitment(), &digest),
+            State::Open(_) if current.expired(now_i64()) => {
+                self.record_timeout(&id).await;
+                Err(CommitError::Expired)
             }
-            SessionState::Initialized | SessionState::Connected => {
-                if current.expires_at <= now_i64() {
-                    Err(self.expired(&current).await)
-                } else {
-                    // A refresh session whose record holder key differs.
-                    Err(self
-                        .fail(&current, "holder key does not match the record".to_owned())
-                        .await)
-                }
-            }
-            _ => Err(Self::ended(&current)),
-        }
-    }
-
-    fn replayed_commitments(
-        session: &SessionRecord,
-        digest: &[u8],
-    ) -> Result<Vec<u8>, WalletError> {
-        match (&session.commitment_digest, &session.signer_commitments) {
-            (Some(d), Some(c)) if d.as_slice() == digest => Ok(c.clone()),
-            _ => Err(WalletError::OutOfOrder(
-                "the session already received another holder commitment",
+            // A refresh session whose record holder key differs.
+            State::Open(_) => Err(CommitError::Refused(
+                self.record_failure(&id, kind, "holder key does not match the record".to_owned())
+                    .await,
             )),
+            State::Ended(_) => Err(CommitError::Ended(status_of(&current, now_i64()))),
         }
     }
 
     /// `POST /wallet/session/{id}/challenges` → responses, exactly once
-    /// (rule 3); an identical retry gets the stored responses.
-    pub async fn answer(&self, id: &str, body: &[u8]) -> Result<Vec<u8>, WalletError> {
-        let message = ChallengesMessage::from_bytes(body).map_err(malformed)?;
+    /// (rule 3); an identical retry gets the stored responses
+    /// (wallet-core's [`AnsweredBatch::replay`]).
+    ///
+    /// [`AnsweredBatch::replay`]: wallet_core::issuance::batch::AnsweredBatch::replay
+    pub async fn answer(&self, id: &str, body: &[u8]) -> Result<Vec<u8>, ChallengesError> {
+        let message = ChallengesMessage::from_bytes(body)
+            .map_err(|e| ChallengesError::Malformed(e.to_string()))?;
         let digest = sha256(body);
-        let session = self.wallet_session(id).await?;
-        match session.state {
-            SessionState::Committed => {}
-            SessionState::Done => return Self::replayed_responses(&session, &digest),
-            SessionState::Initialized | SessionState::Connected => {
-                return Err(WalletError::OutOfOrder(
+        let session = self
+            .store
+            .session(id)
+            .await?
+            .ok_or(ChallengesError::NotFound)?;
+        let now = now_i64();
+        let expired = session.expired(now);
+        let status = status_of(&session, now);
+        let Session { offer, state, .. } = session;
+        let committed = match state {
+            State::Committed(c) => c,
+            State::Answered(a) => {
+                return a
+                    .replay(&message.challenges, &digest)
+                    .ok_or(ChallengesError::AlreadyAnswered)
+            }
+            State::Open(_) => {
+                return Err(ChallengesError::OutOfOrder(
                     "send the holder commitment before the challenges",
                 ))
             }
-            _ => return Err(Self::ended(&session)),
+            State::Ended(_) => return Err(ChallengesError::Ended(status)),
+        };
+        if expired {
+            self.record_timeout(id).await;
+            return Err(ChallengesError::Expired);
         }
-        if session.expires_at <= now_i64() {
-            return Err(self.expired(&session).await);
-        }
-        let secret = session
-            .secret_state
-            .as_deref()
-            .ok_or_else(|| WalletError::Internal("committed session without nonces".to_owned()))?;
-        let sessions = open_secret(&self.state_key, &session.id, secret)?;
-        if sessions.len() != message.challenges.len() {
-            return Err(WalletError::Malformed(format!(
+        let offer = IssuanceOffer::from_bytes(&offer)
+            .map_err(|e| ChallengesError::Internal(format!("stored offer: {e}")))?;
+        if message.challenges.len() != offer.credentials.len() {
+            return Err(ChallengesError::Malformed(format!(
                 "expected {} challenge sets, got {}",
-                sessions.len(),
+                offer.credentials.len(),
                 message.challenges.len()
             )));
         }
-        let offer = IssuanceOffer::from_bytes(&session.offer)
-            .map_err(|e| WalletError::Internal(format!("stored offer: {e}")))?;
-        let mut responses = Vec::with_capacity(sessions.len());
-        let mut tokens = 0u32;
-        for ((issuer_session, challenges), credential) in sessions
-            .into_iter()
-            .zip(&message.challenges)
-            .zip(&offer.credentials)
-        {
-            let key = self
-                .secret_key(
-                    &credential.token_info.credential_type,
-                    credential.token_info.key_counter,
-                )
-                .ok_or_else(|| {
-                    WalletError::Internal("issuer key of the session is gone".to_owned())
-                })?;
-            tokens = tokens.saturating_add(u32::try_from(issuer_session.batch_size()).unwrap_or(0));
-            // `answer` consumes this in-memory copy only; the stored nonces
-            // stay until the store records the answer below.
-            let (_answered, r) = issuer_session
-                .answer(&key, challenges)
-                .map_err(|e| WalletError::Malformed(e.to_string()))?;
-            responses.push(r);
-        }
-        let responses = ResponsesMessage::new(responses).to_bytes();
+        let keys = self.offer_keys(&offer).map_err(ChallengesError::Internal)?;
+        let keys: Vec<&IssuerSecretKey> = keys.iter().map(AsRef::as_ref).collect();
+        // `answer` consumes the committed state read here; the stored
+        // nonces stay until the store records the answer below.
+        let answer = committed
+            .answer(&self.state_key, id, &keys, &message.challenges)
+            .map_err(|e| match e {
+                AnswerError::Corrupt => ChallengesError::Internal(e.to_string()),
+                AnswerError::Challenges(e) => ChallengesError::Malformed(e.to_string()),
+            })?;
+        let tokens = u32::try_from(answer.tokens).unwrap_or(u32::MAX);
+        let responses = answer.responses.to_bytes();
         let outcome = self
             .store
             .finish_session(&FinishIssuance {
-                session_id: session.id.clone(),
-                challenge_digest: digest.clone(),
-                responses: responses.clone(),
+                session_id: id.to_owned(),
+                answered: answer.answered,
                 tokens: tokens / u32::try_from(offer.credentials.len().max(1)).unwrap_or(1),
                 now: now_i64(),
             })
@@ -411,32 +408,34 @@ impl Service {
                         "older records superseded (rule 9)"
                     );
                 }
-                self.notify(&session.id, SessionStatus::Done);
+                self.notify(id, SessionStatus::Done);
                 Ok(responses)
             }
             FinishOutcome::CredentialRevoked => {
                 inc(&self.metrics.sessions_failed);
                 inc(&self.metrics.refresh_refused);
-                self.notify(&session.id, SessionStatus::Cancelled);
-                Err(WalletError::CredentialRevoked)
+                self.notify(id, SessionStatus::Cancelled);
+                Err(ChallengesError::CredentialRevoked)
             }
             // Lost a race against another answer, a cancel or the clock:
             // the responses computed here are dropped unsent.
             FinishOutcome::NotCommitted => {
-                let current = self.wallet_session(&session.id).await?;
-                match current.state {
-                    SessionState::Done => Self::replayed_responses(&current, &digest),
-                    SessionState::Committed => Err(self.expired(&current).await),
-                    _ => Err(Self::ended(&current)),
+                let current = self
+                    .store
+                    .session(id)
+                    .await?
+                    .ok_or(ChallengesError::NotFound)?;
+                match &current.state {
+                    State::Answered(a) => a
+                        .replay(&message.challenges, &digest)
+                        .ok_or(ChallengesError::AlreadyAnswered),
+                    State::Committed(_) => {
+                        self.record_timeout(id).await;
+                        Err(ChallengesError::Expired)
+                    }
+                    _ => Err(ChallengesError::Ended(status_of(&current, now_i64()))),
                 }
             }
-        }
-    }
-
-    fn replayed_responses(session: &SessionRecord, digest: &[u8]) -> Result<Vec<u8>, WalletError> {
-        match (&session.challenge_digest, &session.responses) {
-            (Some(d), Some(r)) if d.as_slice() == digest => Ok(r.clone()),
-            _ => Err(WalletError::AlreadyAnswered),
         }
     }
 
@@ -514,18 +513,5 @@ impl Service {
             session_url: self.session_url(&session.id),
             offer: offer_bytes,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_framing_refuses_garbage() {
-        assert!(decode_secret(&[]).unwrap().is_empty());
-        assert!(decode_secret(&[0, 0, 0, 9, 1]).is_err());
-        assert!(decode_secret(&[0, 0]).is_err());
-        assert!(decode_secret(&[0, 0, 0, 1, 0xff]).is_err());
     }
 }

@@ -68,21 +68,21 @@ pub(crate) const SUPERSEDED: &str = "superseded: a new holder key was issued for
 macro_rules! impl_store {
     ($store:ty, $row:ty, $probe_bytes:expr) => {
         impl $store {
-            fn session_from_row(row: &$row) -> Result<$crate::store::SessionRecord, $crate::store::StoreError> {
+            /// Reads the columns; [`Session::try_from`] checks which state they form.
+            ///
+            /// [`Session::try_from`]: $crate::session::Session
+            fn session_from_row(row: &$row) -> Result<$crate::session::Session, $crate::store::StoreError> {
                 use sqlx::Row;
-                let kind: String = row.try_get("kind")?;
-                let state: String = row.try_get("state")?;
                 let secret: Option<Vec<u8>> = row.try_get("secret_state")?;
-                let credentials: String = row.try_get("credentials")?;
-                Ok($crate::store::SessionRecord {
+                $crate::session::Session::try_from($crate::store::SessionRow {
                     id: row.try_get("id")?,
                     requestor_token: row.try_get("requestor_token")?,
                     requestor: row.try_get("requestor")?,
-                    kind: $crate::store::SessionKind::parse(&kind)?,
-                    credentials: $crate::store::decode_credentials(&credentials)?,
+                    kind: row.try_get("kind")?,
+                    credentials: row.try_get("credentials")?,
                     subject: row.try_get("subject")?,
                     offer: row.try_get("offer")?,
-                    state: $crate::store::SessionState::parse(&state)?,
+                    state: row.try_get("state")?,
                     holder_public_key: row.try_get("holder_public_key")?,
                     commitment_digest: row.try_get("commitment_digest")?,
                     signer_commitments: row.try_get("signer_commitments")?,
@@ -329,7 +329,7 @@ macro_rules! impl_store {
             async fn session(
                 &self,
                 id: &str,
-            ) -> Result<Option<$crate::store::SessionRecord>, $crate::store::StoreError> {
+            ) -> Result<Option<$crate::session::Session>, $crate::store::StoreError> {
                 checked!(&self.pool, |conn| {
                     let row = sqlx::query(&format!(
                         "SELECT {} FROM sessions WHERE id = $1",
@@ -345,7 +345,7 @@ macro_rules! impl_store {
             async fn session_by_requestor_token(
                 &self,
                 token: &str,
-            ) -> Result<Option<$crate::store::SessionRecord>, $crate::store::StoreError> {
+            ) -> Result<Option<$crate::session::Session>, $crate::store::StoreError> {
                 checked!(&self.pool, |conn| {
                     let row = sqlx::query(&format!(
                         "SELECT {} FROM sessions WHERE requestor_token = $1",
@@ -375,10 +375,7 @@ macro_rules! impl_store {
             async fn commit_session(
                 &self,
                 id: &str,
-                holder_public_key: &[u8],
-                commitment_digest: &[u8],
-                signer_commitments: &[u8],
-                secret_state: &[u8],
+                commit: &$crate::session::Commit,
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
                 checked!(&self.pool, |conn| {
@@ -389,10 +386,10 @@ macro_rules! impl_store {
                          WHERE id = $6 AND state IN ('initialized', 'connected') AND expires_at > $5 \
                          AND (kind = 'issue' OR holder_public_key = $1)",
                     )
-                    .bind(holder_public_key)
-                    .bind(commitment_digest)
-                    .bind(signer_commitments)
-                    .bind(secret_state)
+                    .bind(&commit.holder_public_key)
+                    .bind(&commit.commitment.digest)
+                    .bind(&commit.commitment.signer_commitments)
+                    .bind(&commit.sealed_nonces)
                     .bind(now)
                     .bind(id)
                     .execute(&mut *conn)
@@ -412,14 +409,16 @@ macro_rules! impl_store {
                     // session moves to done, and its nonces go in this same
                     // statement (rule 3). Writing first also makes SQLite take
                     // its write lock at once instead of failing on upgrade.
+                    // `responses` holds wallet-core's answered batch (an
+                    // identical retry replays it); `challenge_digest` stays
+                    // empty, which marks that form (store::row).
                     let claimed = sqlx::query(
                         "UPDATE sessions SET state = 'done', open_credential = NULL, \
-                         secret_state = NULL, challenge_digest = $1, responses = $2, updated_at = $3 \
-                         WHERE id = $4 AND state = 'committed' AND expires_at > $3 \
+                         secret_state = NULL, challenge_digest = NULL, responses = $1, updated_at = $2 \
+                         WHERE id = $3 AND state = 'committed' AND expires_at > $2 \
                          RETURNING kind, credentials, subject, holder_public_key, requestor",
                     )
-                    .bind(&f.challenge_digest)
-                    .bind(&f.responses)
+                    .bind(f.answered.to_bytes())
                     .bind(f.now)
                     .bind(&f.session_id)
                     .fetch_optional(&mut *tx)
@@ -568,8 +567,7 @@ macro_rules! impl_store {
                                     tx.rollback().await?;
                                     self.end_session_inner(
                                         &f.session_id,
-                                        $crate::store::SessionState::Failed,
-                                        Some("credential revoked"),
+                                        &$crate::session::End::Failed("credential revoked".to_owned()),
                                         f.now,
                                     )
                                     .await?;
@@ -598,11 +596,10 @@ macro_rules! impl_store {
             async fn end_session(
                 &self,
                 id: &str,
-                state: $crate::store::SessionState,
-                failure: Option<&str>,
+                end: &$crate::session::End,
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
-                self.end_session_inner(id, state, failure, now).await
+                self.end_session_inner(id, end, now).await
             }
 
             async fn purge_finished_sessions(
@@ -908,17 +905,17 @@ macro_rules! impl_store {
             async fn end_session_inner(
                 &self,
                 id: &str,
-                state: $crate::store::SessionState,
-                failure: Option<&str>,
+                end: &$crate::session::End,
                 now: i64,
             ) -> Result<bool, $crate::store::StoreError> {
+                let (state, failure) = $crate::store::end_columns(end);
                 checked!(&self.pool, |conn| {
                     let done = sqlx::query(&format!(
                         "UPDATE sessions SET state = $1, open_credential = NULL, secret_state = NULL, \
                          failure = $2, updated_at = $3 WHERE id = $4 AND state IN {}",
                         $crate::store::sql::OPEN_STATES
                     ))
-                    .bind(state.as_str())
+                    .bind(state)
                     .bind(failure)
                     .bind(now)
                     .bind(id)
