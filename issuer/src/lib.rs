@@ -23,7 +23,8 @@
 //! Map: [`config`] (settings), [`server`] (start/stop), [`edge`]
 //! (connections and client timeouts), [`routes`] (HTTP),
 //! [`service`] (protocol steps), [`store`] (SQL), [`auth`], [`problem`]
-//! (RFC 7807), [`metrics`], [`keys`] (key files), [`sealed`] (issuance
+//! (RFC 7807), [`metrics`], [`keys`] (key files), [`keyring`] (key material and scheme shared by
+//! instances), [`sealed`] (issuance
 //! nonces encrypted at rest), [`publish`] (the scheme).
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -32,6 +33,7 @@
 pub mod auth;
 pub mod config;
 pub mod edge;
+pub mod keyring;
 pub mod keys;
 pub mod metrics;
 pub mod problem;

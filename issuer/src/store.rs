@@ -15,6 +15,7 @@
 //! never be handed out, even by two issuer instances racing each other.
 
 pub mod checked;
+pub mod keyring;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;

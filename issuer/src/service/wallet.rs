@@ -258,6 +258,7 @@ impl Service {
                     &credential.token_info.credential_type,
                     credential.token_info.key_counter,
                 )
+                .await
                 .ok_or_else(|| {
                     WalletError::Internal("issuer key of the session is gone".to_owned())
                 })?;
@@ -379,6 +380,7 @@ impl Service {
                     &credential.token_info.credential_type,
                     credential.token_info.key_counter,
                 )
+                .await
                 .ok_or_else(|| {
                     WalletError::Internal("issuer key of the session is gone".to_owned())
                 })?;
