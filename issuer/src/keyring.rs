@@ -38,6 +38,10 @@ use wallet_core::keys::{IssuerPublicKey, IssuerSecretKey};
 use wallet_core::scheme::{SchemeBuilder, SchemeSigningKey};
 use zeroize::Zeroizing;
 
+mod vault;
+
+use vault::{place, StoreOr, Unopened, Vault, SCHEME_KEY, STATE_KEY};
+
 use crate::config::IssuerConfig;
 use crate::keys::{self, KeyFileError};
 use crate::publish::{self, PublishError, Published};
@@ -48,10 +52,6 @@ use crate::store::{AnyStore, KeyRecord, Store, StoreError};
 /// How often every instance checks the database for a newer scheme
 /// version, in case an announcement was missed.
 pub const POLL: Duration = Duration::from_secs(2);
-
-const SCHEME_KEY: &str = "scheme-signing-key";
-const STATE_KEY: &str = "state-key";
-const AAD: &str = "kenmerk-issuer/key-material/v1\0";
 
 type SecretKeys = BTreeMap<(CredentialTypeId, u32), Arc<IssuerSecretKey>>;
 
@@ -113,145 +113,6 @@ pub struct Rotation {
     pub counter: u32,
     pub public: IssuerPublicKey,
     pub scheme_version: u64,
-}
-
-/// Where secret key material lives.
-enum Vault {
-    Files {
-        key_dir: PathBuf,
-        scheme_key_file: PathBuf,
-    },
-    Database {
-        key_dir: PathBuf,
-        scheme_key_file: PathBuf,
-        kek: StateKey,
-    },
-}
-
-/// A sealed-material failure, named.
-struct Unopened(String);
-
-impl Vault {
-    fn key_dir(&self) -> &std::path::Path {
-        match self {
-            Vault::Files { key_dir, .. } | Vault::Database { key_dir, .. } => key_dir,
-        }
-    }
-
-    fn scheme_key_file(&self) -> &std::path::Path {
-        match self {
-            Vault::Files {
-                scheme_key_file, ..
-            }
-            | Vault::Database {
-                scheme_key_file, ..
-            } => scheme_key_file,
-        }
-    }
-
-    fn seal(kek: &StateKey, name: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyFileError> {
-        kek.seal(&format!("{AAD}{name}"), plaintext)
-            .map_err(|e| KeyFileError::Generate(e.to_string()))
-    }
-
-    /// Sealed material by name, opened (database vault only).
-    async fn opened(
-        &self,
-        store: &AnyStore,
-    ) -> Result<BTreeMap<String, Zeroizing<Vec<u8>>>, StoreOr<Unopened>> {
-        let Vault::Database { kek, .. } = self else {
-            return Ok(BTreeMap::new());
-        };
-        let mut out = BTreeMap::new();
-        for m in store
-            .sealed_material()
-            .await
-            .map_err(|e| StoreOr::Store(e.0))?
-        {
-            let plain = kek
-                .open(&format!("{AAD}{}", m.name), &m.sealed)
-                .map_err(|_| StoreOr::Other(Unopened(m.name.clone())))?;
-            out.insert(m.name, plain);
-        }
-        Ok(out)
-    }
-
-    /// Stores a new issuer key; false if its counter exists already.
-    async fn add_issuer_key(
-        &self,
-        store: &AnyStore,
-        key: &IssuerSecretKey,
-    ) -> Result<bool, StoreOr<KeyFileError>> {
-        let public = key.public();
-        match self {
-            Vault::Files { key_dir, .. } => match keys::write_issuer_key(key_dir, key) {
-                Ok(()) => Ok(true),
-                Err(KeyFileError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::AlreadyExists =>
-                {
-                    Ok(false)
-                }
-                Err(e) => Err(StoreOr::Other(e)),
-            },
-            Vault::Database { kek, .. } => {
-                let name = issuer_key_name(&public.credential_type, public.counter);
-                let sealed = Self::seal(kek, &name, &key.to_bytes()).map_err(StoreOr::Other)?;
-                store
-                    .insert_sealed_material(&SealedMaterial {
-                        name,
-                        sealed,
-                        created_at: crate::service::now_i64(),
-                    })
-                    .await
-                    .map_err(|e| StoreOr::Store(e.0))
-            }
-        }
-    }
-
-    /// Every issuer secret key in the vault (the database vault also
-    /// reads, and imports, key files).
-    async fn issuer_keys(
-        &self,
-        store: &AnyStore,
-    ) -> Result<BTreeMap<(CredentialTypeId, u32), IssuerSecretKey>, StoreOr<Unopened>> {
-        let mut found = keys::load_issuer_keys(self.key_dir()).map_err(StoreOr::Keys)?;
-        if let Vault::Database { .. } = self {
-            let opened = self.opened(store).await?;
-            for (name, bytes) in &opened {
-                if !name.starts_with("issuer-key/") {
-                    continue;
-                }
-                let key = IssuerSecretKey::from_bytes(bytes)
-                    .map_err(|_| StoreOr::Other(Unopened(name.clone())))?;
-                let public = key.public();
-                found.insert((public.credential_type.clone(), public.counter), key);
-            }
-            // Files not in the database yet: imported, so the key
-            // directory may be dropped after one start with the
-            // key-encryption key.
-            for key in found.values() {
-                let public = key.public();
-                if !opened.contains_key(&issuer_key_name(&public.credential_type, public.counter)) {
-                    self.add_issuer_key(store, key).await.map_err(|e| match e {
-                        StoreOr::Store(s) => StoreOr::Store(s),
-                        StoreOr::Keys(k) | StoreOr::Other(k) => StoreOr::Keys(k),
-                    })?;
-                }
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// A store failure or another one (keeps the per-operation enums small).
-enum StoreOr<E> {
-    Store(StoreError),
-    Keys(KeyFileError),
-    Other(E),
-}
-
-fn issuer_key_name(ct: &CredentialTypeId, counter: u32) -> String {
-    format!("issuer-key/{ct}/{counter}")
 }
 
 impl From<StoreOr<Unopened>> for OpenKeyringError {
@@ -341,7 +202,7 @@ impl Keyring {
             Some(path) => Vault::Database {
                 key_dir,
                 scheme_key_file,
-                kek: StateKey::from_bytes(&keys::load_key_encryption_key(path)?),
+                kek: StateKey::from_bytes(&*keys::load_key_encryption_key(path)?),
             },
             None => Vault::Files {
                 key_dir,
@@ -438,10 +299,7 @@ impl Keyring {
             }
         }
         let publics: Vec<_> = secret_keys.values().map(|k| k.public().clone()).collect();
-        let document = store
-            .latest_scheme_document()
-            .await
-            .map_err(|e| StoreError::from(e))?;
+        let document = store.latest_scheme_document().await.map_err(|e| e.0)?;
         let prepared = publish::prepare(
             &scheme_path,
             &description,
@@ -459,7 +317,7 @@ impl Keyring {
             store
                 .record_scheme_document(version, &prepared.published.cbor)
                 .await
-                .map_err(|e| StoreError::from(e))?;
+                .map_err(|e| e.0)?;
         }
         if prepared.write_file {
             publish::write(&scheme_path, &prepared.published)?;
@@ -651,10 +509,7 @@ impl Keyring {
         if recorded.is_none_or(|r| r <= served) {
             return Ok(false);
         }
-        let Some((version, document)) = store
-            .latest_scheme_document()
-            .await
-            .map_err(|e| StoreError::from(e))?
+        let Some((version, document)) = store.latest_scheme_document().await.map_err(|e| e.0)?
         else {
             return Ok(false);
         };
@@ -803,7 +658,7 @@ impl Keyring {
         store
             .record_scheme_document(i64::try_from(version).unwrap_or(i64::MAX), &next.cbor)
             .await
-            .map_err(|e| StoreError::from(e))?;
+            .map_err(|e| e.0)?;
         publish::write(&self.scheme_path, &next)?;
         self.install([key], next);
         Ok(Rotation {
@@ -829,20 +684,6 @@ fn next_counter<K>(
         .filter_map(|k| u32::try_from(k.counter).ok())
         .max();
     held.max(recorded).unwrap_or(0).saturating_add(1)
-}
-
-fn place(vault: &Vault) -> String {
-    match vault {
-        Vault::Files {
-            key_dir,
-            scheme_key_file,
-        } => format!(
-            "key directory {}, scheme key {}",
-            key_dir.display(),
-            scheme_key_file.display()
-        ),
-        Vault::Database { .. } => "neither sealed in the database nor as a file".to_owned(),
-    }
 }
 
 async fn insert_material(

@@ -18,15 +18,13 @@ pub mod admin;
 pub mod requestor;
 pub mod wallet;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, watch};
 use wallet_core::ids::CredentialTypeId;
 use wallet_core::keys::IssuerSecretKey;
-use wallet_core::scheme::SchemeSigningKey;
 
 pub use admin::{AdminError, CredentialView, RotatedKey};
 pub use requestor::{
@@ -94,7 +92,6 @@ pub(crate) struct StatusEvent {
 pub(crate) struct Settings {
     pub batch_size: usize,
     pub session_timeout_secs: u64,
-    pub key_validity_secs: u64,
     pub finished_session_retention_secs: u64,
 }
 
@@ -193,7 +190,6 @@ impl Service {
             settings: Settings {
                 batch_size: config.batch_size,
                 session_timeout_secs: config.session_timeout_secs,
-                key_validity_secs: config.key_validity_secs,
                 finished_session_retention_secs: config.finished_session_retention_secs,
             },
             public_url,

@@ -1,7 +1,6 @@
 //! Admin side: inspect and update credential records, revoke, rotate keys.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 use wallet_core::ids::CredentialTypeId;
