@@ -43,7 +43,14 @@ pub struct Demo {
     pub base: u64,
 }
 
+impl Default for Demo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Demo {
+    /// A fresh demo scheme with new keys (valid from 90 days ago).
     pub fn new() -> Self {
         let now = now();
         let base = now - 90 * DAY;
