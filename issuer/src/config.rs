@@ -111,6 +111,11 @@ pub struct IssuerConfig {
     /// Scheme signing key (PKCS#8); `None`: `<data_dir>/scheme-signing.key`,
     /// generated when missing.
     pub scheme_key_file: Option<PathBuf>,
+    /// Key-encryption key (32 bytes, raw or 64 hex digits). Set: the key
+    /// material is sealed under it in the database, shared by every
+    /// instance (key files found are imported once). `None`: key files.
+    /// Never generated; a missing file stops the start.
+    pub key_encryption_key_file: Option<PathBuf>,
     /// Tokens per batch.
     pub batch_size: usize,
     /// Token validity in seconds, as a cross-check only: the scheme sets the
@@ -157,6 +162,7 @@ impl Default for IssuerConfig {
             key_dir: None,
             scheme_file: None,
             scheme_key_file: None,
+            key_encryption_key_file: None,
             batch_size: DEFAULT_BATCH_SIZE,
             token_validity_secs: None,
             session_timeout_secs: DEFAULT_SESSION_TIMEOUT_SECS,
@@ -203,6 +209,7 @@ struct FileConfig {
     key_dir: Option<PathBuf>,
     scheme_file: Option<PathBuf>,
     scheme_key_file: Option<PathBuf>,
+    key_encryption_key_file: Option<PathBuf>,
     batch_size: Option<usize>,
     token_validity_secs: Option<u64>,
     session_timeout_secs: Option<u64>,
@@ -276,7 +283,8 @@ impl IssuerConfig {
             token_validity_secs,
             key_dir,
             scheme_file,
-            scheme_key_file
+            scheme_key_file,
+            key_encryption_key_file
         );
         self.requestors = f.requestors;
     }
@@ -299,6 +307,7 @@ impl IssuerConfig {
             "KEY_DIR" => self.key_dir = Some(PathBuf::from(value)),
             "SCHEME_FILE" => self.scheme_file = Some(PathBuf::from(value)),
             "SCHEME_KEY_FILE" => self.scheme_key_file = Some(PathBuf::from(value)),
+            "KEY_ENCRYPTION_KEY_FILE" => self.key_encryption_key_file = Some(PathBuf::from(value)),
             "BATCH_SIZE" => self.batch_size = parse(key, value)?,
             "TOKEN_VALIDITY_SECS" => self.token_validity_secs = Some(parse(key, value)?),
             "SESSION_TIMEOUT_SECS" => self.session_timeout_secs = parse(key, value)?,

@@ -30,6 +30,8 @@ pub enum KeyFileError {
     },
     #[error("{path}: not a state key: {detail}")]
     StateKey { path: PathBuf, detail: String },
+    #[error("{path}: not a key-encryption key: {detail}")]
+    KeyEncryptionKey { path: PathBuf, detail: String },
     #[error("cannot generate a key: {0}")]
     Generate(String),
 }
@@ -81,6 +83,63 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), KeyFi
     result
 }
 
+/// Writes `bytes` to a new secret file at `path` (mode 0600), refusing to
+/// replace an existing one: written to a temporary file and fsynced first,
+/// then hard-linked into place, so the name appears only with its whole
+/// content and a second writer of the same name gets `AlreadyExists`
+/// instead of silently overwriting the first one's key.
+pub fn write_new_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyFileError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let result = (|| {
+        let mut file = options.open(&tmp).map_err(io(&tmp))?;
+        file.write_all(bytes).map_err(io(&tmp))?;
+        file.sync_all().map_err(io(&tmp))?;
+        std::fs::hard_link(&tmp, path).map_err(io(path))
+    })();
+    // The temporary name goes either way (after the link it is a second
+    // name of the same file).
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Loads the key-encryption key that seals key material in the database:
+/// exactly 32 bytes, raw or as 64 hex digits (surrounding whitespace
+/// ignored). Never generated: a missing file stops the start, because a
+/// new key could not open what the other instances sealed.
+pub fn load_key_encryption_key(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(io(path))?);
+    let bad = |detail: String| KeyFileError::KeyEncryptionKey {
+        path: path.to_owned(),
+        detail,
+    };
+    let mut key = Zeroizing::new([0u8; 32]);
+    if bytes.len() == 32 {
+        key.copy_from_slice(&bytes);
+        return Ok(key);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        bad(format!(
+            "expected 32 bytes or 64 hex digits, found {} bytes",
+            bytes.len()
+        ))
+    })?;
+    hex::decode_to_slice(text.trim(), key.as_mut())
+        .map_err(|_| bad("expected 32 bytes or 64 hex digits".to_owned()))?;
+    Ok(key)
+}
+
 /// Creates an empty file with mode 0600 unless it exists.
 pub fn create_private_file(path: &Path) -> Result<(), KeyFileError> {
     let mut options = std::fs::OpenOptions::new();
@@ -129,14 +188,40 @@ pub fn load_issuer_keys(
     Ok(keys)
 }
 
-/// Generates an issuer key and writes its file (mode 0600).
+/// Generates an issuer key and writes its file (mode 0600); an existing
+/// file of that counter is never replaced (an error instead).
 pub fn generate_issuer_key(dir: &Path, params: KeyParams) -> Result<IssuerSecretKey, KeyFileError> {
     let key = IssuerSecretKey::generate(&mut rand_core::OsRng, params)
         .map_err(|e| KeyFileError::Generate(e.to_string()))?;
     let public = key.public();
     let path = issuer_key_path(dir, &public.credential_type, public.counter);
-    write_atomic(&path, &key.to_bytes(), true)?;
+    write_new_secret(&path, &key.to_bytes())?;
     Ok(key)
+}
+
+/// Writes the file of an existing issuer key (mode 0600); an existing
+/// file of that counter is never replaced (`AlreadyExists`).
+pub fn write_issuer_key(dir: &Path, key: &IssuerSecretKey) -> Result<(), KeyFileError> {
+    let public = key.public();
+    let path = issuer_key_path(dir, &public.credential_type, public.counter);
+    write_new_secret(&path, &key.to_bytes())
+}
+
+/// Loads the scheme signing key from `path`, `None` when there is none.
+pub fn load_scheme_key(path: &Path) -> Result<Option<SchemeSigningKey>, KeyFileError> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let bytes = Zeroizing::new(bytes);
+            SchemeSigningKey::from_pkcs8(&bytes)
+                .map(Some)
+                .map_err(|source| KeyFileError::SchemeKey {
+                    path: path.to_owned(),
+                    source,
+                })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+    }
 }
 
 /// Loads the scheme signing key from `path`, generating it when missing.
@@ -214,6 +299,31 @@ mod tests {
             assert!(!generated);
             assert_eq!(k1.public_key(), k2.public_key());
         }
+        // A second key with the same counter never replaces the first.
+        let again = generate_issuer_key(
+            &keys_dir,
+            KeyParams {
+                credential_type: ct.clone(),
+                counter: 2,
+                valid_from: 1,
+                valid_until: 1_000,
+                attributes: vec![wallet_core::encoding::AttributeKind::String],
+            },
+        );
+        assert!(again.is_err());
+        assert_eq!(
+            load_issuer_keys(&keys_dir).unwrap()[&(ct.clone(), 2)].public(),
+            key.public()
+        );
+        // A missing key-encryption key is an error, never generated.
+        assert!(load_key_encryption_key(&dir.path().join("kek")).is_err());
+        std::fs::write(dir.path().join("kek"), format!("{}\n", "ab".repeat(32))).unwrap();
+        assert_eq!(
+            *load_key_encryption_key(&dir.path().join("kek")).unwrap(),
+            [0xab; 32]
+        );
+        std::fs::write(dir.path().join("kek"), "abcd").unwrap();
+        assert!(load_key_encryption_key(&dir.path().join("kek")).is_err());
         // A damaged key file is an error, not a silently skipped key.
         std::fs::write(keys_dir.join("broken.key"), b"nope").unwrap();
         assert!(load_issuer_keys(&keys_dir).is_err());

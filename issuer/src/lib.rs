@@ -26,7 +26,8 @@
 //! [`service`] (protocol steps, one error enum per operation),
 //! [`session`] (a session's protocol states), [`store`] (SQL; rows become
 //! states in one checked conversion), [`auth`] (requestors), [`metrics`],
-//! [`keys`] (key files), [`sealed`] (issuance nonces encrypted at rest),
+//! [`keys`] (key files), [`keyring`] (key material and
+//! scheme versions shared by instances), [`sealed`] (issuance nonces encrypted at rest),
 //! [`publish`] (the scheme), [`clock`] and [`random`].
 //!
 //! Modules depend one way: `routes` → `problem` → `service` → `session`,
@@ -39,6 +40,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod edge;
+pub mod keyring;
 pub mod keys;
 pub mod metrics;
 pub mod problem;

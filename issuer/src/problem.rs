@@ -284,6 +284,10 @@ impl From<AdminError> for Problem {
             AdminError::Forbidden(a) => a.into(),
             AdminError::Publish(p) => p.into(),
             AdminError::Store(s) => s.into(),
+            AdminError::Rotate(_) => {
+                tracing::error!(error = %e, "key rotation failed");
+                Problem::conflict("key-rotation-conflict", e.to_string())
+            }
         }
     }
 }

@@ -33,6 +33,8 @@ pub enum PublishError {
     Description(#[from] SchemeBuildError),
     #[error("scheme: {0}")]
     Scheme(#[from] SchemeError),
+    #[error("a stored scheme document: {0}")]
+    Decode(#[from] wallet_core::cbor::DecodeError),
     #[error("the freshly signed scheme does not verify: {0}")]
     Verify(#[from] SchemeVerifyError),
     #[error("writing the scheme: {0}")]
@@ -100,6 +102,12 @@ impl Published {
         })
     }
 
+    /// A signed document as another instance recorded it, verified under
+    /// `key` (a document that does not verify is never served).
+    pub fn from_cbor(cbor: &[u8], key: &SchemeSigningKey, now: u64) -> Result<Self, PublishError> {
+        Self::new(SignedScheme::from_cbor(cbor)?, key, now)
+    }
+
     /// The document version.
     pub fn version(&self) -> u64 {
         self.scheme.version
@@ -139,17 +147,22 @@ fn build(
     Ok(builder.build()?)
 }
 
-/// A scheme version ready to serve: either the stored `scheme.cbor` again
-/// or a freshly signed version that still has to be recorded and written.
+/// A scheme version ready to serve: the stored `scheme.cbor` again, the
+/// newest document the store holds (signed by another instance, or this
+/// one with another `data_dir`), or a freshly signed version that still
+/// has to be recorded and written.
 pub struct Prepared {
     pub published: Published,
     /// Newly signed: record it in the store, then [`write`] it.
     pub fresh: bool,
+    /// Not what `scheme.cbor` holds: [`write`] it there.
+    pub write_file: bool,
 }
 
-/// Prepares the scheme for `keys`: reuses the version stored at `path` when
-/// it holds exactly these keys, verifies under `signing_key`, is not about
-/// to expire and is not older than the newest version the store recorded
+/// Prepares the scheme for `keys`: reuses the version stored at `path`, or
+/// else the newest document the store holds (`recorded_document`), when it
+/// holds exactly these keys, verifies under `signing_key`, is not about to
+/// expire and is not older than the newest version the store recorded
 /// (`recorded`); otherwise signs the next version: above the description's,
 /// the stored file's and every recorded one, so a lost `scheme.cbor` never
 /// makes a version number come back with other content.
@@ -160,38 +173,51 @@ pub fn prepare(
     signing_key: &SchemeSigningKey,
     now: u64,
     recorded: Option<u64>,
+    recorded_document: Option<&[u8]>,
 ) -> Result<Prepared, PublishError> {
     let stored = std::fs::read(path)
         .ok()
         .and_then(|bytes| SignedScheme::from_cbor(&bytes).ok());
+    let in_store = recorded_document.and_then(|bytes| SignedScheme::from_cbor(bytes).ok());
     let mut next_version = SchemeBuilder::from_toml(description)?.scheme().version;
     if let Some(recorded) = recorded {
         next_version = next_version.max(recorded.saturating_add(1));
     }
-    if let Some(stored) = stored {
-        next_version = next_version.max(stored.unverified_version().unwrap_or(0).saturating_add(1));
-        if let Ok(verified) = stored.verify(&signing_key.public_key(), None, now) {
-            let same = build(
-                description,
-                keys,
-                verified.version,
-                verified.issued_at,
-                verified.expires_at,
-            )
-            .map(|candidate| &candidate == verified.scheme())
-            .unwrap_or(false);
-            let current = recorded.is_none_or(|r| verified.version >= r);
-            if same && current && verified.expires_at > now.saturating_add(RESIGN_MARGIN_SECS) {
-                return Ok(Prepared {
-                    published: Published::new(stored, signing_key, now)?,
-                    fresh: false,
-                });
-            }
+    // The file first: a file the store knows with other content must
+    // still reach `record` and be refused there.
+    for (candidate, from_file) in [(stored, true), (in_store, false)] {
+        let Some(candidate) = candidate else { continue };
+        next_version = next_version.max(
+            candidate
+                .unverified_version()
+                .unwrap_or(0)
+                .saturating_add(1),
+        );
+        let Ok(verified) = candidate.verify(&signing_key.public_key(), None, now) else {
+            continue;
+        };
+        let same = build(
+            description,
+            keys,
+            verified.version,
+            verified.issued_at,
+            verified.expires_at,
+        )
+        .map(|built| &built == verified.scheme())
+        .unwrap_or(false);
+        let current = recorded.is_none_or(|r| verified.version >= r);
+        if same && current && verified.expires_at > now.saturating_add(RESIGN_MARGIN_SECS) {
+            return Ok(Prepared {
+                published: Published::new(candidate, signing_key, now)?,
+                fresh: false,
+                write_file: !from_file,
+            });
         }
     }
     Ok(Prepared {
         published: sign(description, keys, signing_key, next_version, now)?,
         fresh: true,
+        write_file: true,
     })
 }
 

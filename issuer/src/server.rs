@@ -23,6 +23,8 @@ pub struct RunningIssuer {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
+    /// Follows other instances' key rotations (PostgreSQL only).
+    follower: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for RunningIssuer {
@@ -66,6 +68,9 @@ impl RunningIssuer {
         // Receivers may be gone already; the server then stops anyway.
         let _ = self.shutdown.send(true);
         self.sweeper.abort();
+        if let Some(follower) = &self.follower {
+            follower.abort();
+        }
         match self.server.await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
@@ -145,6 +150,14 @@ pub async fn start(config: IssuerConfig) -> Result<RunningIssuer, StartError> {
         }
     });
 
+    // Several instances share one PostgreSQL database: follow the key
+    // rotations of the others (announced, and polled as a fallback).
+    // SQLite serves one instance only.
+    let follower = matches!(service.store(), crate::store::AnyStore::Postgres(_)).then(|| {
+        let following = service.clone();
+        tokio::spawn(async move { following.follow_keyring().await })
+    });
+
     tracing::info!(%addr, store = store_kind, public_url = %public_url, "kenmerk-issuer listening");
     // Readiness is a property of the store; check once so a broken
     // database shows up at start rather than at the first request.
@@ -159,5 +172,6 @@ pub async fn start(config: IssuerConfig) -> Result<RunningIssuer, StartError> {
         shutdown: shutdown_tx,
         server,
         sweeper,
+        follower,
     })
 }

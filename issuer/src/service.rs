@@ -18,14 +18,12 @@ pub mod admin;
 pub mod requestor;
 pub mod wallet;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use tokio::sync::{broadcast, watch};
 use wallet_core::ids::CredentialTypeId;
 use wallet_core::keys::IssuerSecretKey;
-use wallet_core::scheme::SchemeSigningKey;
 
 pub use admin::{AdminError, CredentialView, RotatedKey};
 pub use requestor::{
@@ -36,11 +34,12 @@ pub use wallet::{ChallengesError, CommitError, OfferError, RefreshError, Refresh
 use crate::auth::{AuthConfigError, Authenticator};
 use crate::clock::{now, now_i64};
 use crate::config::{IssuerConfig, RequestorConfig};
+use crate::keyring::{Keyring, OpenKeyringError};
 use crate::keys::{self, KeyFileError};
 use crate::metrics::Metrics;
-use crate::publish::{self, PublishError, Published};
-use crate::sealed::{StateKey, STATE_KEY_FILE};
-use crate::store::{AnyStore, KeyRecord, Store, StoreError};
+use crate::publish::{PublishError, Published};
+use crate::sealed::StateKey;
+use crate::store::{AnyStore, Store, StoreError};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +52,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("scheme: {0}")]
     Publish(#[from] PublishError),
+    #[error("{0}")]
+    Keyring(OpenKeyringError),
     #[error("requestor configuration: {0}")]
     Auth(#[from] AuthConfigError),
     #[error("cannot read scheme description {path}: {source}")]
@@ -67,6 +68,18 @@ pub enum StartError {
     },
 }
 
+impl From<OpenKeyringError> for StartError {
+    fn from(e: OpenKeyringError) -> Self {
+        // The variants callers already match on keep their place.
+        match e {
+            OpenKeyringError::Keys(k) => StartError::Keys(k),
+            OpenKeyringError::Publish(p) => StartError::Publish(p),
+            OpenKeyringError::Store(s) => StartError::Store(s),
+            other => StartError::Keyring(other),
+        }
+    }
+}
+
 /// A status change of a session, for server-sent events.
 #[derive(Debug, Clone)]
 pub(crate) struct StatusEvent {
@@ -79,7 +92,6 @@ pub(crate) struct StatusEvent {
 pub(crate) struct Settings {
     pub batch_size: usize,
     pub session_timeout_secs: u64,
-    pub key_validity_secs: u64,
     pub finished_session_retention_secs: u64,
 }
 
@@ -89,19 +101,12 @@ pub struct Service {
     auth: Authenticator,
     settings: Settings,
     public_url: String,
-    scheme_description: String,
-    scheme_path: PathBuf,
-    key_dir: PathBuf,
-    signing_key: SchemeSigningKey,
+    /// Issuer keys (old counters stay for sessions that started before a
+    /// rotation), the scheme signing key and the published scheme.
+    keyring: Keyring,
     /// Seals the secret session state (nonces `w`) before it reaches the
     /// database; see [`crate::sealed`].
     state_key: StateKey,
-    /// Issuer secret keys by credential type and counter; old counters stay
-    /// for sessions that started before a rotation.
-    keys: RwLock<BTreeMap<(CredentialTypeId, u32), Arc<IssuerSecretKey>>>,
-    published: RwLock<Arc<Published>>,
-    /// Serialises key rotations (and their re-signing of the scheme).
-    rotation: tokio::sync::Mutex<()>,
     metrics: Metrics,
     events: broadcast::Sender<StatusEvent>,
     shutdown: watch::Receiver<bool>,
@@ -141,82 +146,13 @@ impl Service {
             }
             None => wallet_core::scheme::demo::DEMO_SCHEME_TOML.to_owned(),
         };
-        let (signing_key, generated) =
-            keys::load_or_generate_scheme_key(&config.effective_scheme_key_file())?;
-        if generated {
-            tracing::info!(
-                public_key = %signing_key.public_key(),
-                "generated a scheme signing key; wallets must pin this public key"
-            );
-        }
-
-        let (state_key, generated) = StateKey::load_or_generate(&key_dir.join(STATE_KEY_FILE))?;
-        if generated {
-            tracing::info!("generated the session state key");
-        }
-
-        // Every credential type of the description gets a key valid now.
-        let now = now();
-        let mut secret_keys = keys::load_issuer_keys(&key_dir)?;
         let description = wallet_core::scheme::SchemeBuilder::from_toml(&scheme_description)
             .map_err(PublishError::from)?;
         // The scheme is the one source of the token validity (config.rs).
         config.check_against_scheme(description.scheme())?;
-        for ct in &description.scheme().credential_types {
-            let has_valid = secret_keys
-                .iter()
-                .any(|((t, _), k)| t == &ct.id && k.public().is_valid_at(now));
-            if !has_valid {
-                let counter = secret_keys
-                    .keys()
-                    .filter(|(t, _)| t == &ct.id)
-                    .map(|(_, c)| *c)
-                    .max()
-                    .unwrap_or(0)
-                    + 1;
-                let params =
-                    ct.key_params(counter, now, now.saturating_add(config.key_validity_secs));
-                let key = keys::generate_issuer_key(&key_dir, params)?;
-                tracing::info!(credential_type = %ct.id, counter, "generated an issuer key");
-                secret_keys.insert((ct.id.clone(), counter), key);
-            }
-        }
-        // Keys for types the description does not know are not published.
-        secret_keys.retain(|(t, _), _| description.scheme().credential_type(t).is_some());
-        // Start-up writes only what is new (a restart during a full-disk
-        // outage must still come up and serve the reads): keys the store
-        // already knows are not inserted again, and recording a scheme
-        // version the store holds with the same digest only reads.
-        let known: std::collections::BTreeSet<(String, i64)> = store
-            .keys()
-            .await?
-            .into_iter()
-            .map(|k| (k.credential_type, k.counter))
-            .collect();
-        for key in secret_keys.values() {
-            let record = key_record(key.public());
-            if !known.contains(&(record.credential_type.clone(), record.counter)) {
-                store.insert_key(&record, "system").await?;
-            }
-        }
-        let publics: Vec<_> = secret_keys.values().map(|k| k.public().clone()).collect();
-        let scheme_path = config.data_dir.join("scheme.cbor");
-        let recorded = publish::recorded_version(&store).await?;
-        let prepared = publish::prepare(
-            &scheme_path,
-            &scheme_description,
-            &publics,
-            &signing_key,
-            now,
-            recorded,
-        )?;
-        // Recorded before it is written or served: a version the store
-        // knows with other content is refused here (start fails).
-        publish::record(&store, &prepared.published).await?;
-        if prepared.fresh {
-            publish::write(&scheme_path, &prepared.published)?;
-        }
-        let published = prepared.published;
+        // Key material and the published scheme: shared by every instance
+        // on the database, generated by exactly one (crate::keyring).
+        let (keyring, state_key) = Keyring::open(config, &store, scheme_description, now()).await?;
 
         let mut requestors = config.requestors.clone();
         if requestors.is_empty() {
@@ -238,23 +174,11 @@ impl Service {
             settings: Settings {
                 batch_size: config.batch_size,
                 session_timeout_secs: config.session_timeout_secs,
-                key_validity_secs: config.key_validity_secs,
                 finished_session_retention_secs: config.finished_session_retention_secs,
             },
             public_url,
-            scheme_description,
-            scheme_path,
-            key_dir,
-            signing_key,
+            keyring,
             state_key,
-            keys: RwLock::new(
-                secret_keys
-                    .into_iter()
-                    .map(|(id, k)| (id, Arc::new(k)))
-                    .collect(),
-            ),
-            published: RwLock::new(Arc::new(published)),
-            rotation: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
             events,
             shutdown,
@@ -278,16 +202,17 @@ impl Service {
 
     /// The scheme as published now.
     pub fn published(&self) -> Arc<Published> {
-        match self.published.read() {
-            Ok(p) => p.clone(),
-            // A poisoned lock still holds a consistent Arc.
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.keyring.published()
     }
 
     /// The scheme signing public key wallets pin.
     pub fn scheme_public_key(&self) -> wallet_core::scheme::SchemePublicKey {
-        self.signing_key.public_key()
+        self.keyring.scheme_public_key()
+    }
+
+    /// Follows other instances' key rotations until the task is dropped.
+    pub(crate) async fn follow_keyring(&self) {
+        self.keyring.follow(&self.store).await
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -306,16 +231,16 @@ impl Service {
         });
     }
 
-    fn secret_key(
+    /// The secret key a session was offered under; a counter another
+    /// instance created a moment ago is loaded first.
+    async fn secret_key(
         &self,
         credential_type: &CredentialTypeId,
         counter: u32,
     ) -> Option<Arc<IssuerSecretKey>> {
-        let keys = match self.keys.read() {
-            Ok(k) => k,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        keys.get(&(credential_type.clone(), counter)).cloned()
+        self.keyring
+            .secret_key_or_reload(&self.store, credential_type, counter)
+            .await
     }
 
     /// The counter of the newest key of `credential_type` valid now that
@@ -323,7 +248,8 @@ impl Service {
     fn current_counter(&self, credential_type: &CredentialTypeId, now: u64) -> Option<u32> {
         let published = self.published();
         let key = published.scheme.current_issuer_key(credential_type, now)?;
-        self.secret_key(credential_type, key.counter)
+        self.keyring
+            .secret_key(credential_type, key.counter)
             .map(|_| key.counter)
     }
 
@@ -351,17 +277,5 @@ impl Service {
             tracing::info!(purged, "deleted finished sessions past their retention");
         }
         Ok(())
-    }
-}
-
-fn key_record(k: &wallet_core::keys::IssuerPublicKey) -> KeyRecord {
-    KeyRecord {
-        credential_type: k.credential_type.to_string(),
-        counter: i64::from(k.counter),
-        key_id: k.key_id().0.to_vec(),
-        public_key: k.to_bytes(),
-        valid_from: i64::try_from(k.valid_from).unwrap_or(i64::MAX),
-        valid_until: i64::try_from(k.valid_until).unwrap_or(i64::MAX),
-        created_at: now_i64(),
     }
 }

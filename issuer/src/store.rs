@@ -6,7 +6,11 @@
 //! text (see [`sql`]): [`sqlite::SqliteStore`] (the default, one file in the
 //! data directory) and [`postgres::PostgresStore`] (for a real deployment
 //! and several issuer instances behind one balancer). The same test suite
-//! (`tests/store.rs`) runs against both.
+//! (`tests/store.rs`) runs against both. The keyring's part (sealed key
+//! material, scheme documents, the lock several instances share) is
+//! [`keyring::KeyStore`], written in the same style (async fn in the
+//! implementations, `impl Future + Send` in the trait) with one error type
+//! per operation.
 //!
 //! Protocol rule 3 lives here: [`Store::finish_session`] deletes the issuer's
 //! secret nonces in the same transaction that records the answer and the
@@ -15,6 +19,7 @@
 //! never be handed out, even by two issuer instances racing each other.
 
 pub mod checked;
+pub mod keyring;
 pub mod postgres;
 mod row;
 pub mod sql;

@@ -114,18 +114,8 @@ async fn start_issuer(dir: &Path, db: &Path) -> Harness {
     let database_url = format!("sqlite://{}", db.display());
     config.database_url = Some(database_url.clone());
     let issuer = issuer::start(config).await.unwrap();
-    Harness {
-        base: issuer.public_url().to_owned(),
-        issuer: Some(issuer),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-        // Unused: `dir` outlives the harness.
-        dir: tempfile::tempdir().unwrap(),
-        database_url,
-        schema: None,
-    }
+    // The harness's own directory is unused: `dir` outlives it.
+    Harness::around(issuer, database_url)
 }
 
 /// Challenges sent and responses received.

@@ -394,14 +394,8 @@ async fn restart_keeps_state() {
     config.database_url = Some(db);
     let again = issuer::start(config).await.unwrap();
     assert_eq!(again.scheme_public_key(), pin);
-    let h2 = Harness {
-        base: again.public_url().to_owned(),
-        issuer: Some(again),
-        client: reqwest::Client::new(),
-        dir,
-        database_url: String::new(),
-        schema: None,
-    };
+    let mut h2 = Harness::around(again, String::new());
+    h2.dir = dir;
     let scheme2 = h2.scheme().await;
     assert_eq!(scheme2.version, scheme.version, "same keys: same version");
     wallet.refresh(&h2, &records[0]).await;

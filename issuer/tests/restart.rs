@@ -11,7 +11,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use common::*;
 use reqwest::StatusCode;
@@ -80,17 +79,7 @@ async fn start(dir: &Path, database_url: String) -> Harness {
     let issuer = issuer::start(config)
         .await
         .unwrap_or_else(|e| panic!("could not start: {e}"));
-    Harness {
-        base: issuer.public_url().to_owned(),
-        issuer: Some(issuer),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-        dir: tempfile::tempdir().unwrap(),
-        database_url,
-        schema: None,
-    }
+    Harness::around(issuer, database_url)
 }
 
 /// `GET path`: status, ETag, body.

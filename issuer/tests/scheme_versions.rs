@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use common::*;
 use issuer::{IssuerConfig, StartError};
@@ -27,17 +26,7 @@ fn config(shared: &Path, data: &str) -> IssuerConfig {
 
 async fn start(config: IssuerConfig) -> Harness {
     let issuer = issuer::start(config).await.unwrap();
-    Harness {
-        base: issuer.public_url().to_owned(),
-        database_url: String::new(),
-        issuer: Some(issuer),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-        dir: tempfile::tempdir().unwrap(),
-        schema: None,
-    }
+    Harness::around(issuer, String::new())
 }
 
 /// Version and document an instance serves now.
@@ -79,9 +68,32 @@ async fn lost_scheme_file_continues_after_the_recorded_version() {
     assert!(rotated > first);
     h.stop().await;
 
-    // scheme.cbor is lost (an empty data_dir): the next version is above
-    // every recorded one, never the description's version again.
-    std::fs::remove_file(shared.path().join("a/scheme.cbor")).unwrap();
+    // scheme.cbor is lost (an empty data_dir): the store holds the
+    // document of the newest version, which is served again, byte for
+    // byte (`seen`), and written back.
+    let file = shared.path().join("a/scheme.cbor");
+    std::fs::remove_file(&file).unwrap();
+    let h = start(config(shared.path(), "a")).await;
+    let again = seen.add(served(&h).await);
+    assert_eq!(again, rotated, "the recorded document again");
+    assert_eq!(std::fs::read(&file).unwrap(), served(&h).await.1);
+    h.stop().await;
+
+    // Lost as well in the store (a database from before documents were
+    // stored): the next version is above every recorded one, never the
+    // description's version again.
+    std::fs::remove_file(&file).unwrap();
+    let db = issuer::store::SqliteStore::connect(&format!(
+        "sqlite://{}",
+        shared.path().join("issuer.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM scheme_documents")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db.pool().close().await;
     let h = start(config(shared.path(), "a")).await;
     let again = seen.add(served(&h).await);
     assert!(again > rotated, "version {again} after {rotated}");

@@ -747,11 +747,11 @@ async fn sqlite_store_suite() {
 
 #[tokio::test]
 async fn postgres_store_suite() {
-    let Ok(url) = std::env::var("KENMERK_TEST_POSTGRES") else {
-        println!("skipped: KENMERK_TEST_POSTGRES not set");
+    let Some(url) = test_kit::services::postgres_url() else {
         return;
     };
-    let schema = format!("kenmerk_issuer_test_{}", uuid::Uuid::new_v4().simple());
+    // Not created beforehand: `connect` with a schema creates it.
+    let schema = format!("kenmerk_issuer_test_{}", test_kit::unique());
     let store = Arc::new(PostgresStore::connect(&url, Some(&schema)).await.unwrap());
     suite(store.clone()).await;
     let again = PostgresStore::connect(&url, Some(&schema)).await.unwrap();

@@ -13,43 +13,21 @@ use rand_core::{OsRng, RngCore as _};
 use wallet_core::encoding::AttributeValue;
 use wallet_core::holder::HolderSecret;
 use wallet_core::ids::VerifierId;
-use wallet_core::issuance::issuer::IssuerSession;
-use wallet_core::issuance::wallet::PendingIssuance;
 use wallet_core::keys::IssuerSecretKey;
 use wallet_core::presentation::{ChallengeContext, Presentation, PresentationBuilder};
 use wallet_core::request::demo::parking_request;
 use wallet_core::request::SessionRequest;
 use wallet_core::scheme::demo::generate_demo_scheme;
-use wallet_core::token::{CredentialToken, TokenInfo};
+use wallet_core::token::CredentialToken;
 
+/// wallet-core's issuance, both sides (one token valid for a week).
 fn issue(
     key: &IssuerSecretKey,
     holder: &HolderSecret,
     values: Vec<AttributeValue>,
     now: u64,
 ) -> CredentialToken {
-    let ti = TokenInfo::new(
-        key.public().credential_type.clone(),
-        key.public().counter,
-        now,
-        7 * 86_400,
-    );
-    let proof = holder.prove_possession(&mut OsRng, b"bench", &key.public().key_id());
-    let (s, c) = IssuerSession::start(
-        &mut OsRng,
-        key,
-        &values,
-        &ti,
-        &holder.public(),
-        &proof,
-        b"bench",
-        1,
-    )
-    .unwrap();
-    let (p, ch) =
-        PendingIssuance::start(&mut OsRng, key.public(), holder, values, ti, now, &c).unwrap();
-    let (_, r) = s.answer(key, &ch).unwrap();
-    p.finish(&r).unwrap().remove(0)
+    test_kit::verifier::issue(key, holder, values, now, 7 * 86_400)
 }
 
 fn s(v: &str) -> AttributeValue {

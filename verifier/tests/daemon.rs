@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::BufRead as _;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use common::*;
 use serde_json::{json, Value};
+use test_kit::process::ChildDaemon;
 use verifier::config::SchemeLocation;
 use verifier::daemon::{start, SchemeConfig, VerifierConfig};
 use wallet_core::keys::IssuerPublicKey;
@@ -152,7 +152,8 @@ async fn binary_serves_from_config_and_stops_on_sigterm() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kenmerk-verifier"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kenmerk-verifier"));
+    command
         .arg("serve")
         .arg("--config")
         .arg(&config_path)
@@ -163,32 +164,14 @@ async fn binary_serves_from_config_and_stops_on_sigterm() {
             "desk=desk-secret-0123456789",
         )
         .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
     // The start line (JSON) names the bound address.
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if v["fields"]["message"] == "kenmerk-verifier listening" {
-                    let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or("").to_owned());
-                }
-            }
-        }
-    });
-    let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(a) => a,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("the daemon did not report its address");
-        }
-    };
+    let child = ChildDaemon::spawn(
+        command,
+        "kenmerk-verifier listening",
+        Duration::from_secs(20),
+    );
+    let addr = child.addr().to_owned();
     let base = format!("http://{addr}");
     let health: Value = client()
         .get(format!("{base}/healthz"))
@@ -228,23 +211,8 @@ async fn binary_serves_from_config_and_stops_on_sigterm() {
     );
 
     // Graceful shutdown on SIGTERM: exit status 0, promptly.
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("no exit within 10 s of SIGTERM");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let status = child.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status}");
 }
 
 #[tokio::test]

@@ -20,7 +20,6 @@ use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use verifier::config::StoreConfig;
-use verifier::store::WalletToken;
 
 /// Longest any single answer may take while Redis is down: the store's
 /// connect and response timeouts are 3 s, so a 503 must come before this.
@@ -195,15 +194,13 @@ async fn disclose(base: &str, demo: &Demo, resident: &Resident, s: &Session) {
 
 #[tokio::test]
 async fn redis_outage_answers_503_and_recovers() {
-    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
-        println!("skipped: KENMERK_TEST_REDIS not set");
+    let Some((url, prefix)) = test_kit::redis::test_redis("fault") else {
         return;
     };
     let started = Instant::now();
     let proxy = Proxy::start(upstream(&url)).await;
     let demo = Demo::new();
     let resident = Resident::new(&demo, 21);
-    let prefix = format!("kenmerk-test-fault:{}:", WalletToken::generate());
     let store = StoreConfig::Redis {
         url: proxied(&url, proxy.addr),
         prefix,

@@ -9,7 +9,7 @@ use common::*;
 use serde_json::Value;
 use verifier::auth::{Credential, Requestor, RequestorAuth};
 use verifier::config::StoreConfig;
-use verifier::store::{Limits, WalletToken};
+use verifier::store::Limits;
 use zeroize::Zeroizing;
 
 const DESK: &str = "desk-secret-0123456789";
@@ -123,11 +123,9 @@ async fn memory_caps_hold_under_a_flood() {
 
 #[tokio::test]
 async fn redis_caps_hold_under_a_flood() {
-    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
-        println!("skipped: KENMERK_TEST_REDIS not set");
+    let Some((url, prefix)) = test_kit::redis::test_redis("flood") else {
         return;
     };
-    let prefix = format!("kenmerk-test-flood:{}:", WalletToken::generate());
     let d = caps_hold_under_flood(StoreConfig::Redis {
         url: url.clone(),
         prefix: prefix.clone(),

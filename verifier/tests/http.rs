@@ -814,13 +814,11 @@ async fn scheme_from_file_with_a_bad_signature_does_not_start() {
 
 #[tokio::test]
 async fn two_instances_share_sessions_through_redis() {
-    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
-        println!("skipped: KENMERK_TEST_REDIS not set");
+    let Some((url, prefix)) = test_kit::redis::test_redis("http") else {
         return;
     };
     let demo = Demo::new();
     let resident = Resident::new(&demo, 9);
-    let prefix = format!("kenmerk-test:{}:", WalletToken::generate());
     let key = verifier::signing::SigningKey::generate().unwrap();
     let pkcs8 = key.pkcs8_der().to_vec();
     let store = StoreConfig::Redis {

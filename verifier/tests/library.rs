@@ -12,7 +12,7 @@ use curve25519_dalek::scalar::Scalar;
 use rand_core::{OsRng, RngCore as _};
 use verifier::session::{NewSession, SessionSettings, Sessions, WalletError};
 use verifier::signature::{sign_timestamp, verify_signature_with_scheme};
-use verifier::store::{MemoryStore, RedisStore, SessionStatus, SessionStore, WalletToken};
+use verifier::store::{MemoryStore, RedisStore, SessionStatus, SessionStore};
 use verifier::verify::{decode_presentation, verify, Reason};
 use verifier::{Metrics, SchemeHandle, SigningKey};
 use wallet_core::ids::VerifierId;
@@ -340,13 +340,11 @@ async fn concurrent_answers_complete_once_in_memory() {
 
 #[tokio::test]
 async fn concurrent_answers_complete_once_in_redis() {
-    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
-        println!("skipped: KENMERK_TEST_REDIS not set");
+    let Some((url, prefix)) = test_kit::redis::test_redis("library") else {
         return;
     };
     let demo = Demo::new();
     let key = SigningKey::generate().unwrap();
-    let prefix = format!("kenmerk-test:{}:", WalletToken::generate());
     let mut managers = Vec::new();
     for _ in 0..2 {
         let store: Arc<dyn SessionStore> =

@@ -21,7 +21,6 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use verifier::config::StoreConfig;
-use verifier::store::WalletToken;
 
 /// A proxy to Redis that can lose the reply to one script call.
 struct LossyProxy {
@@ -218,14 +217,12 @@ async fn assert_valid(r: reqwest::Response, what: &str) {
 
 #[tokio::test]
 async fn lost_redis_replies_are_recognised_on_retry() {
-    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
-        println!("skipped: KENMERK_TEST_REDIS not set");
+    let Some((url, prefix)) = test_kit::redis::test_redis("retry") else {
         return;
     };
     let proxy = LossyProxy::start(upstream(&url)).await;
     let demo = Demo::new();
     let resident = Resident::new(&demo, 31);
-    let prefix = format!("kenmerk-test-retry:{}:", WalletToken::generate());
     let store = StoreConfig::Redis {
         url: proxied(&url, proxy.addr),
         prefix: prefix.clone(),

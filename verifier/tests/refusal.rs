@@ -8,7 +8,6 @@ use ciborium::Value as Cbor;
 use common::*;
 use serde_json::{json, Value};
 use verifier::config::{StoreConfig, DEFAULT_BODY_LIMIT};
-use verifier::store::WalletToken;
 
 struct Session {
     token: String,
@@ -139,11 +138,9 @@ async fn a_session_fails_after_max_wrong_answers() {
 /// sharing Redis too.
 #[tokio::test]
 async fn a_session_fails_after_max_wrong_answers_in_redis() {
-    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
-        println!("skipped: KENMERK_TEST_REDIS not set");
+    let Some((url, prefix)) = test_kit::redis::test_redis("refusal") else {
         return;
     };
-    let prefix = format!("kenmerk-test:{}:", WalletToken::generate());
     fails_after_max_wrong_answers(Some(StoreConfig::Redis { url, prefix })).await;
 }
 

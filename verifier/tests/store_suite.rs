@@ -290,11 +290,9 @@ async fn memory_store_caps() {
 
 #[tokio::test]
 async fn redis_store_caps() {
-    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
-        println!("skipped: KENMERK_TEST_REDIS not set");
+    let Some((url, prefix)) = test_kit::redis::test_redis("caps") else {
         return;
     };
-    let prefix = format!("kenmerk-test-caps:{}:", WalletToken::generate());
     let a = RedisStore::connect(&url, &prefix).await.unwrap();
     let b = RedisStore::connect(&url, &prefix).await.unwrap();
     caps_hold(Arc::new(a.clone()), Arc::new(b)).await;
@@ -326,11 +324,9 @@ async fn redis_store_caps() {
 
 #[tokio::test]
 async fn redis_store() {
-    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
-        println!("skipped: KENMERK_TEST_REDIS not set");
+    let Some((url, prefix)) = test_kit::redis::test_redis("store") else {
         return;
     };
-    let prefix = format!("kenmerk-test:{}:", WalletToken::generate());
     // Two connections with one prefix behave as two daemon instances.
     let a = RedisStore::connect(&url, &prefix).await.unwrap();
     let b = RedisStore::connect(&url, &prefix).await.unwrap();
@@ -339,14 +335,13 @@ async fn redis_store() {
 
 #[tokio::test]
 async fn redis_prefixes_are_isolated() {
-    let Ok(url) = std::env::var("KENMERK_TEST_REDIS") else {
-        println!("skipped: KENMERK_TEST_REDIS not set");
+    let Some(url) = test_kit::services::redis_url() else {
         return;
     };
-    let a = RedisStore::connect(&url, &format!("kenmerk-test:{}:", WalletToken::generate()))
+    let a = RedisStore::connect(&url, &test_kit::redis::prefix("isolated"))
         .await
         .unwrap();
-    let b = RedisStore::connect(&url, &format!("kenmerk-test:{}:", WalletToken::generate()))
+    let b = RedisStore::connect(&url, &test_kit::redis::prefix("isolated"))
         .await
         .unwrap();
     let s = session(60_000);

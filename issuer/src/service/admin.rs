@@ -1,17 +1,17 @@
 //! Admin side: inspect and update credential records, revoke, rotate keys.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 use wallet_core::ids::CredentialTypeId;
 
 use super::requestor::{attributes_json, stored_request, validated_values};
-use super::{key_record, Service};
+use super::Service;
 use crate::auth::{AuthError, Requestor};
 use crate::clock::{now, now_i64};
+use crate::keyring::RotateError;
 use crate::metrics::inc;
-use crate::publish::{self, PublishError};
+use crate::publish::PublishError;
 use crate::store::{AuditEntry, CredentialRecord, Store, StoreError};
 
 /// Why an admin operation failed.
@@ -31,6 +31,10 @@ pub enum AdminError {
     Publish(#[from] PublishError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Key rotation clashed with another or its sealed material did not
+    /// open.
+    #[error("key rotation failed: {0}")]
+    Rotate(String),
 }
 
 /// A credential record as the admin API shows it.
@@ -234,68 +238,21 @@ impl Service {
         requestor.require_admin()?;
         let unknown = || AdminError::UnknownCredentialType(credential_type.to_owned());
         let ct_id: CredentialTypeId = credential_type.parse().map_err(|_| unknown())?;
-        let _guard = self.rotation.lock().await;
-        let published = self.published();
-        let ct = published
-            .scheme
-            .credential_type(&ct_id)
-            .ok_or_else(unknown)?;
-        let counter = self
-            .published()
-            .scheme
-            .issuer_keys
-            .iter()
-            .filter(|k| k.credential_type == ct_id)
-            .map(|k| k.counter)
-            .max()
-            .unwrap_or(0)
-            .saturating_add(1);
-        let now = now();
-        let params = ct.key_params(
-            counter,
-            now,
-            now.saturating_add(self.settings.key_validity_secs),
-        );
-        let key = crate::keys::generate_issuer_key(&self.key_dir, params)
-            .map_err(|e| AdminError::Publish(PublishError::Write(e)))?;
-        let public = key.public().clone();
-        let mut publics = published.scheme.issuer_keys.clone();
-        publics.push(public.clone());
-        // Above every version any instance recorded, not only the one this
-        // instance serves: two instances rotating never sign one version
-        // twice (the store refuses the second if they race).
-        let recorded = publish::recorded_version(&self.store).await?;
-        let version = published
-            .version()
-            .max(recorded.unwrap_or(0))
-            .saturating_add(1);
-        let next = publish::sign(
-            &self.scheme_description,
-            &publics,
-            &self.signing_key,
-            version,
-            now,
-        )?;
-        publish::record(&self.store, &next).await?;
-        publish::write(&self.scheme_path, &next)?;
-        self.store
-            .insert_key(&key_record(&public), &requestor.name)
-            .await?;
-        {
-            let mut keys = match self.keys.write() {
-                Ok(k) => k,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            keys.insert((ct_id.clone(), counter), Arc::new(key));
-        }
-        let version = next.version();
-        {
-            let mut p = match self.published.write() {
-                Ok(p) => p,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            *p = Arc::new(next);
-        }
+        // Under the database's keyring lock, after loading what other
+        // instances rotated (crate::keyring).
+        let rotation = self
+            .keyring
+            .rotate(&self.store, &ct_id, &requestor.name)
+            .await
+            .map_err(|e| match e {
+                RotateError::UnknownCredentialType(_) => unknown(),
+                RotateError::Publish(p) => AdminError::Publish(p),
+                RotateError::Store(s) => AdminError::Store(s),
+                RotateError::Keys(k) => AdminError::Publish(PublishError::Write(k)),
+                other => AdminError::Rotate(other.to_string()),
+            })?;
+        let (counter, public, version) =
+            (rotation.counter, rotation.public, rotation.scheme_version);
         inc(&self.metrics.keys_rotated);
         tracing::info!(credential_type = %ct_id, counter, scheme_version = version, "issuer key rotated");
         Ok(RotatedKey {

@@ -151,18 +151,20 @@ impl Service {
     }
 
     /// The issuer keys of the offered credentials, in offer order.
-    fn offer_keys(
+    async fn offer_keys(
         &self,
         offer: &IssuanceOffer,
     ) -> Result<Vec<std::sync::Arc<IssuerSecretKey>>, String> {
-        offer
-            .credentials
-            .iter()
-            .map(|c| {
-                self.secret_key(&c.token_info.credential_type, c.token_info.key_counter)
-                    .ok_or_else(|| "issuer key of the session is gone".to_owned())
-            })
-            .collect()
+        let mut keys = Vec::with_capacity(offer.credentials.len());
+        for c in &offer.credentials {
+            // A key another instance rotated in is loaded on demand.
+            let key = self
+                .secret_key(&c.token_info.credential_type, c.token_info.key_counter)
+                .await
+                .ok_or_else(|| "issuer key of the session is gone".to_owned())?;
+            keys.push(key);
+        }
+        Ok(keys)
     }
 
     /// `GET /wallet/session/{id}`: the offer, for the consent prompt.
@@ -266,7 +268,7 @@ impl Service {
                 proofs.len()
             )));
         }
-        let keys = self.offer_keys(&offer).map_err(CommitError::Internal)?;
+        let keys = self.offer_keys(&offer).await.map_err(CommitError::Internal)?;
         let mut sessions = Vec::with_capacity(proofs.len());
         let mut commitments = Vec::with_capacity(proofs.len());
         for ((credential, proof), key) in offer.credentials.iter().zip(proofs).zip(&keys) {
@@ -377,7 +379,7 @@ impl Service {
                 message.challenges.len()
             )));
         }
-        let keys = self.offer_keys(&offer).map_err(ChallengesError::Internal)?;
+        let keys = self.offer_keys(&offer).await.map_err(ChallengesError::Internal)?;
         let keys: Vec<&IssuerSecretKey> = keys.iter().map(AsRef::as_ref).collect();
         // `answer` consumes the committed state read here; the stored
         // nonces stay until the store records the answer below.

@@ -38,6 +38,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "scheme versions",
         include_str!("../../migrations/postgres/0005_scheme_versions.sql"),
     ),
+    (
+        6,
+        "keyring",
+        include_str!("../../migrations/postgres/0006_keyring.sql"),
+    ),
 ]);
 
 /// The PostgreSQL store.

@@ -39,6 +39,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "scheme versions",
         include_str!("../../migrations/sqlite/0005_scheme_versions.sql"),
     ),
+    (
+        6,
+        "keyring",
+        include_str!("../../migrations/sqlite/0006_keyring.sql"),
+    ),
 ]);
 
 /// Pages of WAL after which a commit checkpoints (4 KiB pages: 1 MiB).

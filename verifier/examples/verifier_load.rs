@@ -3,8 +3,8 @@
 //! with wallet-core's prover, fetch the result), for a bounded time.
 //!
 //! ```sh
-//! cargo run --release -p verifier --example load -- [SECONDS] [CONCURRENCY]
-//! KENMERK_LOAD_REDIS=redis://127.0.0.1:6379 cargo run --release -p verifier --example load
+//! cargo run --release -p verifier --example verifier_load -- [SECONDS] [CONCURRENCY]
+//! KENMERK_LOAD_REDIS=redis://127.0.0.1:6379 cargo run --release -p verifier --example verifier_load
 //! ```
 //!
 //! Prints sessions per second, p50/p99 per request type, and the process's
@@ -20,7 +20,7 @@
 //! `KENMERK_LOAD_MAX_SESSIONS_PER_REQUESTOR` say otherwise.
 //!
 //! ```sh
-//! KENMERK_LOAD_FLOOD=1 cargo run -p verifier --example load -- 10 8
+//! KENMERK_LOAD_FLOOD=1 cargo run -p verifier --example verifier_load -- 10 8
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -29,37 +29,22 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand_core::OsRng;
+use test_kit::load::percentile_ms as percentile;
 use verifier::{start, StoreConfig, VerifierConfig};
 use wallet_core::encoding::AttributeValue;
 use wallet_core::holder::HolderSecret;
-use wallet_core::issuance::issuer::IssuerSession;
-use wallet_core::issuance::wallet::PendingIssuance;
 use wallet_core::presentation::PresentationBuilder;
 use wallet_core::scheme::demo::generate_demo_scheme;
-use wallet_core::token::{CredentialToken, TokenInfo};
+use wallet_core::token::CredentialToken;
 use wallet_core::wire::{DisclosureRequestMessage, PresentationMessage, WireMessage as _};
 
 const REQUEST: &str = r#"{"verifier": "demo.poll", "request": {
     "@context": "https://irma.app/ld/request/disclosure/v2",
     "disclose": [[["demo.utrecht.address.municipality"]]]}}"#;
 
+/// Resident memory of this process (driver and daemon), KiB.
 fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1000.0
+    test_kit::load::rss_kib(None)
 }
 
 #[tokio::main]
@@ -98,36 +83,13 @@ async fn main() {
         AttributeValue::String("Utrecht".into()),
         AttributeValue::String("Utrecht".into()),
     ];
-    let ti = TokenInfo::new(
-        address_key.public().credential_type.clone(),
-        1,
-        now,
-        7 * 86_400,
-    );
-    let proof = holder.prove_possession(&mut OsRng, b"load", &address_key.public().key_id());
-    let (session, commitments) = IssuerSession::start(
-        &mut OsRng,
+    let token: Arc<CredentialToken> = Arc::new(test_kit::verifier::issue(
         address_key,
-        &values,
-        &ti,
-        &holder.public(),
-        &proof,
-        b"load",
-        1,
-    )
-    .unwrap();
-    let (pending, challenges) = PendingIssuance::start(
-        &mut OsRng,
-        address_key.public(),
         &holder,
         values,
-        ti,
         now,
-        &commitments,
-    )
-    .unwrap();
-    let (_, responses) = session.answer(address_key, &challenges).unwrap();
-    let token: Arc<CredentialToken> = Arc::new(pending.finish(&responses).unwrap().remove(0));
+        7 * 86_400,
+    ));
     let holder = Arc::new(holder);
     let key = Arc::new(address_key.public().clone());
 

@@ -1,9 +1,12 @@
 //! Bounded load driver for a running `kenmerk-issuer` (see docs/performance.md).
 //!
 //! ```text
-//! cargo run -p issuer --example load -- --url http://127.0.0.1:8700 \
+//! cargo run -p issuer --example issuer_load -- --url http://127.0.0.1:8700 \
 //!     --token-file kenmerk-issuer-data/requestor-token --sessions 2000 --concurrency 32 --pid PID
 //! ```
+//!
+//! or let it start the binary as a child process (`--spawn
+//! target/debug/kenmerk-issuer [--database-url URL]`).
 //!
 //! Each session runs the four requests of an issuance (create, offer,
 //! holder commitment, challenges). To measure the issuer rather than the
@@ -19,6 +22,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
+use test_kit::load::percentile_ms as percentile;
+use test_kit::now;
 use wallet_core::holder::HolderSecret;
 use wallet_core::issuance::wallet::PendingIssuance;
 use wallet_core::issuance::IssuanceChallenges;
@@ -37,6 +42,10 @@ struct Args {
     concurrency: usize,
     verify_every: usize,
     pid: Option<u32>,
+    /// `--spawn BIN`: the issuer binary to start as a child process.
+    spawn: Option<String>,
+    /// `--database-url URL` for the spawned issuer.
+    database_url: Option<String>,
 }
 
 fn args() -> Args {
@@ -47,6 +56,8 @@ fn args() -> Args {
         concurrency: 32,
         verify_every: 50,
         pid: None,
+        spawn: None,
+        database_url: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -59,22 +70,17 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = value.parse().unwrap(),
             "--verify-every" => a.verify_every = value.parse().unwrap(),
             "--pid" => a.pid = Some(value.parse().unwrap()),
+            "--spawn" => a.spawn = Some(value),
+            "--database-url" => a.database_url = Some(value),
             other => panic!("unknown flag {other}"),
         }
     }
     a
 }
 
+/// Resident memory of the issuer process (not of this driver).
 fn rss_kib(pid: Option<u32>) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn now() -> u64 {
-    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap()
+    test_kit::load::rss_kib(Some(pid?))
 }
 
 /// Latencies of the four requests of one session, microseconds.
@@ -205,17 +211,39 @@ impl serde::Serialize for Bytes32 {
     }
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx] as f64 / 1000.0
-}
-
 #[tokio::main]
 async fn main() {
-    let a = args();
+    let mut a = args();
+    // With --spawn the driver starts the issuer itself: port 0, a fresh
+    // data directory, its local requestor token, its pid for the RSS.
+    let _data = tempfile::tempdir().unwrap();
+    let _daemon = a.spawn.clone().map(|bin| {
+        let mut command = std::process::Command::new(bin);
+        command
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-json",
+                "--data-dir",
+            ])
+            .arg(_data.path());
+        if let Some(url) = &a.database_url {
+            command.args(["--database-url", url]);
+        }
+        let daemon = test_kit::process::ChildDaemon::spawn(
+            command,
+            "kenmerk-issuer listening",
+            Duration::from_secs(60),
+        );
+        a.url = daemon.base_url();
+        a.pid = Some(daemon.id());
+        a.token = std::fs::read_to_string(_data.path().join("requestor-token"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        daemon
+    });
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(a.concurrency)
         .timeout(Duration::from_secs(60))
