@@ -518,7 +518,7 @@ impl Keyring {
             // between the two statements): the next look finds it.
             return Ok(false);
         }
-        let published = Published::from_cbor(&document, &self.signing_key, crate::service::now())?;
+        let published = Published::from_cbor(&document, &self.signing_key, crate::clock::now())?;
         // The document is recorded after its keys are stored, so they are
         // there to load.
         let keys = self.vault.issuer_keys(store).await?;
@@ -626,7 +626,7 @@ impl Keyring {
                 .unwrap_or(0);
             next_counter(&*held, &known, ct_id).max(in_scheme.saturating_add(1))
         };
-        let now = crate::service::now();
+        let now = crate::clock::now();
         let key = IssuerSecretKey::generate(
             &mut rand_core::OsRng,
             ct.key_params(counter, now, now.saturating_add(self.key_validity_secs)),
@@ -695,7 +695,7 @@ async fn insert_material(
         .insert_sealed_material(&SealedMaterial {
             name: name.to_owned(),
             sealed,
-            created_at: crate::service::now_i64(),
+            created_at: crate::clock::now_i64(),
         })
         .await
         .map_err(|e| OpenKeyringError::Store(e.0))?;
@@ -711,6 +711,6 @@ pub fn key_record(k: &IssuerPublicKey) -> KeyRecord {
         public_key: k.to_bytes(),
         valid_from: i64::try_from(k.valid_from).unwrap_or(i64::MAX),
         valid_until: i64::try_from(k.valid_until).unwrap_or(i64::MAX),
-        created_at: crate::service::now_i64(),
+        created_at: crate::clock::now_i64(),
     }
 }

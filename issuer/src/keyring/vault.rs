@@ -105,7 +105,7 @@ impl Vault {
                     .insert_sealed_material(&SealedMaterial {
                         name,
                         sealed,
-                        created_at: crate::service::now_i64(),
+                        created_at: crate::clock::now_i64(),
                     })
                     .await
                     .map_err(|e| StoreOr::Store(e.0))
