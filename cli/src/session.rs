@@ -32,8 +32,8 @@ use wallet_core::keys::IssuerPublicKey;
 use wallet_core::predicate::Predicate;
 use wallet_core::presentation::{ChallengeContext, PresentationBuilder, ProveError};
 use wallet_core::request::{
-    Candidates, Choice, HeldCredential, PlanError, RequestSchemeError, SessionKind, SessionRequest,
-    Unregistered,
+    AttributeLabel, Candidates, Choice, HeldCredential, PlanError, RequestSchemeError, SessionKind,
+    SessionRequest, Unregistered,
 };
 use wallet_core::scheme::{KeyLookupError, Scheme, VerifiedScheme};
 use wallet_core::signature::AttributeSignature;
@@ -420,9 +420,8 @@ fn value_text(v: &wallet_core::encoding::AttributeValue) -> Option<String> {
     }
 }
 
+/// An attribute's label in the resident's language (wallet-core's
+/// [`AttributeLabel`], the same the verifier's page shows).
 fn attribute_label(scheme: &Scheme, id: &AttributeId, lang: Lang) -> String {
-    scheme
-        .attribute(id)
-        .map(|f| f.attribute.label.get(lang.code()).to_owned())
-        .unwrap_or_else(|| id.to_string())
+    AttributeLabel::of(scheme, id).attribute(lang.code())
 }

@@ -21,7 +21,7 @@ use base64::Engine as _;
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use wallet_core::ids::VerifierId;
-use wallet_core::request::{Condition, SessionKind, SessionRequest};
+use wallet_core::request::{AttributeLabel, Condition, SessionKind, SessionRequest};
 use wallet_core::scheme::Scheme;
 use wallet_core::signature::AttributeSignature;
 use wallet_core::wire::SessionPointer;
@@ -357,19 +357,6 @@ fn lang(headers: &HeaderMap) -> Lang {
     )
 }
 
-fn attribute_label(scheme: &Scheme, id: &wallet_core::ids::AttributeId, lang: Lang) -> String {
-    scheme
-        .attribute(id)
-        .map(|f| {
-            format!(
-                "{} ({})",
-                f.attribute.label.get(lang.tag()),
-                f.credential.name.get(lang.tag())
-            )
-        })
-        .unwrap_or_else(|| id.to_string())
-}
-
 /// A predicate in the resident's words.
 fn predicate_text(label: &str, condition: &Condition, lang: Lang) -> String {
     let age = match lang {
@@ -383,7 +370,9 @@ fn predicate_text(label: &str, condition: &Condition, lang: Lang) -> String {
     }
 }
 
-/// One line per thing asked, in the resident's language.
+/// One line per thing asked, in the resident's language: wallet-core says
+/// what is asked and under which labels ([`SessionRequest::describe`]); the
+/// page only joins the parts in its words.
 pub fn describe_request(
     scheme: &Scheme,
     verifier: &VerifierId,
@@ -394,44 +383,45 @@ pub fn describe_request(
         Lang::Nl => (" of ", "(optioneel)", "Pseudoniem voor", "Ondertekenen:"),
         Lang::En => (" or ", "(optional)", "Pseudonym for", "Sign:"),
     };
+    let l = lang.tag();
+    let asked = request.describe(scheme, verifier);
     let mut out = Vec::new();
-    if let Some(m) = request.message() {
+    if let Some(m) = asked.message {
         out.push(format!("{sign} “{m}”"));
     }
-    for (i, disjunction) in request.disclose().iter().enumerate() {
-        let options: Vec<String> = disjunction
+    for d in &asked.disjunctions {
+        let options: Vec<String> = d
+            .options
             .iter()
-            .filter(|c| !c.is_empty())
             .map(|c| {
                 c.iter()
-                    .map(|a| {
-                        let label = attribute_label(scheme, &a.attribute, lang);
-                        match &a.value {
-                            Some(v) => format!("{label} = {v}"),
-                            None => label,
-                        }
+                    .map(|a| match a.required_value {
+                        Some(v) => format!("{} = {v}", a.label.with_credential(l)),
+                        None => a.label.with_credential(l),
                     })
                     .collect::<Vec<_>>()
                     .join(" + ")
             })
             .collect();
-        let mut line = u32::try_from(i)
-            .ok()
-            .and_then(|i| request.labels().get(&i))
-            .map(|l| format!("{}: ", l.get(lang.tag())))
+        let mut line = d
+            .label
+            .map(|t| format!("{}: ", t.get(l)))
             .unwrap_or_default();
         line.push_str(&options.join(or));
-        if disjunction.iter().any(Vec::is_empty) {
+        if d.optional {
             line.push(' ');
             line.push_str(optional);
         }
         out.push(line);
     }
-    for p in request.predicates() {
-        let label = attribute_label(scheme, &p.attribute, lang);
-        out.push(predicate_text(&label, &p.condition, lang));
+    for p in &asked.predicates {
+        out.push(predicate_text(
+            &p.label.with_credential(l),
+            p.condition,
+            lang,
+        ));
     }
-    if let Some(scope) = request.pseudonym_scope(verifier) {
+    if let Some(scope) = asked.pseudonym {
         out.push(format!("{pseudonym} {scope}"));
     }
     out
@@ -536,7 +526,7 @@ pub fn summarize(scheme: &Scheme, result: &SessionResult, lang: Lang) -> PageRes
         .flatten()
         .map(|a| {
             PageAttribute::new(
-                attribute_label(scheme, &a.id, lang),
+                AttributeLabel::of(scheme, &a.id).with_credential(lang.tag()),
                 a.raw_value.clone().unwrap_or_else(|| empty.to_owned()),
             )
         })
@@ -546,7 +536,8 @@ pub fn summarize(scheme: &Scheme, result: &SessionResult, lang: Lang) -> PageRes
         .predicates
         .iter()
         .map(|p| {
-            let label = attribute_label(scheme, &p.predicate.attribute, lang);
+            let label =
+                AttributeLabel::of(scheme, &p.predicate.attribute).with_credential(lang.tag());
             let statement = predicate_text(&label, &p.predicate.condition, lang);
             let outcome = match p.status {
                 wallet_core::matching::PredicateStatus::Proven => proven,
