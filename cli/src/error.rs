@@ -71,6 +71,14 @@ pub enum BackupError {
     Save(#[from] SaveWalletError),
 }
 
+/// Why the demo could not run at all (as opposed to a step giving an
+/// unexpected outcome, which the summary reports).
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot set up the demo: {0}")]
+    Setup(String),
+}
+
 /// Every way a command can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -114,7 +122,7 @@ pub enum CliError {
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
     #[error(transparent)]
-    Demo(#[from] crate::commands::demo::DemoError),
+    Demo(#[from] DemoError),
 }
 
 /// A rendered error.

@@ -6,7 +6,7 @@
 use axum::http::{header, HeaderMap};
 use serde::Serialize;
 use wallet_core::ids::{AttributeId, VerifierId};
-use wallet_core::request::{Condition, SessionRequest};
+use wallet_core::request::{AttributeLabel, Condition, SessionRequest};
 use wallet_core::scheme::Scheme;
 
 use crate::session::StoredResult;
@@ -204,18 +204,9 @@ impl PageAttribute {
 }
 
 /// An attribute's label and its credential's name, in `lang` (the id
-/// when the scheme does not know it).
+/// when the scheme does not know it): wallet-core's [`AttributeLabel`].
 pub fn attribute_label(scheme: &Scheme, id: &AttributeId, lang: Lang) -> String {
-    scheme
-        .attribute(id)
-        .map(|f| {
-            format!(
-                "{} ({})",
-                f.attribute.label.get(lang.tag()),
-                f.credential.name.get(lang.tag())
-            )
-        })
-        .unwrap_or_else(|| id.to_string())
+    AttributeLabel::of(scheme, id).with_credential(lang.tag())
 }
 
 /// A predicate in the resident's words.
@@ -237,44 +228,47 @@ pub fn describe_request(
 ) -> Vec<String> {
     let tx = texts(lang);
     let (or, optional, pseudonym, sign) = (tx.or, tx.optional, tx.pseudonym_for, tx.sign);
+    let l = lang.tag();
+    // wallet-core says what is asked and under which labels
+    // (`SessionRequest::describe`); the page only joins the parts in its words.
+    let asked = request.describe(scheme, verifier);
     let mut out = Vec::new();
-    if let Some(m) = request.message() {
+    if let Some(m) = asked.message {
         out.push(format!("{sign} “{m}”"));
     }
-    for (i, disjunction) in request.disclose().iter().enumerate() {
-        let options: Vec<String> = disjunction
+    for d in &asked.disjunctions {
+        let options: Vec<String> = d
+            .options
             .iter()
-            .filter(|c| !c.is_empty())
             .map(|c| {
                 c.iter()
-                    .map(|a| {
-                        let label = attribute_label(scheme, &a.attribute, lang);
-                        match &a.value {
-                            Some(v) => format!("{label} = {v}"),
-                            None => label,
-                        }
+                    .map(|a| match a.required_value {
+                        Some(v) => format!("{} = {v}", a.label.with_credential(l)),
+                        None => a.label.with_credential(l),
                     })
                     .collect::<Vec<_>>()
                     .join(" + ")
             })
             .collect();
-        let mut line = u32::try_from(i)
-            .ok()
-            .and_then(|i| request.labels().get(&i))
-            .map(|l| format!("{}: ", l.get(lang.tag())))
+        let mut line = d
+            .label
+            .map(|t| format!("{}: ", t.get(l)))
             .unwrap_or_default();
         line.push_str(&options.join(or));
-        if disjunction.iter().any(Vec::is_empty) {
+        if d.optional {
             line.push(' ');
             line.push_str(optional);
         }
         out.push(line);
     }
-    for p in request.predicates() {
-        let label = attribute_label(scheme, &p.attribute, lang);
-        out.push(predicate_text(&label, &p.condition, lang));
+    for p in &asked.predicates {
+        out.push(predicate_text(
+            &p.label.with_credential(l),
+            p.condition,
+            lang,
+        ));
     }
-    if let Some(scope) = request.pseudonym_scope(verifier) {
+    if let Some(scope) = asked.pseudonym {
         out.push(format!("{pseudonym} {scope}"));
     }
     out

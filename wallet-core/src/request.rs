@@ -49,6 +49,7 @@ mod attribute;
 mod candidates;
 mod credential;
 pub mod demo;
+mod describe;
 mod error;
 mod predicate;
 mod session;
@@ -62,6 +63,10 @@ use serde::{Deserialize, Serialize};
 pub use attribute::{AttributeRequest, Conjunction, Disjunction};
 pub use candidates::*;
 pub use credential::CredentialRequest;
+pub use describe::{
+    AttributeLabel, DescribedAttribute, DescribedDisjunction, DescribedPredicate,
+    RequestDescription,
+};
 pub use error::{RequestError, RequestParseError, RequestSchemeError};
 pub use predicate::{Condition, PredicateOperator, PredicateRequest};
 pub use session::*;

@@ -885,6 +885,25 @@ mod tests {
     }
 
     #[test]
+    fn session_pointer_names_its_session_id() {
+        let id = "0123456789abcdef0123456789abcdef";
+        for u in [
+            format!("https://issuer.example/wallet/session/{id}"),
+            format!("https://issuer.example/wallet/session/{id}/"),
+            format!("http://127.0.0.1:8701/wallet/{id}?lang=nl"),
+        ] {
+            let p = SessionPointer::new(u.clone(), SessionKind::Issuing).unwrap();
+            assert_eq!(p.session_id().map(String::from), Some(id.to_owned()), "{u}");
+        }
+        let short = SessionPointer::new(
+            "https://v.example/wallet/abc".into(),
+            SessionKind::Disclosing,
+        )
+        .unwrap();
+        assert_eq!(short.session_id(), None);
+    }
+
+    #[test]
     fn session_pointer_json() {
         let p = SessionPointer::from_json(
             r#"{"u": "https://parking.demo.kenmerk.test:8443/session/abc", "irmaqr": "disclosing"}"#,

@@ -39,6 +39,7 @@ use wallet_core::wire::{
 use crate::client::Client;
 use crate::consent::{self, AutoConsent, ConsentPolicy};
 use crate::envelope::KdfParams;
+use crate::error::DemoError;
 use crate::i18n::Lang;
 use crate::session::{self, OpenWallet, SessionOutcome};
 use crate::wallet::{HolderSeed, WalletContents};
@@ -47,14 +48,6 @@ use crate::wallet_file::{LockWait, WalletFile};
 const BACK_OFFICE_TOKEN: &str = "demo-back-office-token-0123456789";
 const PASSPHRASE: &[u8] = b"demo passphrase, not for real use";
 const BSN: &str = "999990019";
-
-/// Why the demo could not run at all (as opposed to a step giving an
-/// unexpected outcome, which the summary reports).
-#[derive(Debug, thiserror::Error)]
-pub enum DemoError {
-    #[error("cannot set up the demo: {0}")]
-    Setup(String),
-}
 
 fn setup<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> DemoError + '_ {
     move |e| DemoError::Setup(format!("{what}: {e}"))

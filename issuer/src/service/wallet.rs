@@ -268,7 +268,10 @@ impl Service {
                 proofs.len()
             )));
         }
-        let keys = self.offer_keys(&offer).await.map_err(CommitError::Internal)?;
+        let keys = self
+            .offer_keys(&offer)
+            .await
+            .map_err(CommitError::Internal)?;
         let mut sessions = Vec::with_capacity(proofs.len());
         let mut commitments = Vec::with_capacity(proofs.len());
         for ((credential, proof), key) in offer.credentials.iter().zip(proofs).zip(&keys) {
@@ -379,7 +382,10 @@ impl Service {
                 message.challenges.len()
             )));
         }
-        let keys = self.offer_keys(&offer).await.map_err(ChallengesError::Internal)?;
+        let keys = self
+            .offer_keys(&offer)
+            .await
+            .map_err(ChallengesError::Internal)?;
         let keys: Vec<&IssuerSecretKey> = keys.iter().map(AsRef::as_ref).collect();
         // `answer` consumes the committed state read here; the stored
         // nonces stay until the store records the answer below.
