@@ -21,9 +21,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::cbor;
 use crate::group::{holder_generator, label, HashInput};
-use crate::issuance::tables::FixedBaseTable;
 use crate::keys::KeyId;
 use crate::nonce::NonceSource;
+use crate::tables::FixedBaseTable;
 
 /// The holder secret `xd`. Zeroized on drop, never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]

@@ -28,7 +28,7 @@
 
 pub mod batch;
 pub mod issuer;
-pub mod tables;
+pub use crate::tables;
 pub mod wallet;
 
 use curve25519_dalek::ristretto::RistrettoPoint;
@@ -39,8 +39,8 @@ use crate::cbor::{self, check_version, DecodeError};
 use crate::encoding::AttributeValue;
 use crate::holder::HolderPublicKey;
 use crate::keys::{IssuerPublicKey, KeyId};
+use crate::tables::KeyTables;
 use crate::token::TokenInfo;
-use tables::KeyTables;
 
 /// Largest batch one session may issue.
 pub const MAX_BATCH: usize = 100;

@@ -43,6 +43,7 @@ pub mod pseudonym;
 pub mod request;
 pub mod scheme;
 pub mod signature;
+pub mod tables;
 pub mod token;
 pub mod wire;
 

@@ -27,10 +27,10 @@ mod statement;
 
 #[cfg(any(test, feature = "attack-vectors"))]
 pub use range::prove_ranges_unchecked;
-pub use range::{
-    prove_ranges, range_proof_len, verify_ranges, MAX_RANGE_STATEMENTS, RANGE_PROOF_LABEL,
+pub use range::{prove_ranges, range_proof_len, verify_ranges, RANGE_PROOF_LABEL};
+pub use statement::{
+    bits_for, Form, RangeStatement, DATE_BITS, INTEGER_BITS, MAX_RANGE_STATEMENTS,
 };
-pub use statement::{bits_for, Form, RangeStatement, DATE_BITS, INTEGER_BITS};
 
 use serde::{Deserialize, Serialize};
 use time::Date;

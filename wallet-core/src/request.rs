@@ -87,6 +87,8 @@ pub const MAX_OPTIONS: usize = 16;
 pub const MAX_CONJUNCTION_LEN: usize = 32;
 /// At most this many predicates.
 pub const MAX_PREDICATES: usize = 16;
+// Every predicate a request may ask must fit in one range proof.
+const _: () = assert!(MAX_PREDICATES <= crate::predicate::MAX_RANGE_STATEMENTS);
 /// At most this many credentials in an issuance request.
 pub const MAX_CREDENTIALS: usize = 16;
 /// Longest required value, label or issued attribute value, in bytes.

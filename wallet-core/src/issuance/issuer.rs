@@ -14,7 +14,6 @@ use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::tables::FixedBase;
 use super::{
     gamma, IssuanceChallenges, IssuanceResponses, SignerCommitments, ISSUANCE_VERSION, MAX_BATCH,
 };
@@ -23,6 +22,7 @@ use crate::encoding::{AttributeValue, ValueError};
 use crate::holder::{HolderProof, HolderProofError, HolderPublicKey};
 use crate::keys::{IssuerSecretKey, KeyId};
 use crate::nonce::NonceSource;
+use crate::tables::FixedBase;
 use crate::token::{TokenInfo, TokenInfoError};
 
 /// Why the issuer refused to go on.

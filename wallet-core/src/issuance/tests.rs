@@ -521,7 +521,7 @@ fn start_batch(
 /// from `batch`), so both code paths give valid tokens.
 #[test]
 fn batch_sizes_round_trip_on_both_sides_of_the_table_threshold() {
-    use super::tables::TABLE_MIN_USES;
+    use crate::tables::TABLE_MIN_USES;
     let k = key();
     let mut sizes = vec![
         1,

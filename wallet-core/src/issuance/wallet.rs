@@ -12,7 +12,6 @@ use curve25519_dalek::traits::MultiscalarMul;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::tables::{FixedBase, KeyTables};
 use super::{gamma, IssuanceChallenges, IssuanceResponses, SignerCommitments, MAX_BATCH};
 use crate::cbor::WirePoint;
 use crate::encoding::{AttributeValue, ValueError};
@@ -20,6 +19,7 @@ use crate::holder::HolderSecret;
 use crate::keys::IssuerPublicKey;
 use crate::msm::Equations;
 use crate::nonce::NonceSource;
+use crate::tables::{FixedBase, KeyTables};
 use crate::token::{
     token_challenge, CredentialToken, Token, TokenCheckError, TokenInfo, TokenInfoError,
 };

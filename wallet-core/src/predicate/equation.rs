@@ -59,7 +59,7 @@ fn chain(label: &[u8]) -> Vec<RistrettoPoint> {
 fn vector_generators() -> &'static [(Vec<RistrettoPoint>, Vec<RistrettoPoint>)] {
     static GENS: OnceLock<Vec<(Vec<RistrettoPoint>, Vec<RistrettoPoint>)>> = OnceLock::new();
     GENS.get_or_init(|| {
-        (0..super::MAX_RANGE_STATEMENTS as u32)
+        (0..super::statement::MAX_RANGE_STATEMENTS as u32)
             .map(|j| {
                 let mut label = [b'G', 0, 0, 0, 0];
                 label[1..].copy_from_slice(&j.to_le_bytes());

@@ -26,20 +26,11 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 use super::equation::{self, Elements};
-use super::statement::{RangeStatement, DATE_BITS, INTEGER_BITS};
+use super::statement::{RangeStatement, DATE_BITS, INTEGER_BITS, MAX_RANGE_STATEMENTS};
 use super::PredicateError;
 
 /// Merlin label of the v2 aggregated range proof.
 pub const RANGE_PROOF_LABEL: &[u8] = b"kenmerk/v2/range-proof";
-
-/// Most statements in one range proof: the generators' party capacity.
-pub const MAX_RANGE_STATEMENTS: usize = 16;
-
-// A request may ask for at most MAX_PREDICATES predicates and a
-// presentation without a request carries at most MAX_PARTS: both must fit
-// in one proof.
-const _: () = assert!(crate::request::MAX_PREDICATES <= MAX_RANGE_STATEMENTS);
-const _: () = assert!(crate::presentation::shape::MAX_PARTS <= MAX_RANGE_STATEMENTS);
 
 /// The vector generators (64 per party, 16 parties; party `j`'s chain is the
 /// same whatever the capacity, so any `n ≤ 64`, `m' ≤ 16` takes a prefix)

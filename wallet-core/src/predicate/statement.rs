@@ -21,6 +21,9 @@ use curve25519_dalek::scalar::Scalar;
 
 use crate::encoding::AttributeKind;
 
+/// Most statements in one range proof: the generators' party capacity.
+pub const MAX_RANGE_STATEMENTS: usize = 16;
+
 /// Bits of the range proof for a date attribute: every date ordinal is at
 /// most `LAST(date) = 2,994,988 < 2^22`.
 pub const DATE_BITS: u32 = 32;

@@ -16,6 +16,10 @@ use crate::encoding::AttributeKind;
 pub(crate) use crate::predicate::Form;
 use crate::predicate::{Predicate, PredicateError, RangeStatement};
 
+// A presentation without a request carries at most MAX_PARTS predicates:
+// they must fit in one range proof.
+const _: () = assert!(super::shape::MAX_PARTS <= crate::predicate::MAX_RANGE_STATEMENTS);
+
 /// What one predicate asks of its committed attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Statement {
