@@ -134,7 +134,7 @@ def module_files(src):
                 key = tuple(parts[:-1])
             else:
                 key = tuple(parts)
-            if "tests" in key:
+            if any(k == "tests" or k.endswith("_tests") for k in key):
                 continue
             mods[key] = os.path.join(src, rel)
     return mods
@@ -183,9 +183,11 @@ _code_cache = {}
 
 
 def code_of(module, mods):
-    if module not in _code_cache:
-        _code_cache[module] = strip_code(open(mods[module], encoding="utf-8").read())
-    return _code_cache[module]
+    # Keyed by file: crates share module names (`store`, `session`).
+    path = mods[module]
+    if path not in _code_cache:
+        _code_cache[path] = strip_code(open(path, encoding="utf-8").read())
+    return _code_cache[path]
 
 
 def defines(module, name, mods):
