@@ -56,7 +56,7 @@ use crate::scheme::{KeyLookupError, VerifiedScheme};
 use crate::token::{TokenInfo, TokenInfoError, TokenPolicyError};
 
 /// Version of every wire message defined here.
-pub const WIRE_VERSION: u16 = 1;
+pub const WIRE_VERSION: u16 = 2;
 /// At most this many credentials in one issuance session.
 pub const MAX_OFFERED_CREDENTIALS: usize = 16;
 /// Longest session pointer URL.
@@ -839,11 +839,25 @@ mod tests {
         assert!("".parse::<RecordId>().is_err());
         assert!("a/b".parse::<RecordId>().is_err());
         assert!("x".repeat(65).parse::<RecordId>().is_err());
-        let bad = crate::cbor::to_cbor(&serde_json::json!({"v": 1, "record": "a b"}));
+        let bad = crate::cbor::to_cbor(&serde_json::json!({"v": 2, "record": "a b"}));
         assert!(matches!(
             RefreshRequest::from_bytes(&bad),
             Err(DecodeError::Syntax(_))
         ));
+    }
+
+    /// Wire version 2 (protocol v2): a version 1 message is refused, not
+    /// read (no version 1 deployment exists).
+    #[test]
+    fn version_1_messages_are_refused() {
+        let record = "550e8400-e29b-41d4-a716-446655440000";
+        let v1 = crate::cbor::to_cbor(&serde_json::json!({"v": 1, "record": record}));
+        assert!(matches!(
+            RefreshRequest::from_bytes(&v1),
+            Err(DecodeError::UnknownVersion(1))
+        ));
+        let v2 = crate::cbor::to_cbor(&serde_json::json!({"v": 2, "record": record}));
+        assert!(RefreshRequest::from_bytes(&v2).is_ok());
     }
 
     #[test]
