@@ -8,7 +8,7 @@ use wallet_core::ids::CredentialTypeId;
 use super::requestor::{attributes_json, stored_request, validated_values};
 use super::Service;
 use crate::auth::{AuthError, Requestor};
-use crate::clock::{now, now_i64};
+use crate::clock::now_i64;
 use crate::keyring::RotateError;
 use crate::metrics::inc;
 use crate::publish::PublishError;
