@@ -509,13 +509,9 @@ impl DisclosureRequestMessage {
 
     /// The challenge context both sides use.
     pub fn context(&self) -> ChallengeContext {
-        ChallengeContext {
-            verifier: self.verifier.to_string(),
-            request_digest: self.request.request_digest(),
-            nonce: self.nonce.0.to_vec(),
-            message: None,
-            timestamp: None,
-        }
+        // A disclosure request carries no message (`check_parts`).
+        self.request
+            .challenge_context(&self.verifier, &self.nonce.0, None)
     }
 
     fn check_parts(&self) -> Result<(), DecodeError> {
@@ -561,13 +557,8 @@ impl SigningRequestMessage {
 
     /// The challenge context both sides use.
     pub fn context(&self) -> ChallengeContext {
-        ChallengeContext {
-            verifier: self.verifier.to_string(),
-            request_digest: self.request.request_digest(),
-            nonce: self.nonce.0.to_vec(),
-            message: self.request.message().map(str::to_owned),
-            timestamp: Some(self.timestamp),
-        }
+        self.request
+            .challenge_context(&self.verifier, &self.nonce.0, Some(self.timestamp))
     }
 
     fn check_parts(&self) -> Result<(), DecodeError> {

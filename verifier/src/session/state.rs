@@ -115,13 +115,8 @@ impl Terms {
 
     /// The challenge context a presentation for this session must answer.
     pub fn context(&self) -> ChallengeContext {
-        ChallengeContext {
-            verifier: self.verifier.to_string(),
-            request_digest: self.request.request_digest(),
-            nonce: self.nonce.0.to_vec(),
-            message: self.request.message().map(str::to_owned),
-            timestamp: self.timestamp,
-        }
+        self.request
+            .challenge_context(&self.verifier, &self.nonce.0, self.timestamp)
     }
 
     /// A result without verification, for a session ending as `status`.

@@ -245,6 +245,26 @@ impl SessionRequest {
         Sha256::digest(self.to_cbor()).into()
     }
 
+    /// The challenge context a presentation answering this request for
+    /// `verifier` with the session's `nonce` must carry: the request's
+    /// digest, and its message for a signing request. `timestamp` is the
+    /// verifier's for a signing session, `None` otherwise. The one place
+    /// both sides build it (wallet, wire messages, verifier sessions).
+    pub fn challenge_context(
+        &self,
+        verifier: &VerifierId,
+        nonce: &[u8],
+        timestamp: Option<u64>,
+    ) -> crate::presentation::ChallengeContext {
+        crate::presentation::ChallengeContext {
+            verifier: verifier.to_string(),
+            request_digest: self.request_digest(),
+            nonce: nonce.to_vec(),
+            message: self.message().map(str::to_owned),
+            timestamp,
+        }
+    }
+
     /// The session kind.
     pub fn kind(&self) -> SessionKind {
         self.kind
