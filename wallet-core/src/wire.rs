@@ -745,10 +745,10 @@ mod tests {
         let bytes = m.to_bytes();
         assert_eq!(RefreshRequest::from_bytes(&bytes).unwrap(), m);
         let mut future = m.clone();
-        future.v = 2;
+        future.v = WIRE_VERSION + 1;
         assert_eq!(
             RefreshRequest::from_bytes(&future.to_bytes()).unwrap_err(),
-            DecodeError::UnknownVersion(2)
+            DecodeError::UnknownVersion(u64::from(WIRE_VERSION) + 1)
         );
         let mut long = bytes.clone();
         long.push(0xf6);
@@ -841,15 +841,15 @@ mod tests {
     /// read (no version 1 deployment exists).
     #[test]
     fn version_1_messages_are_refused() {
-        let record = "550e8400-e29b-41d4-a716-446655440000";
-        let v1 = crate::cbor::to_cbor(&serde_json::json!({"v": 1, "record": record}));
-        assert!(matches!(
-            RefreshRequest::from_bytes(&v1),
-            Err(DecodeError::UnknownVersion(1))
-        ));
-        let v2 = crate::cbor::to_cbor(&serde_json::json!({"v": 2, "record": record}));
-        assert!(RefreshRequest::from_bytes(&v2).is_ok());
+        let mut m = RefreshRequest::new("rec-0001".parse().unwrap());
+        assert_eq!(m.v, 2);
+        m.v = 1;
+        assert_eq!(
+            RefreshRequest::from_bytes(&m.to_bytes()).unwrap_err(),
+            DecodeError::UnknownVersion(1)
+        );
     }
+
 
     #[test]
     fn session_requests_carry_their_context() {
