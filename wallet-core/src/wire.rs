@@ -850,7 +850,6 @@ mod tests {
         );
     }
 
-
     #[test]
     fn session_requests_carry_their_context() {
         let verifier: VerifierId = "demo.parking".parse().unwrap();
