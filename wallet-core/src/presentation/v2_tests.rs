@@ -289,3 +289,39 @@ fn batch_finds_each_bad_item() {
     let out = verify_batch(&items(&ps[..3], &other, &e), &keys(&w), NOW);
     assert!(out.iter().all(|r| r == &Err(VerifyError::Challenge)));
 }
+
+/// The bisecting fallback's work is linear in the batch size however many
+/// items are bad: plain bisection made `k·(log2 k + 1)` item checks for `k`
+/// bad items (an attacker who fills a batch with bad items multiplied the
+/// verifier's work by `log2 k + 1` over verifying each item alone).
+#[test]
+fn batch_fallback_work_is_linear_when_every_item_is_bad() {
+    use super::batch::ITEM_CHECKS;
+    let w = world();
+    let (ctx, e) = (context("demo.parking"), Expected::protocol_limits());
+    let k = 16;
+    let mut ps: Vec<Presentation> = (0..k).map(|i| one_credential(&w, i)).collect();
+    for p in &mut ps {
+        p.tokens[0].r0 += Scalar::ONE;
+    }
+    ITEM_CHECKS.with(|c| c.set(0));
+    let out = verify_batch(&items(&ps, &ctx, &e), &keys(&w), NOW);
+    let work = ITEM_CHECKS.with(|c| c.get());
+    assert!(out.iter().all(|r| r == &Err(VerifyError::Challenge)));
+    assert!(work <= 4 * k, "{work} item checks for {k} bad items");
+    // Sparse: two bad items, in different halves, and one in a corner.
+    for bad in [&[3usize, 12][..], &[15], &[0, 1, 2, 3, 4, 5, 6, 7, 8]] {
+        let mut ps: Vec<Presentation> = (0..k).map(|i| one_credential(&w, i)).collect();
+        for &b in bad {
+            ps[b].tokens[0].r0 += Scalar::ONE;
+        }
+        ITEM_CHECKS.with(|c| c.set(0));
+        let out = verify_batch(&items(&ps, &ctx, &e), &keys(&w), NOW);
+        let work = ITEM_CHECKS.with(|c| c.get());
+        assert!(work <= 4 * k, "{work} item checks, bad {bad:?}");
+        for (i, r) in out.iter().enumerate() {
+            assert_eq!(r.is_err(), bad.contains(&i), "item {i}");
+            assert_eq!(r, &check(&w, &ps[i], "demo.parking"), "item {i}");
+        }
+    }
+}
