@@ -325,3 +325,81 @@ fn batch_fallback_work_is_linear_when_every_item_is_bad() {
         }
     }
 }
+
+/// Identity elements and zero responses where the new commitments and
+/// presence responses go (a presentation built in memory: the decoder
+/// refuses identity points, Rule 4) fail cleanly, alone and in a batch.
+#[test]
+fn identity_commitments_and_zero_presence_responses_fail_without_panic() {
+    use curve25519_dalek::ristretto::RistrettoPoint;
+    use curve25519_dalek::traits::Identity;
+    let w = world();
+    let one = WirePoint::new(RistrettoPoint::identity());
+    let base = parking(&w);
+    let mut bad: Vec<Presentation> = Vec::new();
+    for field in 0..7 {
+        let mut p = base.clone();
+        match field {
+            0 => p.tokens[0].commitment = one,
+            1 => p.predicates[0].commitment_nonce = one,
+            2 => p.predicates[0].presence = Some(one),
+            3 => p.predicates[0].commitment = one,
+            4 => p.predicates[0].presence_a = Some(Scalar::ZERO),
+            5 => p.predicates[0].presence_b = Some(Scalar::ZERO),
+            _ => p.rd = Scalar::ZERO,
+        }
+        assert!(check(&w, &p, "demo.parking").is_err(), "field {field}");
+        bad.push(p);
+    }
+    let mut p = poll(&w);
+    p.pseudonyms[0].commitment = one;
+    assert!(check(&w, &p, "demo.poll").is_err());
+    p.pseudonyms[0].pseudonym = one;
+    assert!(check(&w, &p, "demo.poll").is_err());
+    let (ctx, e) = (context("demo.parking"), Expected::protocol_limits());
+    bad.push(base.clone());
+    let out = verify_batch(&items(&bad, &ctx, &e), &keys(&w), NOW);
+    for (k, r) in out.iter().enumerate() {
+        assert_eq!(r.is_ok(), k == bad.len() - 1, "item {k}: {r:?}");
+    }
+}
+
+/// Two bad items whose errors would cancel under equal weights (one
+/// presentation's `r0` raised by one, the other's lowered by one on the
+/// same key and context) are both refused in a batch: each item has its
+/// own random weight.
+#[test]
+fn batch_opposite_errors_do_not_cancel() {
+    let w = world();
+    let (ctx, e) = (context("demo.parking"), Expected::protocol_limits());
+    let mut ps: Vec<Presentation> = (0..2).map(|_| one_credential(&w, 0)).collect();
+    ps[0].tokens[0].r0 += Scalar::ONE;
+    ps[1].tokens[0].r0 -= Scalar::ONE;
+    for _ in 0..8 {
+        let out = verify_batch(&items(&ps, &ctx, &e), &keys(&w), NOW);
+        assert_eq!(
+            out,
+            vec![Err(VerifyError::Challenge), Err(VerifyError::Challenge)]
+        );
+    }
+}
+
+/// `PresentationMessage::from_bytes` counts the parts before decoding, like
+/// `AttributeSignature::from_bytes`: a message with more predicates than
+/// the protocol allows used to be decoded in full (every point
+/// decompressed) before anything counted it.
+#[test]
+fn presentation_message_counts_before_decoding() {
+    use crate::wire::{PresentationMessage, WireMessage};
+    let w = world();
+    let mut p = parking(&w);
+    let q = p.predicates[0].clone();
+    p.predicates = vec![q; shape::MAX_PARTS + 1];
+    let bytes = PresentationMessage::new(p).to_bytes();
+    assert!(matches!(
+        PresentationMessage::from_bytes(&bytes),
+        Err(crate::cbor::DecodeError::Invalid(_))
+    ));
+    let ok = PresentationMessage::new(parking(&w)).to_bytes();
+    assert!(PresentationMessage::from_bytes(&ok).is_ok());
+}
