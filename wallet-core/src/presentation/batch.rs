@@ -60,11 +60,11 @@ pub fn verify_batch<K: IssuerKeys + ?Sized>(
         .collect()
 }
 
-/// Number of item checks made by [`holds_all`] on this thread (each
-/// item entering a multiplication counts once): the tests bound the
-/// fallback's work.
 #[cfg(test)]
 thread_local! {
+    /// Number of item checks made by [`holds_all`] on this thread (each
+    /// item entering a multiplication counts once): the tests bound the
+    /// fallback's work.
     pub(crate) static ITEM_CHECKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 

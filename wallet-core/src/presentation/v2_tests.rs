@@ -324,6 +324,30 @@ fn batch_fallback_work_is_linear_when_every_item_is_bad() {
             assert_eq!(r, &check(&w, &ps[i], "demo.parking"), "item {i}");
         }
     }
+    // Any set of bad items: at most 4·k item checks, the right answers.
+    let good: Vec<Presentation> = (0..k).map(|i| one_credential(&w, i)).collect();
+    let mut bad = good.clone();
+    for p in &mut bad {
+        p.tokens[0].r0 += Scalar::ONE;
+    }
+    for mask in (0u32..1 << k).step_by(257) {
+        let ps: Vec<Presentation> = (0..k)
+            .map(|i| {
+                if mask >> i & 1 == 1 {
+                    bad[i].clone()
+                } else {
+                    good[i].clone()
+                }
+            })
+            .collect();
+        ITEM_CHECKS.with(|c| c.set(0));
+        let out = verify_batch(&items(&ps, &ctx, &e), &keys(&w), NOW);
+        let work = ITEM_CHECKS.with(|c| c.get());
+        assert!(work <= 4 * k, "{work} item checks, mask {mask:#x}");
+        for (i, r) in out.iter().enumerate() {
+            assert_eq!(r.is_err(), mask >> i & 1 == 1, "mask {mask:#x} item {i}");
+        }
+    }
 }
 
 /// Identity elements and zero responses where the new commitments and
