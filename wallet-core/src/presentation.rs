@@ -249,10 +249,9 @@ pub struct Presentation {
     /// Predicates on hidden attributes.
     #[serde(rename = "q", default, skip_serializing_if = "Vec::is_empty")]
     pub predicates: Vec<PredicateProof>,
-    /// The one range proof for every predicate (omitted when there is
-    /// none). TEMPORARY until the aggregated proof lands (branch v2-range):
-    /// the canonical CBOR array of the per-predicate v1 range proofs
-    /// ([`range`]).
+    /// The one aggregated range proof for every predicate (omitted when
+    /// there is none): `32 · (9 + 2·log2(n·m'))` bytes (docs/protocol.md
+    /// §13.4, [`range`]).
     #[serde(
         rename = "r",
         default,

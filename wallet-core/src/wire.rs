@@ -77,12 +77,23 @@ pub trait WireMessage: Serialize + DeserializeOwned {
         cbor::to_cbor(self)
     }
 
+    /// Checks the undecoded bytes before decoding (a message that carries
+    /// a presentation counts its parts first, Rule 11: decoding
+    /// decompresses points).
+    fn check_bytes(_bytes: &[u8]) -> Result<(), DecodeError>
+    where
+        Self: Sized,
+    {
+        Ok(())
+    }
+
     /// Decodes canonical CBOR, refusing other versions and inconsistent
     /// messages.
     fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError>
     where
         Self: Sized,
     {
+        Self::check_bytes(bytes)?;
         let m: Self = cbor::from_cbor(bytes)?;
         check_version(m.version(), WIRE_VERSION)?;
         m.check()?;
@@ -636,9 +647,29 @@ versioned!(
     RefreshRequest,
     RefreshProof,
     DisclosureRequestMessage,
-    SigningRequestMessage,
-    PresentationMessage
+    SigningRequestMessage
 );
+
+impl WireMessage for PresentationMessage {
+    fn version(&self) -> u16 {
+        self.v
+    }
+    fn check(&self) -> Result<(), DecodeError> {
+        self.check_parts()
+    }
+    /// At most the protocol maxima of every part (a verifier with a request
+    /// counts against the request first: [`crate::presentation::Expected`]).
+    fn check_bytes(bytes: &[u8]) -> Result<(), DecodeError> {
+        use crate::presentation::{Expected, ReadError};
+        match Expected::protocol_limits().check_field_bytes(bytes, "presentation") {
+            Ok(_) => Ok(()),
+            Err(ReadError::Decode(e)) => Err(e),
+            Err(ReadError::Unrequested(_)) => Err(DecodeError::Invalid(
+                "presentation: more parts than the protocol allows",
+            )),
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Session pointer

@@ -289,3 +289,141 @@ fn batch_finds_each_bad_item() {
     let out = verify_batch(&items(&ps[..3], &other, &e), &keys(&w), NOW);
     assert!(out.iter().all(|r| r == &Err(VerifyError::Challenge)));
 }
+
+/// The bisecting fallback's work is linear in the batch size however many
+/// items are bad: plain bisection made `k·(log2 k + 1)` item checks for `k`
+/// bad items (an attacker who fills a batch with bad items multiplied the
+/// verifier's work by `log2 k + 1` over verifying each item alone).
+#[test]
+fn batch_fallback_work_is_linear_when_every_item_is_bad() {
+    use super::batch::ITEM_CHECKS;
+    let w = world();
+    let (ctx, e) = (context("demo.parking"), Expected::protocol_limits());
+    let k = 16;
+    let mut ps: Vec<Presentation> = (0..k).map(|i| one_credential(&w, i)).collect();
+    for p in &mut ps {
+        p.tokens[0].r0 += Scalar::ONE;
+    }
+    ITEM_CHECKS.with(|c| c.set(0));
+    let out = verify_batch(&items(&ps, &ctx, &e), &keys(&w), NOW);
+    let work = ITEM_CHECKS.with(|c| c.get());
+    assert!(out.iter().all(|r| r == &Err(VerifyError::Challenge)));
+    assert!(work <= 4 * k, "{work} item checks for {k} bad items");
+    // Sparse: two bad items, in different halves, and one in a corner.
+    for bad in [&[3usize, 12][..], &[15], &[0, 1, 2, 3, 4, 5, 6, 7, 8]] {
+        let mut ps: Vec<Presentation> = (0..k).map(|i| one_credential(&w, i)).collect();
+        for &b in bad {
+            ps[b].tokens[0].r0 += Scalar::ONE;
+        }
+        ITEM_CHECKS.with(|c| c.set(0));
+        let out = verify_batch(&items(&ps, &ctx, &e), &keys(&w), NOW);
+        let work = ITEM_CHECKS.with(|c| c.get());
+        assert!(work <= 4 * k, "{work} item checks, bad {bad:?}");
+        for (i, r) in out.iter().enumerate() {
+            assert_eq!(r.is_err(), bad.contains(&i), "item {i}");
+            assert_eq!(r, &check(&w, &ps[i], "demo.parking"), "item {i}");
+        }
+    }
+    // Any set of bad items: at most 4·k item checks, the right answers.
+    let good: Vec<Presentation> = (0..k).map(|i| one_credential(&w, i)).collect();
+    let mut bad = good.clone();
+    for p in &mut bad {
+        p.tokens[0].r0 += Scalar::ONE;
+    }
+    for mask in (0u32..1 << k).step_by(257) {
+        let ps: Vec<Presentation> = (0..k)
+            .map(|i| {
+                if mask >> i & 1 == 1 {
+                    bad[i].clone()
+                } else {
+                    good[i].clone()
+                }
+            })
+            .collect();
+        ITEM_CHECKS.with(|c| c.set(0));
+        let out = verify_batch(&items(&ps, &ctx, &e), &keys(&w), NOW);
+        let work = ITEM_CHECKS.with(|c| c.get());
+        assert!(work <= 4 * k, "{work} item checks, mask {mask:#x}");
+        for (i, r) in out.iter().enumerate() {
+            assert_eq!(r.is_err(), mask >> i & 1 == 1, "mask {mask:#x} item {i}");
+        }
+    }
+}
+
+/// Identity elements and zero responses where the new commitments and
+/// presence responses go (a presentation built in memory: the decoder
+/// refuses identity points, Rule 4) fail cleanly, alone and in a batch.
+#[test]
+fn identity_commitments_and_zero_presence_responses_fail_without_panic() {
+    use curve25519_dalek::ristretto::RistrettoPoint;
+    use curve25519_dalek::traits::Identity;
+    let w = world();
+    let one = WirePoint::new(RistrettoPoint::identity());
+    let base = parking(&w);
+    let mut bad: Vec<Presentation> = Vec::new();
+    for field in 0..7 {
+        let mut p = base.clone();
+        match field {
+            0 => p.tokens[0].commitment = one,
+            1 => p.predicates[0].commitment_nonce = one,
+            2 => p.predicates[0].presence = Some(one),
+            3 => p.predicates[0].commitment = one,
+            4 => p.predicates[0].presence_a = Some(Scalar::ZERO),
+            5 => p.predicates[0].presence_b = Some(Scalar::ZERO),
+            _ => p.rd = Scalar::ZERO,
+        }
+        assert!(check(&w, &p, "demo.parking").is_err(), "field {field}");
+        bad.push(p);
+    }
+    let mut p = poll(&w);
+    p.pseudonyms[0].commitment = one;
+    assert!(check(&w, &p, "demo.poll").is_err());
+    p.pseudonyms[0].pseudonym = one;
+    assert!(check(&w, &p, "demo.poll").is_err());
+    let (ctx, e) = (context("demo.parking"), Expected::protocol_limits());
+    bad.push(base.clone());
+    let out = verify_batch(&items(&bad, &ctx, &e), &keys(&w), NOW);
+    for (k, r) in out.iter().enumerate() {
+        assert_eq!(r.is_ok(), k == bad.len() - 1, "item {k}: {r:?}");
+    }
+}
+
+/// Two bad items whose errors would cancel under equal weights (one
+/// presentation's `r0` raised by one, the other's lowered by one on the
+/// same key and context) are both refused in a batch: each item has its
+/// own random weight.
+#[test]
+fn batch_opposite_errors_do_not_cancel() {
+    let w = world();
+    let (ctx, e) = (context("demo.parking"), Expected::protocol_limits());
+    let mut ps: Vec<Presentation> = (0..2).map(|_| one_credential(&w, 0)).collect();
+    ps[0].tokens[0].r0 += Scalar::ONE;
+    ps[1].tokens[0].r0 -= Scalar::ONE;
+    for _ in 0..8 {
+        let out = verify_batch(&items(&ps, &ctx, &e), &keys(&w), NOW);
+        assert_eq!(
+            out,
+            vec![Err(VerifyError::Challenge), Err(VerifyError::Challenge)]
+        );
+    }
+}
+
+/// `PresentationMessage::from_bytes` counts the parts before decoding, like
+/// `AttributeSignature::from_bytes`: a message with more predicates than
+/// the protocol allows used to be decoded in full (every point
+/// decompressed) before anything counted it.
+#[test]
+fn presentation_message_counts_before_decoding() {
+    use crate::wire::{PresentationMessage, WireMessage};
+    let w = world();
+    let mut p = parking(&w);
+    let q = p.predicates[0].clone();
+    p.predicates = vec![q; shape::MAX_PARTS + 1];
+    let bytes = PresentationMessage::new(p).to_bytes();
+    assert!(matches!(
+        PresentationMessage::from_bytes(&bytes),
+        Err(crate::cbor::DecodeError::Invalid(_))
+    ));
+    let ok = PresentationMessage::new(parking(&w)).to_bytes();
+    assert!(PresentationMessage::from_bytes(&ok).is_ok());
+}
